@@ -1,0 +1,77 @@
+import datetime
+
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.password_validation import password_validators_help_text_html
+from django.utils import timezone
+
+from accounts.models import normalize_email_address
+
+OLDEST_PLAUSIBLE_AGE_YEARS = 125
+
+
+def validate_date_of_birth(value: datetime.date) -> None:
+    today = timezone.localdate()
+    if value > today:
+        raise forms.ValidationError("Date of birth cannot be in the future.")
+    if value.year < today.year - OLDEST_PLAUSIBLE_AGE_YEARS:
+        raise forms.ValidationError("Please check the year of your date of birth.")
+
+
+class DateOfBirthField(forms.DateField):
+    default_validators = [validate_date_of_birth]
+    widget = forms.DateInput(attrs={"type": "date", "autocomplete": "bday"}, format="%Y-%m-%d")
+
+
+class ProfileForm(forms.Form):
+    first_name = forms.CharField(max_length=150, widget=forms.TextInput(attrs={"autocomplete": "given-name"}))
+    last_name = forms.CharField(max_length=150, widget=forms.TextInput(attrs={"autocomplete": "family-name"}))
+    phone = forms.CharField(
+        max_length=32,
+        required=False,
+        help_text="So the hospital can reach you about your appointment.",
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
+    )
+    date_of_birth = DateOfBirthField()
+
+
+class SignUpForm(ProfileForm):
+    email = forms.EmailField(
+        label="E-mail address",
+        help_text="You will log in with this address.",
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    password1 = forms.CharField(
+        label="Password",
+        strip=False,
+        help_text=password_validators_help_text_html(),
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    password2 = forms.CharField(
+        label="Repeat password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    field_order = ["first_name", "last_name", "email", "phone", "date_of_birth", "password1", "password2"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("password1") and cleaned.get("password2") and cleaned["password1"] != cleaned["password2"]:
+            self.add_error("password2", "The two passwords do not match.")
+        return cleaned
+
+
+class EmailAuthenticationForm(AuthenticationForm):
+    username = forms.EmailField(
+        label="E-mail address",
+        widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}),
+    )
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": "That e-mail address and password do not match an account. Check both and try again.",
+    }
+
+    def clean_username(self) -> str:
+        return normalize_email_address(self.cleaned_data["username"])

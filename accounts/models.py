@@ -1,0 +1,106 @@
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+
+def normalize_email_address(email: str) -> str:
+    """E-mail is the log-in: one person, one account, whatever the letter case they type."""
+    return email.strip().lower()
+
+
+class Role(models.TextChoices):
+    PATIENT = "patient", "Patient"
+    DOCTOR = "doctor", "Doctor"
+    STAFF = "staff", "Staff"
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def create_user(self, email, password=None, **extra_fields):
+        if not email:
+            raise ValueError("An e-mail address is required.")
+        user = self.model(email=normalize_email_address(email), **extra_fields)
+        user.set_password(password)
+        user.full_clean(exclude=["password"])
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email, password=None, **extra_fields):
+        extra_fields.update(role=Role.STAFF, is_staff=True, is_superuser=True)
+        return self.create_user(email, password, **extra_fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    email = models.EmailField("e-mail address", unique=True)
+    first_name = models.CharField(max_length=150)
+    last_name = models.CharField(max_length=150)
+    phone = models.CharField(max_length=32, blank=True)
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.PATIENT)
+    is_staff = models.BooleanField(
+        "admin access",
+        default=False,
+        help_text="Staff accounts sign in to the admin site; set together with the staff role.",
+    )
+    is_active = models.BooleanField(default=True)
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["first_name", "last_name"]
+
+    class Meta:
+        ordering = ["last_name", "first_name"]
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
+            # Admin access and the staff role travel together, so no doctor or patient can
+            # reach the admin by a stray checkbox, and no staff member is locked out of it.
+            models.CheckConstraint(
+                condition=models.Q(role=Role.STAFF, is_staff=True)
+                | (~models.Q(role=Role.STAFF) & models.Q(is_staff=False)),
+                name="accounts_user_staff_role_matches_is_staff",
+            ),
+            models.CheckConstraint(condition=models.Q(role__in=Role.values), name="accounts_user_role_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_full_name()} <{self.email}>"
+
+    def clean(self):
+        super().clean()
+        self.email = normalize_email_address(self.email)
+        self.is_staff = self.role == Role.STAFF
+
+    def get_full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    def get_short_name(self) -> str:
+        return self.first_name
+
+    @property
+    def is_patient(self) -> bool:
+        return self.role == Role.PATIENT
+
+    @property
+    def is_doctor(self) -> bool:
+        return self.role == Role.DOCTOR
+
+
+class PatientProfile(models.Model):
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="patient_profile")
+    date_of_birth = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(date_of_birth__gt="1900-01-01"),
+                name="accounts_patientprofile_dob_plausible",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Patient profile of {self.user.get_full_name()}"

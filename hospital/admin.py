@@ -1,0 +1,188 @@
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet
+from django.utils import timezone
+
+from hospital import services
+from hospital.models import Doctor, Slot, Specialty, TimeOff, WorkingHours, timezone_choices
+from hospital.money import format_money
+
+
+class WorkingHoursFormSet(BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        windows = [
+            WorkingHours(**{key: form.cleaned_data[key] for key in ("weekday", "start_time", "end_time")})
+            for form in self.forms
+            if form.cleaned_data
+            and not form.cleaned_data.get("DELETE")
+            and all(form.cleaned_data.get(key) is not None for key in ("weekday", "start_time", "end_time"))
+        ]
+        for index, window in enumerate(windows):
+            for other in windows[index + 1 :]:
+                if window.overlaps(other):
+                    raise ValidationError(f"Working hours overlap: {window} and {other}. Merge or shorten them.")
+
+
+class WorkingHoursForm(forms.ModelForm):
+    class Meta:
+        model = WorkingHours
+        fields = ["doctor", "weekday", "start_time", "end_time"]
+
+    def clean(self):
+        cleaned = super().clean()
+        fields = ("doctor", "weekday", "start_time", "end_time")
+        if all(cleaned.get(field) is not None for field in fields):
+            window = WorkingHours(**{field: cleaned[field] for field in fields})
+            others = WorkingHours.objects.filter(doctor=window.doctor, weekday=window.weekday)
+            clash = next((other for other in others.exclude(pk=self.instance.pk) if window.overlaps(other)), None)
+            if clash:
+                raise ValidationError(f"These hours overlap the doctor's existing window {clash}.")
+        return cleaned
+
+
+class WorkingHoursInline(admin.TabularInline):
+    model = WorkingHours
+    formset = WorkingHoursFormSet
+    extra = 0
+
+
+class TimeOffInline(admin.TabularInline):
+    model = TimeOff
+    extra = 0
+    verbose_name_plural = "time off (in the doctor's time zone)"
+
+
+class DoctorTimezoneMixin:
+    """Show and read date-times in the doctor's own zone: staff think in the doctor's local time."""
+
+    def doctor_of(self, obj):
+        raise NotImplementedError
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        obj = self.get_object(request, object_id) if object_id else None
+        doctor = self.doctor_of(obj) if obj else None
+        if doctor is None:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        with timezone.override(doctor.zone):
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+
+class RegeneratesSlotsMixin:
+    """Rows that shape a doctor's schedule: any change brings the doctor's slots in line at once."""
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        services.slots_generate(doctor=obj.doctor)
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        services.slots_generate(doctor=obj.doctor)
+
+    def delete_queryset(self, request, queryset):
+        doctors = list(Doctor.objects.filter(pk__in=queryset.values("doctor")))
+        super().delete_queryset(request, queryset)
+        for doctor in doctors:
+            services.slots_generate(doctor=doctor)
+
+
+@admin.register(Specialty)
+class SpecialtyAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug")
+    search_fields = ("name",)
+    prepopulated_fields = {"slug": ("name",)}
+
+
+class DoctorForm(forms.ModelForm):
+    timezone = forms.ChoiceField(choices=timezone_choices, help_text="Working hours are read in this zone.")
+
+    class Meta:
+        model = Doctor
+        fields = ["user", "specialty", "bio", "is_active", "fee_amount", "fee_currency", "slot_minutes", "timezone"]
+
+
+@admin.register(Doctor)
+class DoctorAdmin(DoctorTimezoneMixin, admin.ModelAdmin):
+    form = DoctorForm
+    list_display = ("display_name", "specialty", "fee", "slot_minutes", "timezone", "is_active")
+    list_filter = ("is_active", "specialty", "timezone")
+    search_fields = ("user__first_name", "user__last_name", "user__email")
+    list_select_related = ("user", "specialty")
+    autocomplete_fields = ("user",)
+    inlines = [WorkingHoursInline, TimeOffInline]
+    fieldsets = (
+        (None, {"fields": ("user", "specialty", "bio", "is_active")}),
+        ("Consultations", {"fields": ("fee_amount", "fee_currency", "slot_minutes", "timezone")}),
+    )
+
+    def doctor_of(self, obj):
+        return obj
+
+    @admin.display(description="fee", ordering="fee_amount")
+    def fee(self, doctor: Doctor) -> str:
+        return format_money(doctor.fee_amount, doctor.fee_currency)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        result = services.slots_generate(doctor=form.instance)
+        if result.created or result.removed:
+            messages.info(request, f"Schedule updated: {result.created} slots added, {result.removed} removed.")
+
+
+@admin.register(WorkingHours)
+class WorkingHoursAdmin(RegeneratesSlotsMixin, admin.ModelAdmin):
+    list_display = ("doctor", "weekday", "start_time", "end_time")
+    list_filter = ("weekday", "doctor__specialty")
+    search_fields = ("doctor__user__last_name", "doctor__user__first_name")
+    list_select_related = ("doctor__user",)
+    autocomplete_fields = ("doctor",)
+
+    form = WorkingHoursForm
+
+
+@admin.register(TimeOff)
+class TimeOffAdmin(RegeneratesSlotsMixin, DoctorTimezoneMixin, admin.ModelAdmin):
+    list_display = ("doctor", "starts_at", "ends_at", "reason")
+    list_filter = ("doctor__specialty",)
+    search_fields = ("doctor__user__last_name", "reason")
+    date_hierarchy = "starts_at"
+    list_select_related = ("doctor__user",)
+    autocomplete_fields = ("doctor",)
+
+    def doctor_of(self, obj):
+        return obj.doctor
+
+    def has_add_permission(self, request):
+        # Added on the doctor's page, where the times are read in the doctor's own zone.
+        return False
+
+
+@admin.register(Slot)
+class SlotAdmin(admin.ModelAdmin):
+    list_display = ("doctor", "starts_at", "local_start", "ends_at", "is_blocked")
+    list_filter = ("is_blocked", "doctor__specialty", "doctor")
+    search_fields = ("doctor__user__last_name",)
+    date_hierarchy = "starts_at"
+    list_select_related = ("doctor__user",)
+    readonly_fields = ("doctor", "starts_at", "ends_at")
+    actions = ["block_slots", "unblock_slots"]
+
+    def has_add_permission(self, request):
+        # Slots come from doctors' working hours; staff change hours or block a slot instead.
+        return False
+
+    @admin.display(description="doctor's local time")
+    def local_start(self, slot: Slot) -> str:
+        local = timezone.localtime(slot.starts_at, slot.doctor.zone)
+        return f"{local:%a %d %b %H:%M} {local.tzname()}"
+
+    @admin.action(description="Block selected slots (hide from patients)")
+    def block_slots(self, request, queryset):
+        count = services.slots_set_blocked(slots=queryset, blocked=True)
+        messages.success(request, f"{count} slots blocked.")
+
+    @admin.action(description="Unblock selected slots")
+    def unblock_slots(self, request, queryset):
+        count = services.slots_set_blocked(slots=queryset, blocked=False)
+        messages.success(request, f"{count} slots unblocked.")

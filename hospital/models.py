@@ -1,0 +1,207 @@
+import zoneinfo
+from functools import cache
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.text import slugify
+
+from accounts.models import Role
+
+
+@cache
+def _known_timezones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def validate_timezone_name(value: str) -> None:
+    if value not in _known_timezones():
+        raise ValidationError(f"“{value}” is not an IANA time zone name, e.g. Europe/London.")
+
+
+def timezone_choices() -> list[tuple[str, str]]:
+    return sorted((name, name.replace("_", " ")) for name in _known_timezones() if "/" in name)
+
+
+class Currency(models.TextChoices):
+    USD = "usd", "US dollar"
+    EUR = "eur", "Euro"
+    GBP = "gbp", "Pound sterling"
+    JPY = "jpy", "Japanese yen"
+    AUD = "aud", "Australian dollar"
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, "Monday"
+    TUESDAY = 1, "Tuesday"
+    WEDNESDAY = 2, "Wednesday"
+    THURSDAY = 3, "Thursday"
+    FRIDAY = 4, "Friday"
+    SATURDAY = 5, "Saturday"
+    SUNDAY = 6, "Sunday"
+
+
+class Specialty(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "specialties"
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs):
+        if not self.slug:
+            self.slug = slugify(self.name)
+        super().save(*args, **kwargs)
+
+
+class DoctorQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "DoctorQuerySet":
+        """Staff see every doctor, including inactive ones; everybody else only active ones."""
+        if user.is_authenticated and user.is_staff:
+            return self
+        return self.filter(is_active=True)
+
+
+class Doctor(models.Model):
+    user = models.OneToOneField(
+        "accounts.User",
+        on_delete=models.PROTECT,
+        related_name="doctor_profile",
+        limit_choices_to={"role": Role.DOCTOR},
+    )
+    specialty = models.ForeignKey(Specialty, on_delete=models.PROTECT, related_name="doctors")
+    bio = models.TextField(blank=True)
+    fee_amount = models.PositiveIntegerField(
+        "consultation fee", help_text="In the currency's minor unit: 5000 is $50.00; for yen, 5000 is ¥5,000."
+    )
+    fee_currency = models.CharField("currency", max_length=3, choices=Currency.choices, default=Currency.USD)
+    slot_minutes = models.PositiveSmallIntegerField("slot length (minutes)", default=30)
+    # No `choices` here: the list of zones comes from the system's tz database, which differs
+    # between machines and would make migrations flap. The admin form offers the list instead.
+    timezone = models.CharField(
+        max_length=64, validators=[validate_timezone_name], help_text="IANA name, e.g. Europe/London."
+    )
+    is_active = models.BooleanField(
+        "listed", default=True, help_text="Unlisted doctors are hidden from patients and get no new slots."
+    )
+
+    objects = DoctorQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["user__last_name", "user__first_name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(fee_amount__gt=0), name="hospital_doctor_fee_positive"),
+            models.CheckConstraint(
+                condition=Q(slot_minutes__gte=5, slot_minutes__lte=240), name="hospital_doctor_slot_minutes_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(fee_currency__in=Currency.values), name="hospital_doctor_currency_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        return f"Dr {self.user.get_full_name()}"
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    def clean(self):
+        super().clean()
+        if self.user_id and self.user.role != Role.DOCTOR:
+            raise ValidationError({"user": "Only an account with the doctor role can have a doctor profile."})
+
+
+class WorkingHours(models.Model):
+    """A weekly opening window, in the doctor's own local wall-clock time."""
+
+    doctor = models.ForeignKey(Doctor, on_delete=models.CASCADE, related_name="working_hours")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    start_time = models.TimeField()
+    end_time = models.TimeField()
+
+    class Meta:
+        ordering = ["weekday", "start_time"]
+        verbose_name_plural = "working hours"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_time__gt=models.F("start_time")), name="hospital_workinghours_ends_after_start"
+            ),
+            models.CheckConstraint(condition=Q(weekday__lte=6), name="hospital_workinghours_weekday_valid"),
+            models.UniqueConstraint(
+                fields=["doctor", "weekday", "start_time"], name="hospital_workinghours_unique_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.start_time:%H:%M}–{self.end_time:%H:%M}"
+
+    def clean(self):
+        super().clean()
+        if self.start_time and self.end_time and self.end_time <= self.start_time:
+            raise ValidationError({"end_time": "The end time must be after the start time."})
+
+    def overlaps(self, other: "WorkingHours") -> bool:
+        return self.weekday == other.weekday and self.start_time < other.end_time and other.start_time < self.end_time
+
+
+class TimeOff(models.Model):
+    doctor = models.ForeignKey(Doctor, on_delete=models.CASCADE, related_name="time_off")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["starts_at"]
+        verbose_name_plural = "time off"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="hospital_timeoff_ends_after_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.doctor}: {self.starts_at:%Y-%m-%d %H:%M} – {self.ends_at:%Y-%m-%d %H:%M} UTC"
+
+    def clean(self):
+        super().clean()
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            raise ValidationError({"ends_at": "The end must be after the start."})
+
+
+class SlotQuerySet(models.QuerySet):
+    def bookable(self, *, now=None) -> "SlotQuerySet":
+        """Slots a patient may pick: in the future and not blocked by staff."""
+        return self.filter(starts_at__gt=now or timezone.now(), is_blocked=False)
+
+
+class Slot(models.Model):
+    doctor = models.ForeignKey(Doctor, on_delete=models.CASCADE, related_name="slots")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    is_blocked = models.BooleanField("blocked", default=False, help_text="Blocked slots are not offered to patients.")
+
+    objects = SlotQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["starts_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["doctor", "starts_at"], name="hospital_slot_unique_doctor_start"),
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="hospital_slot_ends_after_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        local = timezone.localtime(self.starts_at, self.doctor.zone)
+        return f"{self.doctor} · {local:%a %d %b %Y %H:%M} {local.tzname()}"

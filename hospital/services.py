@@ -1,0 +1,141 @@
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, OuterRef, QuerySet
+from django.utils import timezone
+
+from hospital.models import Doctor, Slot, WorkingHours
+
+UTC = dt.UTC
+
+
+@dataclass(frozen=True)
+class SlotGenerationResult:
+    created: int = 0
+    removed: int = 0
+
+    def __add__(self, other: "SlotGenerationResult") -> "SlotGenerationResult":
+        return SlotGenerationResult(self.created + other.created, self.removed + other.removed)
+
+
+def wall_time_to_utc(day: dt.date, wall_time: dt.time, zone: ZoneInfo) -> dt.datetime | None:
+    """The UTC instant of a local wall-clock time, or None if that time does not exist that day.
+
+    A time skipped by a spring-forward change does not survive a round trip through UTC, so it
+    gets no slot. A time that happens twice (fall back) resolves to its first occurrence
+    (`fold=0`), so it gets exactly one slot.
+    """
+    naive = dt.datetime.combine(day, wall_time)
+    aware = naive.replace(tzinfo=zone, fold=0)
+    as_utc = aware.astimezone(UTC)
+    if as_utc.astimezone(zone).replace(tzinfo=None) != naive:
+        return None
+    return as_utc
+
+
+def _window_starts(day: dt.date, hours: WorkingHours, step: dt.timedelta):
+    """Wall-clock start times of the slots that fit whole inside one working window."""
+    start = dt.datetime.combine(day, hours.start_time)
+    end = dt.datetime.combine(day, hours.end_time)
+    while start + step <= end:
+        yield start.time()
+        start += step
+
+
+def _desired_slots(
+    *, doctor: Doctor, first_day: dt.date, days: int, now: dt.datetime
+) -> dict[dt.datetime, dt.datetime]:
+    """Map of start -> end (UTC) for every slot the schedule calls for in the horizon."""
+    if not doctor.is_active:
+        return {}
+    zone = doctor.zone
+    length = dt.timedelta(minutes=doctor.slot_minutes)
+    hours_by_weekday: dict[int, list[WorkingHours]] = {}
+    for hours in doctor.working_hours.all():
+        hours_by_weekday.setdefault(hours.weekday, []).append(hours)
+    time_off = [(off.starts_at, off.ends_at) for off in doctor.time_off.all()]
+
+    desired: dict[dt.datetime, dt.datetime] = {}
+    for offset in range(days):
+        day = first_day + dt.timedelta(days=offset)
+        for hours in hours_by_weekday.get(day.weekday(), []):
+            for wall_time in _window_starts(day, hours, length):
+                starts_at = wall_time_to_utc(day, wall_time, zone)
+                if starts_at is None or starts_at <= now:
+                    continue
+                ends_at = starts_at + length
+                if any(starts_at < off_end and off_start < ends_at for off_start, off_end in time_off):
+                    continue
+                desired[starts_at] = ends_at
+    return desired
+
+
+def _unreferenced(slots: QuerySet[Slot]) -> QuerySet[Slot]:
+    """Slots that no other row points at.
+
+    A slot that an appointment (or any later table) refers to is part of someone's booking or
+    history, so regeneration never deletes or moves it, whatever the new schedule says.
+    """
+    for relation in Slot._meta.related_objects:
+        referencing = relation.related_model._base_manager.filter(**{relation.field.name: OuterRef("pk")})
+        slots = slots.exclude(Exists(referencing))
+    return slots
+
+
+def _lock_doctor_schedule(doctor: Doctor) -> Doctor:
+    """Lock the doctor's row for the rest of the transaction.
+
+    Two regenerations for one doctor (an admin save racing the nightly command) would each
+    compute the slots to add and remove from a stale picture; taking the row lock first makes
+    them run one after the other.
+    """
+    return Doctor.objects.select_for_update().prefetch_related("working_hours", "time_off").get(pk=doctor.pk)
+
+
+@transaction.atomic
+def slots_generate(*, doctor: Doctor, days: int | None = None, now: dt.datetime | None = None) -> SlotGenerationResult:
+    """Make the doctor's future slots match their schedule for the next `days` days.
+
+    Idempotent: a second run changes nothing. Creates missing slots, removes free ones the
+    schedule no longer has (hours changed, time off added), never touches past slots, slots
+    beyond the horizon or slots something refers to.
+    """
+    days = settings.SLOT_HORIZON_DAYS if days is None else days
+    now = now or timezone.now()
+    doctor = _lock_doctor_schedule(doctor)
+    first_day = timezone.localtime(now, doctor.zone).date()
+    horizon_end = wall_time_to_utc(first_day + dt.timedelta(days=days), dt.time(0), doctor.zone) or (
+        now + dt.timedelta(days=days)
+    )
+    desired = _desired_slots(doctor=doctor, first_day=first_day, days=days, now=now)
+
+    in_horizon = Slot.objects.filter(doctor=doctor, starts_at__gt=now, starts_at__lt=horizon_end)
+    existing = {slot.starts_at: slot for slot in in_horizon}
+    stale_ids = [slot.pk for starts_at, slot in existing.items() if desired.get(starts_at) != slot.ends_at]
+    removed, _ = _unreferenced(Slot.objects.filter(pk__in=stale_ids)).delete()
+    kept = list(in_horizon.values_list("starts_at", "ends_at"))
+
+    def clashes_with_kept(starts_at: dt.datetime, ends_at: dt.datetime) -> bool:
+        return any(starts_at < kept_end and kept_start < ends_at for kept_start, kept_end in kept)
+
+    new_slots = [
+        Slot(doctor=doctor, starts_at=starts_at, ends_at=ends_at)
+        for starts_at, ends_at in sorted(desired.items())
+        if not clashes_with_kept(starts_at, ends_at)
+    ]
+    Slot.objects.bulk_create(new_slots)
+    return SlotGenerationResult(created=len(new_slots), removed=removed)
+
+
+def slots_generate_for_all_doctors(*, days: int | None = None, now: dt.datetime | None = None) -> SlotGenerationResult:
+    total = SlotGenerationResult()
+    for doctor in Doctor.objects.order_by("pk"):
+        total += slots_generate(doctor=doctor, days=days, now=now)
+    return total
+
+
+def slots_set_blocked(*, slots: QuerySet[Slot], blocked: bool) -> int:
+    return slots.update(is_blocked=blocked)

@@ -1,0 +1,22 @@
+"""Settings for the test suite: the real settings with test-only speed-ups."""
+
+import os
+
+# Production settings refuse to start without a key; the suite gets a throwaway one.
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key")
+
+from .settings import *  # noqa: F403
+
+# Hashing passwords with PBKDF2 dominates a suite that creates many users.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Tests never run collectstatic: files come from the finders, and there is no root to scan.
+STATIC_ROOT = None
+WHITENOISE_USE_FINDERS = True
+# The manifest storage needs `collectstatic` first; tests render templates without it.
+STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
+
+# The browser tests talk plain HTTP to a live server on 127.0.0.1.
+SECURE_SSL_REDIRECT = False
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False

@@ -1,0 +1,22 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from hospital import views
+
+hospital_patterns = (
+    [
+        path("", views.home, name="home"),
+        path("doctors/", views.doctor_list, name="doctor_list"),
+        path("doctors/<int:pk>/", views.doctor_detail, name="doctor_detail"),
+    ],
+    "hospital",
+)
+
+admin.site.site_header = "Hospital administration"
+admin.site.site_title = "Hospital admin"
+
+urlpatterns = [
+    path("", include(hospital_patterns)),
+    path("accounts/", include("accounts.urls")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,89 @@
+import datetime as dt
+
+import factory
+from django.utils import timezone
+
+from accounts.models import PatientProfile, Role, User
+from hospital.models import Doctor, Slot, Specialty, TimeOff, WorkingHours
+
+TEST_PASSWORD = "correct-horse-battery-staple"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"user{n}@example.com")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    role = Role.PATIENT
+    is_staff = factory.LazyAttribute(lambda user: user.role == Role.STAFF)
+    password = factory.django.Password(TEST_PASSWORD)
+
+
+class PatientFactory(UserFactory):
+    profile = factory.RelatedFactory(
+        "tests.factories.PatientProfileFactory", factory_related_name="user", date_of_birth=dt.date(1990, 5, 17)
+    )
+
+
+class PatientProfileFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PatientProfile
+
+    user = factory.SubFactory(UserFactory)
+    date_of_birth = dt.date(1990, 5, 17)
+
+
+class StaffFactory(UserFactory):
+    role = Role.STAFF
+    is_superuser = True
+
+
+class SpecialtyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Specialty
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"Specialty {n}")
+
+
+class DoctorFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Doctor
+
+    user = factory.SubFactory(UserFactory, role=Role.DOCTOR)
+    specialty = factory.SubFactory(SpecialtyFactory)
+    fee_amount = 5000
+    fee_currency = "usd"
+    slot_minutes = 30
+    timezone = "Europe/London"
+
+
+class WorkingHoursFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = WorkingHours
+
+    doctor = factory.SubFactory(DoctorFactory)
+    weekday = 0
+    start_time = dt.time(9)
+    end_time = dt.time(12)
+
+
+class TimeOffFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TimeOff
+
+    doctor = factory.SubFactory(DoctorFactory)
+    starts_at = factory.LazyFunction(timezone.now)
+    ends_at = factory.LazyAttribute(lambda off: off.starts_at + dt.timedelta(hours=4))
+
+
+class SlotFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Slot
+
+    doctor = factory.SubFactory(DoctorFactory)
+    starts_at = factory.Sequence(lambda n: timezone.now().replace(microsecond=0) + dt.timedelta(hours=n + 1))
+    ends_at = factory.LazyAttribute(lambda slot: slot.starts_at + dt.timedelta(minutes=30))

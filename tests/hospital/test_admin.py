@@ -1,0 +1,172 @@
+import datetime as dt
+
+import pytest
+import time_machine
+from django.urls import reverse
+
+from hospital.models import Slot, TimeOff, WorkingHours
+from tests.factories import (
+    DoctorFactory,
+    SlotFactory,
+    SpecialtyFactory,
+    TimeOffFactory,
+    UserFactory,
+    WorkingHoursFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+NOW = dt.datetime(2026, 6, 1, 6, tzinfo=dt.UTC)  # Monday 07:00 in London
+
+
+@pytest.fixture(autouse=True)
+def frozen_time():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+@pytest.fixture
+def a_doctor():
+    doctor = DoctorFactory(timezone="Europe/London")
+    WorkingHoursFactory(doctor=doctor)
+    TimeOffFactory(doctor=doctor)
+    SlotFactory(doctor=doctor)
+    return doctor
+
+
+MODELS = ["accounts.user", "accounts.patientprofile", "hospital.specialty", "hospital.doctor",
+          "hospital.workinghours", "hospital.timeoff", "hospital.slot"]  # fmt: skip
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_every_model_has_a_working_list_search_and_change_page(staff_client, a_doctor, patient, model):
+    app_label, model_name = model.split(".")
+    changelist = reverse(f"admin:{app_label}_{model_name}_changelist")
+
+    assert staff_client.get(changelist).status_code == 200
+    assert staff_client.get(changelist, {"q": "a"}).status_code == 200
+    first = staff_client.get(changelist).context["cl"].result_list[0]
+    assert staff_client.get(reverse(f"admin:{app_label}_{model_name}_change", args=[first.pk])).status_code == 200
+
+
+def test_non_staff_cannot_reach_the_admin(patient_client):
+    response = patient_client.get(reverse("admin:index"))
+    assert response.status_code == 302
+
+
+def doctor_form(doctor, hours: list[tuple[int, str, str]], time_off: list[tuple[str, str]] = ()) -> dict:
+    data = {
+        "user": doctor.user_id,
+        "specialty": doctor.specialty_id,
+        "bio": "",
+        "is_active": "on",
+        "fee_amount": doctor.fee_amount,
+        "fee_currency": doctor.fee_currency,
+        "slot_minutes": doctor.slot_minutes,
+        "timezone": doctor.timezone,
+        "working_hours-TOTAL_FORMS": len(hours),
+        "working_hours-INITIAL_FORMS": 0,
+        "time_off-TOTAL_FORMS": len(time_off),
+        "time_off-INITIAL_FORMS": 0,
+    }
+    for index, (weekday, start, end) in enumerate(hours):
+        data |= {
+            f"working_hours-{index}-weekday": weekday,
+            f"working_hours-{index}-start_time": start,
+            f"working_hours-{index}-end_time": end,
+        }
+    for index, (starts, ends) in enumerate(time_off):
+        data |= {
+            f"time_off-{index}-starts_at_0": starts.split()[0],
+            f"time_off-{index}-starts_at_1": starts.split()[1],
+            f"time_off-{index}-ends_at_0": ends.split()[0],
+            f"time_off-{index}-ends_at_1": ends.split()[1],
+        }
+    return data
+
+
+class TestDoctorSchedule:
+    def change_url(self, doctor):
+        return reverse("admin:hospital_doctor_change", args=[doctor.pk])
+
+    def test_saving_hours_generates_the_doctors_slots_at_once(self, staff_client):
+        doctor = DoctorFactory(timezone="Europe/London")
+
+        response = staff_client.post(self.change_url(doctor), doctor_form(doctor, [(0, "09:00", "10:00")]), follow=True)
+
+        assert response.status_code == 200
+        assert "slots added" in response.text
+        local = [s.starts_at.astimezone(doctor.zone).strftime("%a %H:%M") for s in Slot.objects.filter(doctor=doctor)]
+        assert local[:2] == ["Mon 09:00", "Mon 09:30"]
+        assert len(local) == 8  # four Mondays in 28 days, two slots each
+
+    def test_time_off_is_read_in_the_doctors_zone(self, staff_client):
+        doctor = DoctorFactory(timezone="America/New_York")
+
+        staff_client.post(
+            self.change_url(doctor),
+            doctor_form(doctor, [(0, "09:00", "10:00")], time_off=[("2026-06-08 09:00", "2026-06-08 09:30")]),
+        )
+
+        off = TimeOff.objects.get(doctor=doctor)
+        assert off.starts_at == dt.datetime(2026, 6, 8, 13, tzinfo=dt.UTC)  # 09:00 EDT
+        local_mondays = [s.starts_at.astimezone(doctor.zone) for s in Slot.objects.filter(doctor=doctor)]
+        assert dt.datetime(2026, 6, 8, 9, tzinfo=doctor.zone) not in local_mondays
+
+    def test_overlapping_hours_are_an_error_not_a_crash(self, staff_client):
+        doctor = DoctorFactory()
+
+        response = staff_client.post(
+            self.change_url(doctor), doctor_form(doctor, [(0, "09:00", "12:00"), (0, "11:00", "13:00")])
+        )
+
+        assert response.status_code == 200
+        assert "Working hours overlap" in response.text
+        assert not WorkingHours.objects.exists()
+
+    def test_end_before_start_is_an_error_not_a_crash(self, staff_client):
+        doctor = DoctorFactory()
+
+        response = staff_client.post(self.change_url(doctor), doctor_form(doctor, [(0, "12:00", "09:00")]))
+
+        assert response.status_code == 200
+        assert "The end time must be after the start time" in response.text
+        assert not WorkingHours.objects.exists()
+
+    def test_time_off_ending_before_it_starts_is_an_error(self, staff_client):
+        doctor = DoctorFactory()
+        response = staff_client.post(
+            self.change_url(doctor),
+            doctor_form(doctor, [], time_off=[("2026-06-08 12:00", "2026-06-08 09:00")]),
+        )
+        assert response.status_code == 200
+        assert "The end must be after the start" in response.text
+        assert not TimeOff.objects.exists()
+
+    def test_a_doctor_profile_needs_a_doctor_account(self, staff_client):
+        patient_user = UserFactory(role="patient")
+        specialty = SpecialtyFactory()
+        data = doctor_form(DoctorFactory.build(user=patient_user, specialty=specialty), [])
+        response = staff_client.post(reverse("admin:hospital_doctor_add"), data)
+        assert response.status_code == 200
+        assert "Select a valid choice" in response.text or "doctor role" in response.text
+
+    def test_standalone_hours_that_overlap_existing_ones_are_refused(self, staff_client, a_doctor):
+        response = staff_client.post(
+            reverse("admin:hospital_workinghours_add"),
+            {"doctor": a_doctor.pk, "weekday": 0, "start_time": "11:00", "end_time": "13:00"},
+        )
+        assert response.status_code == 200
+        assert "existing window Monday 09:00–12:00" in response.text
+        assert WorkingHours.objects.count() == 1
+
+
+def test_staff_block_and_unblock_slots_with_an_action(staff_client):
+    slots = SlotFactory.create_batch(3)
+    changelist = reverse("admin:hospital_slot_changelist")
+
+    staff_client.post(changelist, {"action": "block_slots", "_selected_action": [s.pk for s in slots[:2]]})
+    assert list(Slot.objects.order_by("starts_at").values_list("is_blocked", flat=True)) == [True, True, False]
+
+    staff_client.post(changelist, {"action": "unblock_slots", "_selected_action": [slots[0].pk]})
+    assert list(Slot.objects.order_by("starts_at").values_list("is_blocked", flat=True)) == [False, True, False]
