@@ -1,7 +1,8 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 
+from accounts import services
 from accounts.models import PatientProfile, User
 
 
@@ -27,12 +28,12 @@ class PatientProfileInline(admin.StackedInline):
 class UserAdmin(DjangoUserAdmin):
     form = UserChangeAdminForm
     add_form = UserCreationAdminForm
-    inlines = [PatientProfileInline]
     list_display = ("email", "first_name", "last_name", "role", "is_active", "date_joined", "last_login")
     list_filter = ("role", "is_active", "is_superuser")
     search_fields = ("email", "first_name", "last_name", "phone")
     ordering = ("last_name", "first_name")
     readonly_fields = ("is_staff", "last_login", "date_joined")
+    actions = ["send_password_setup_email"]
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         ("Person", {"fields": ("first_name", "last_name", "phone")}),
@@ -51,9 +52,23 @@ class UserAdmin(DjangoUserAdmin):
             {
                 "classes": ("wide",),
                 "fields": ("email", "first_name", "last_name", "role", "usable_password", "password1", "password2"),
+                "description": (
+                    "For a doctor or staff member, choose “Disabled” for password-based authentication, "
+                    "save, then use the action “E-mail a link to choose a password” in the user list."
+                ),
             },
         ),
     )
+
+    def get_inlines(self, request, obj):
+        return [PatientProfileInline] if obj is not None and obj.is_patient else []
+
+    @admin.action(description="E-mail a link to choose a password")
+    def send_password_setup_email(self, request, queryset):
+        base_url = request.build_absolute_uri("/")
+        for user in queryset:
+            services.user_send_password_setup_email(user=user, base_url=base_url)
+        messages.success(request, f"Password set-up link sent to {len(queryset)} account(s).")
 
 
 @admin.register(PatientProfile)

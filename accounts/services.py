@@ -1,8 +1,15 @@
 import datetime
 
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
 from accounts.models import PatientProfile, Role, User, normalize_email_address
 
@@ -55,3 +62,25 @@ def user_profile_update(
     if user.is_patient and date_of_birth is not None:
         PatientProfile.objects.update_or_create(user=user, defaults={"date_of_birth": date_of_birth})
     return user
+
+
+def user_send_password_setup_email(*, user: User, base_url: str) -> None:
+    """E-mail a staff-created account (doctor or staff) a one-time link to choose a password.
+
+    Django's password-reset form skips accounts without a usable password, which is exactly
+    what a new staff-created account has, so the link is built here with the same token.
+    """
+    path = reverse(
+        "accounts:password_reset_confirm",
+        kwargs={
+            "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+            "token": default_token_generator.make_token(user),
+        },
+    )
+    context = {"user": user, "link": base_url.rstrip("/") + path, "site_name": settings.HOSPITAL_NAME}
+    send_mail(
+        subject=f"Your {settings.HOSPITAL_NAME} account: choose a password",
+        message=render_to_string("accounts/email/password_setup.txt", context),
+        from_email=None,
+        recipient_list=[user.email],
+    )

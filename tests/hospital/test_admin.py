@@ -170,3 +170,41 @@ def test_staff_block_and_unblock_slots_with_an_action(staff_client):
 
     staff_client.post(changelist, {"action": "unblock_slots", "_selected_action": [slots[0].pk]})
     assert list(Slot.objects.order_by("starts_at").values_list("is_blocked", flat=True)) == [False, True, False]
+
+
+def test_staff_create_a_doctor_who_sets_their_own_password_from_an_email(staff_client, client):
+    from django.core import mail
+
+    from accounts.models import User
+
+    response = staff_client.post(
+        reverse("admin:accounts_user_add"),
+        {
+            "email": "New.Doctor@example.com",
+            "first_name": "Nia",
+            "last_name": "Doe",
+            "role": "doctor",
+            "usable_password": "false",
+        },
+    )
+    assert response.status_code == 302
+    doctor_user = User.objects.get(email="new.doctor@example.com")
+    assert (doctor_user.role, doctor_user.is_staff, doctor_user.has_usable_password()) == ("doctor", False, False)
+
+    staff_client.post(
+        reverse("admin:accounts_user_changelist"),
+        {"action": "send_password_setup_email", "_selected_action": [doctor_user.pk]},
+    )
+    assert len(mail.outbox) == 1
+    link = next(line for line in mail.outbox[0].body.splitlines() if line.startswith("http://testserver/"))
+    form_page = client.get(link.removeprefix("http://testserver"), follow=True)
+    client.post(
+        form_page.redirect_chain[-1][0], {"new_password1": "stethoscope-2026", "new_password2": "stethoscope-2026"}
+    )
+
+    assert (
+        client.post(
+            reverse("accounts:login"), {"username": "new.doctor@example.com", "password": "stethoscope-2026"}
+        ).status_code
+        == 302
+    )
