@@ -193,3 +193,31 @@ class TestDoctorPage:
             return len(queries)
 
         assert queries_with(5) == queries_with(300) == 2
+
+
+class TestNavigationPerRole:
+    def test_visitor_is_offered_log_in_and_sign_up(self, client):
+        text = client.get(reverse("hospital:home")).text
+        assert "Log in" in text and "Create account" in text
+        assert "Log out" not in text
+
+    def test_patient_sees_their_account_and_no_admin(self, patient_client):
+        text = patient_client.get(reverse("hospital:home")).text
+        assert 'role-tag">Patient' in text and "Log out" in text
+        assert "Staff admin" not in text and "Create account" not in text
+
+    def test_doctor_gets_a_link_to_their_public_page(self, client):
+        doctor = named_doctor("Amara", "Okafor")
+        client.force_login(doctor.user)
+        text = client.get(reverse("hospital:home")).text
+        assert 'role-tag">Doctor' in text
+        assert f'href="{reverse("hospital:doctor_detail", args=[doctor.pk])}">My public page' in text
+
+    def test_staff_get_the_admin(self, staff_client):
+        assert "Staff admin" in staff_client.get(reverse("hospital:home")).text
+
+
+def test_unknown_page_is_a_friendly_404(client):
+    response = client.get("/no/such/page/")
+    assert response.status_code == 404
+    assert "We could not find that page" in response.text
