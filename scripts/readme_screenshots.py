@@ -1,0 +1,53 @@
+"""Take the README's screenshots from a running demo: `python scripts/readme_screenshots.py [URL]`."""
+
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.e2e.browser import launch_chromium
+
+OUT = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+PAGES = {
+    "home": "/",
+    "directory": "/doctors/",
+    "doctor": "/doctors/?q=okafor",
+    "signup": "/accounts/signup/",
+}
+
+
+def wait_for(base_url: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            urllib.request.urlopen(base_url, timeout=2)  # noqa: S310 - our own local demo
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+def main(base_url: str) -> None:
+    wait_for(base_url)
+    OUT.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        for name, path in PAGES.items():
+            page.goto(base_url + path)
+            if name == "doctor":
+                page.locator(".doctor-card h2 a").first.click()
+            page.screenshot(path=str(OUT / f"{name}.png"), full_page=name != "doctor")
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.goto(base_url + "/doctors/")
+        page.screenshot(path=str(OUT / "directory-phone.png"))
+        browser.close()
+    print(f"Screenshots written to {OUT}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8000")
