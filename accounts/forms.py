@@ -65,6 +65,7 @@ class SignUpForm(ProfileForm):
 class EmailAuthenticationForm(AuthenticationForm):
     username = forms.EmailField(
         label="E-mail address",
+        max_length=254,
         widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}),
     )
 

@@ -120,3 +120,10 @@ def test_password_change_needs_the_old_password(patient_client, patient, passwor
     assert "Your password was changed." in right.text
     patient.refresh_from_db()
     assert patient.check_password("x-new-pass-77")
+
+
+@pytest.mark.parametrize("url", [LOGIN, reverse("admin:login")])
+def test_an_absurdly_long_email_is_a_form_error_not_a_crash(client, url):
+    response = client.post(url, {"username": "x" * 300 + "@example.com", "password": "whatever"})
+    assert response.status_code == 200
+    assert not client.session.get("_auth_user_id")
