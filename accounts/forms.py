@@ -38,6 +38,7 @@ class ProfileForm(forms.Form):
 class SignUpForm(ProfileForm):
     email = forms.EmailField(
         label="E-mail address",
+        max_length=254,
         help_text="You will log in with this address.",
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )

@@ -29,6 +29,9 @@ def patient_register(
     """Create a patient account and its profile, or change nothing and say what is wrong."""
     email = normalize_email_address(email)
     user = User(email=email, first_name=first_name, last_name=last_name, phone=phone, role=Role.PATIENT)
+    # Field rules (lengths, e-mail shape) checked here too, so every caller gets a clear error
+    # instead of a database error; uniqueness gets its own, friendlier message below.
+    user.full_clean(exclude=["password"], validate_unique=False, validate_constraints=False)
     if User.objects.filter(email=email).exists():
         raise ValidationError({"email": EMAIL_TAKEN_MESSAGE})
     try:

@@ -91,3 +91,27 @@ def test_missing_fields_are_named(client):
     response = client.post(URL, {})
     assert response.status_code == 200
     assert response.text.count("This field is required.") == 6  # every field but the optional phone
+
+
+def test_an_over_long_email_is_a_form_error_not_a_crash(client):
+    response = client.post(URL, signup_data(email="x" * 300 + "@example.com"))
+    assert response.status_code == 200
+    assert "Ensure this value has at most 254 characters" in response.text
+    assert not User.objects.exists()
+
+
+def test_the_service_itself_refuses_field_values_the_table_cannot_hold():
+    from django.core.exceptions import ValidationError
+
+    from accounts.services import patient_register
+
+    with pytest.raises(ValidationError) as error:
+        patient_register(
+            email="x" * 300 + "@example.com",
+            password="analytical-engine-42",
+            first_name="Ada",
+            last_name="L" * 200,
+            date_of_birth=dt.date(1990, 1, 1),
+        )
+    assert set(error.value.message_dict) == {"email", "last_name"}
+    assert not User.objects.exists()
