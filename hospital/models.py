@@ -2,6 +2,7 @@ import zoneinfo
 from functools import cache
 
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -78,10 +79,19 @@ class Doctor(models.Model):
     specialty = models.ForeignKey(Specialty, on_delete=models.PROTECT, related_name="doctors")
     bio = models.TextField(blank=True)
     fee_amount = models.PositiveIntegerField(
-        "consultation fee", help_text="In the currency's minor unit: 5000 is $50.00; for yen, 5000 is ¥5,000."
+        "consultation fee",
+        validators=[MinValueValidator(1, "A consultation fee must be more than zero.")],
+        help_text="In the currency's minor unit: 5000 is $50.00; for yen, 5000 is ¥5,000.",
     )
     fee_currency = models.CharField("currency", max_length=3, choices=Currency.choices, default=Currency.USD)
-    slot_minutes = models.PositiveSmallIntegerField("slot length (minutes)", default=30)
+    slot_minutes = models.PositiveSmallIntegerField(
+        "slot length (minutes)",
+        default=30,
+        validators=[
+            MinValueValidator(5, "A slot lasts at least 5 minutes."),
+            MaxValueValidator(240, "A slot lasts at most 240 minutes (4 hours)."),
+        ],
+    )
     # No `choices` here: the list of zones comes from the system's tz database, which differs
     # between machines and would make migrations flap. The admin form offers the list instead.
     timezone = models.CharField(

@@ -208,3 +208,24 @@ def test_staff_create_a_doctor_who_sets_their_own_password_from_an_email(staff_c
         ).status_code
         == 302
     )
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("fee_amount", 0, "A consultation fee must be more than zero."),
+        ("slot_minutes", 1, "A slot lasts at least 5 minutes."),
+        ("slot_minutes", 600, "A slot lasts at most 240 minutes"),
+        ("timezone", "Mars/Olympus_Mons", "Select a valid choice"),
+    ],
+)
+def test_doctor_fields_out_of_range_are_explained(staff_client, field, value, message):
+    doctor = DoctorFactory()
+    data = doctor_form(doctor, []) | {field: value}
+
+    response = staff_client.post(reverse("admin:hospital_doctor_change", args=[doctor.pk]), data)
+
+    assert response.status_code == 200
+    assert message in response.text
+    doctor.refresh_from_db()
+    assert (doctor.fee_amount, doctor.slot_minutes, doctor.timezone) == (5000, 30, "Europe/London")
