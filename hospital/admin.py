@@ -119,6 +119,10 @@ class DoctorAdmin(DoctorTimezoneMixin, admin.ModelAdmin):
     def doctor_of(self, obj):
         return obj
 
+    def get_inlines(self, request, obj):
+        # Time off is read in the doctor's zone, which a doctor being created does not have yet.
+        return self.inlines if obj is not None else [WorkingHoursInline]
+
     @admin.display(description="fee", ordering="fee_amount")
     def fee(self, doctor: Doctor) -> str:
         return format_money(doctor.fee_amount, doctor.fee_currency)

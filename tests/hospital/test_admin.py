@@ -4,7 +4,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from hospital.models import Slot, TimeOff, WorkingHours
+from hospital.models import Doctor, Slot, TimeOff, WorkingHours
 from tests.factories import (
     DoctorFactory,
     SlotFactory,
@@ -229,3 +229,17 @@ def test_doctor_fields_out_of_range_are_explained(staff_client, field, value, me
     assert message in response.text
     doctor.refresh_from_db()
     assert (doctor.fee_amount, doctor.slot_minutes, doctor.timezone) == (5000, 30, "Europe/London")
+
+
+def test_staff_add_a_doctor_profile_with_hours_and_slots_follow(staff_client):
+    doctor_user = UserFactory(role="doctor", first_name="Nia", last_name="Doe")
+    data = doctor_form(DoctorFactory.build(user=doctor_user, specialty=SpecialtyFactory()), [(2, "14:00", "15:00")])
+
+    add_page = staff_client.get(reverse("admin:hospital_doctor_add"))
+    response = staff_client.post(reverse("admin:hospital_doctor_add"), data)
+
+    assert "time_off-TOTAL_FORMS" not in add_page.text  # added once the doctor, and so their zone, exists
+    assert "working_hours-TOTAL_FORMS" in add_page.text
+    assert response.status_code == 302
+    doctor = Doctor.objects.get(user=doctor_user)
+    assert Slot.objects.filter(doctor=doctor).count() == 8  # four Wednesdays, two slots each
