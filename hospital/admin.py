@@ -5,7 +5,7 @@ from django.forms.models import BaseInlineFormSet
 from django.utils import timezone
 
 from hospital import services
-from hospital.models import Doctor, Slot, Specialty, TimeOff, WorkingHours, timezone_choices
+from hospital.models import Doctor, OutboundEmail, Slot, Specialty, TimeOff, WorkingHours, timezone_choices
 from hospital.money import format_money
 
 
@@ -190,3 +190,27 @@ class SlotAdmin(admin.ModelAdmin):
     def unblock_slots(self, request, queryset):
         count = services.slots_set_blocked(slots=queryset, blocked=False)
         messages.success(request, f"{count} slots unblocked.")
+
+
+class ReadOnlyAdminMixin:
+    """Rows written only by services (money facts, outbox, timelines): staff look, never edit."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(OutboundEmail)
+class OutboundEmailAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["subject", "to", "status", "attempts", "created_at", "sent_at"]
+    list_filter = ["status"]
+    search_fields = ["to", "subject", "key"]
+    readonly_fields = [
+        "key", "to", "subject", "body", "message_id", "status", "attempts", "next_attempt_at", "last_error",
+        "created_at", "sent_at",
+    ]  # fmt: skip

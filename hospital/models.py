@@ -191,8 +191,14 @@ class TimeOff(models.Model):
 
 class SlotQuerySet(models.QuerySet):
     def bookable(self, *, now=None) -> "SlotQuerySet":
-        """Slots a patient may pick: in the future and not blocked by staff."""
-        return self.filter(starts_at__gt=now or timezone.now(), is_blocked=False)
+        """Slots a patient may pick: in the future, not blocked by staff, and not held by an
+        appointment. A payment hold that has lapsed does not count: the next booking expires it."""
+        from django.apps import apps
+
+        now = now or timezone.now()
+        appointment = apps.get_model("appointments", "Appointment")
+        holding = appointment.objects.filter(slot=models.OuterRef("pk")).holding_slot(now=now)
+        return self.filter(starts_at__gt=now, is_blocked=False).exclude(models.Exists(holding))
 
 
 class Slot(models.Model):
@@ -215,3 +221,48 @@ class Slot(models.Model):
     def __str__(self) -> str:
         local = timezone.localtime(self.starts_at, self.doctor.zone)
         return f"{self.doctor} · {local:%a %d %b %Y %H:%M} {local.tzname()}"
+
+
+class DurableSideEffect(models.Model):
+    """Work that must happen after a transaction commits (a refund to issue, an e-mail to send).
+
+    The row is written in the transaction that decided the work; a worker claims it, does it
+    outside any transaction and records the outcome; failures are retried with backoff by the
+    sweeper. `claimed_until` lets a worker killed mid-call be replaced once the claim lapses.
+    """
+
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now, db_index=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class EmailStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed for good"
+
+
+class OutboundEmail(DurableSideEffect):
+    """An e-mail to send at least once. `key` makes the decision to send idempotent (one
+    confirmation per appointment however often the event arrives); `message_id` stays the same
+    across retries so a duplicate delivery is detectable by mail clients."""
+
+    key = models.CharField(max_length=200, unique=True)
+    to = models.EmailField()
+    subject = models.CharField(max_length=300)
+    body = models.TextField()
+    message_id = models.CharField(max_length=255, unique=True)
+    status = models.CharField(max_length=10, choices=EmailStatus.choices, default=EmailStatus.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "outbound e-mail"
+
+    def __str__(self) -> str:
+        return f"{self.subject} → {self.to}"

@@ -35,6 +35,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "axes",
+    "djstripe",
+    "django_tasks",
+    "django_tasks_db",
     "accounts",
     "hospital.apps.HospitalConfig",
     "appointments",
@@ -43,6 +46,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: dj-stripe lets an X-Djstripe-Webhook-Secret header replace the stored webhook secret
+    # when DEBUG is on, which would let anyone forge events. No request keeps that header.
+    "payments.middleware.StripeWebhookGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -90,7 +96,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     # Django's default SQLite test database is a shared-cache in-memory one, where concurrent
     # writers fail at once ("database table is locked"); a file behaves like production.
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test.sqlite3")}
+    DATABASES["default"]["TEST"] = {"NAME": env.str("SQLITE_TEST_NAME", default=str(BASE_DIR / "var" / "test.sqlite3"))}
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -158,6 +164,47 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 HOSPITAL_NAME = env.str("HOSPITAL_NAME", default="Northbridge Hospital")
 SLOT_HORIZON_DAYS = env.int("SLOT_HORIZON_DAYS", default=28)
 
+# --- Booking and payment ----------------------------------------------------------------------
+# Stripe wants a Checkout Session's expires_at 30 min to 24 h after it receives the request; the
+# 5 extra minutes absorb the time between our booking and Stripe's clock. The hold outlives the
+# session by a grace period so a payment finished in the last second still finds its hold.
+CHECKOUT_SESSION_MINUTES = env.int("CHECKOUT_SESSION_MINUTES", default=35)
+HOLD_GRACE_MINUTES = env.int("HOLD_GRACE_MINUTES", default=5)
+# "Resume payment" extends a hold with a fresh session, but never beyond this from booking.
+HOLD_MAX_MINUTES = env.int("HOLD_MAX_MINUTES", default=120)
+MAX_UNPAID_HOLDS = env.int("MAX_UNPAID_HOLDS", default=3)
+# Booking attempts per patient per hour (each one may create a Stripe Checkout Session).
+BOOKING_RATE_LIMIT_PER_HOUR = env.int("BOOKING_RATE_LIMIT_PER_HOUR", default=30)
+
+# --- Stripe (dj-stripe) ---------------------------------------------------------------------
+# Empty key: the demo's local Stripe stand-in (scripts/demo.sh starts it and sets these).
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_LIVE_MODE = STRIPE_SECRET_KEY.startswith(("sk_live_", "rk_live_"))
+if STRIPE_LIVE_MODE:
+    STRIPE_LIVE_SECRET_KEY = STRIPE_SECRET_KEY
+else:
+    STRIPE_TEST_SECRET_KEY = STRIPE_SECRET_KEY
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+# The webhook URL is /stripe/webhook/<this uuid>/; `manage.py stripe_webhook_setup` stores it.
+STRIPE_WEBHOOK_UUID = env.str("STRIPE_WEBHOOK_UUID", default="6a1f3c52-0d4e-4b8e-9a57-3f0c2e7d9b10")
+# Only the stand-in sets a base URL. dj-stripe copies this to stripe.api_base when it loads, and
+# its deploy check warns whenever the setting exists, so it is defined only when it has a value.
+if env.str("STRIPE_API_BASE", default=""):
+    STRIPE_API_HOST = env.str("STRIPE_API_BASE")
+# Stripe calls sit inside requests (and dj-stripe's webhook re-fetch inside a transaction):
+# fail fast instead of stripe-python's 80 s and 2 retries.
+STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=5.0)
+STRIPE_MAX_NETWORK_RETRIES = 1
+DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
+# Webhook bodies larger than this are refused before dj-stripe stores them (Stripe's are < 100 KB).
+STRIPE_WEBHOOK_MAX_BYTES = 256 * 1024
+
+# --- Background tasks -----------------------------------------------------------------------
+# django-tasks' database backend: a task enqueued inside a transaction exists exactly when that
+# transaction commits. `manage.py db_worker` runs them; `manage.py sweep_outbox` re-queues what
+# failed or was lost (django-tasks-db neither retries nor recovers a killed worker's task).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+
 # --- Security -------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
@@ -179,4 +226,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # stripe-python logs every request at INFO; its warnings and errors are what matter.
+    "loggers": {"stripe": {"level": "WARNING"}},
 }

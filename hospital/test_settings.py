@@ -4,6 +4,11 @@ import os
 
 # Production settings refuse to start without a key; the suite gets a throwaway one.
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key")
+# Stripe in tests is the project's stand-in (tests/payments/conftest.py starts it with these).
+os.environ["STRIPE_SECRET_KEY"] = "sk_test_suiteStandinKey0000000000000"  # noqa: S105 (the stand-in's)
+os.environ["STRIPE_WEBHOOK_SECRET"] = "whsec_test_suite_secret"  # noqa: S105
+# Nothing in the suite may reach out: Stripe is the stand-in (tests/payments/conftest.py) or nobody.
+os.environ["STRIPE_API_BASE"] = "http://127.0.0.1:9"
 
 from .settings import *  # noqa: F403
 

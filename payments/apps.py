@@ -3,3 +3,11 @@ from django.apps import AppConfig
 
 class PaymentsConfig(AppConfig):
     name = "payments"
+
+    def ready(self):
+        from hospital import outbox
+        from payments import receivers, services, stripe_api, tasks  # noqa: F401  (receivers connect on import)
+        from payments.models import Refund
+
+        stripe_api.configure()
+        outbox.register(model=Refund, pending=services.REFUND_PENDING_WORK, enqueue=tasks.refund_issue.enqueue)

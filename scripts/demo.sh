@@ -1,20 +1,62 @@
 #!/usr/bin/env bash
-# Start the demo: migrate, seed, fill slots, then serve with gunicorn on 127.0.0.1:$PORT.
+# Start the demo: migrate, seed, fill slots, start the Stripe stand-in (unless real Stripe keys
+# are configured), the task worker and the outbox sweeper, then serve with gunicorn on
+# 127.0.0.1:$PORT. Ctrl-C stops everything it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export DJANGO_DEBUG="${DJANGO_DEBUG:-true}"
 PORT="${PORT:-8000}"
+STANDIN_PORT="${STANDIN_PORT:-12111}"
+SITE_URL="http://127.0.0.1:${PORT}"
 PY=.venv/bin/python
+
+configured_key="$($PY manage.py shell -v0 -c 'from django.conf import settings; print(settings.STRIPE_SECRET_KEY)')"
+if [[ -z "$configured_key" ]]; then
+    # No Stripe key: the project's own stand-in plays Stripe on 127.0.0.1 (no keys, no internet).
+    export STRIPE_SECRET_KEY="sk_test_demoStandinKey000000000000000"
+    export STRIPE_WEBHOOK_SECRET="whsec_demoStandinWebhookSecret00000"
+    export STRIPE_API_BASE="http://127.0.0.1:${STANDIN_PORT}"
+    USE_STANDIN=1
+else
+    USE_STANDIN=0
+fi
 
 $PY manage.py migrate --noinput
 $PY manage.py collectstatic --noinput -v0
 $PY manage.py seed_demo
 $PY manage.py generate_slots
 
+children=()
+cleanup() { for pid in "${children[@]}"; do kill "$pid" 2>/dev/null || true; done; }
+trap cleanup EXIT INT TERM
+
+webhook_path="$($PY manage.py shell -v0 -c 'from payments.webhooks import webhook_url_path; print(webhook_url_path())')"
+if [[ "$USE_STANDIN" == 1 ]]; then
+    $PY -m stripe_standin --port "$STANDIN_PORT" --api-key "$STRIPE_SECRET_KEY" \
+        --webhook-secret "$STRIPE_WEBHOOK_SECRET" --webhook-url "${SITE_URL}${webhook_path}" \
+        --public-url "http://127.0.0.1:${STANDIN_PORT}" --merchant-name "$($PY manage.py shell -v0 -c 'from django.conf import settings; print(settings.HOSPITAL_NAME)')" &
+    children+=($!)
+    stripe_note="Stripe: local stand-in on http://127.0.0.1:${STANDIN_PORT} (pay with 4242 4242 4242 4242)"
+else
+    stripe_note="Stripe: your keys from .env; forward events with: stripe listen --forward-to ${SITE_URL}${webhook_path}"
+fi
+if [[ -n "$($PY manage.py shell -v0 -c 'from django.conf import settings; print(settings.STRIPE_WEBHOOK_SECRET)')" ]]; then
+    $PY manage.py stripe_webhook_setup --base-url "$SITE_URL"
+fi
+
+# Background work: django-tasks' database worker, and the sweeper that retries what failed.
+$PY manage.py db_worker --no-reload --interval 1 -v0 &
+children+=($!)
+$PY manage.py sweep_outbox --every 30 &
+children+=($!)
+
 echo
-echo "Northbridge Hospital demo: http://127.0.0.1:${PORT}/  (staff admin: http://127.0.0.1:${PORT}/admin/)"
+echo "Northbridge Hospital demo: ${SITE_URL}/  (staff admin: ${SITE_URL}/admin/)"
+echo "${stripe_note}"
 echo "Stop it with Ctrl-C."
 # gunicorn, not runserver: runserver's listen queue of 10 drops connections under load.
-exec .venv/bin/gunicorn hospital.wsgi --bind "127.0.0.1:${PORT}" --worker-class gthread --workers 2 --threads 2 \
-    --access-logfile - --log-level warning
+.venv/bin/gunicorn hospital.wsgi --bind "127.0.0.1:${PORT}" --worker-class gthread --workers 2 --threads 2 \
+    --access-logfile - --log-level warning &
+children+=($!)
+wait -n "${children[@]}"

@@ -31,6 +31,34 @@ def wait_for(base_url: str, seconds: float = 60) -> None:
             time.sleep(0.5)
 
 
+def shoot(page, name: str) -> None:
+    page.screenshot(path=str(OUT / f"{name}.png"), full_page=True)
+
+
+def book_and_pay(page, base_url: str) -> None:
+    """The demo patient books a time and pays on the Stripe stand-in's hosted page."""
+    page.goto(base_url + "/accounts/login/")
+    page.get_by_label("E-mail address").fill("patient@example.com")
+    page.get_by_label("Password").fill("demo-pass-2026")
+    page.get_by_role("button", name="Log in").click()
+    page.goto(base_url + "/doctors/?q=okafor")
+    page.locator(".doctor-card h2 a").first.click()
+    page.locator("a.slot-chip").nth(2).click()
+    page.get_by_label("Reason for visit").fill("Follow-up on blood pressure readings")
+    shoot(page, "book-confirm")
+    page.get_by_role("button", name="Continue to payment").click()
+    page.get_by_label("Card number").fill("4242 4242 4242 4242")
+    page.get_by_label("Expiry (MM / YY)").fill("12 / 34")
+    page.get_by_label("CVC").fill("123")
+    page.get_by_label("Name on card").fill("Pat Demo")
+    shoot(page, "checkout")
+    page.get_by_role("button", name="Pay").click()
+    page.wait_for_load_state()
+    shoot(page, "appointment-confirmed")
+    page.goto(base_url + "/appointments/")
+    shoot(page, "my-appointments")
+
+
 def main(base_url: str) -> None:
     wait_for(base_url)
     OUT.mkdir(parents=True, exist_ok=True)
@@ -45,6 +73,8 @@ def main(base_url: str) -> None:
         page.set_viewport_size({"width": 390, "height": 844})
         page.goto(base_url + "/doctors/")
         page.screenshot(path=str(OUT / "directory-phone.png"))
+        page.set_viewport_size({"width": 1280, "height": 900})
+        book_and_pay(page, base_url)
         browser.close()
     print(f"Screenshots written to {OUT}")
 

@@ -3,6 +3,14 @@ import pytest
 from tests.factories import TEST_PASSWORD, DoctorFactory, PatientFactory, StaffFactory
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Rate-limit counters live in the cache; no test inherits another's."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def patient(db):
     return PatientFactory(email="pat@example.com", first_name="Pat")
@@ -33,3 +41,51 @@ def staff_client(client, staff):
 @pytest.fixture
 def password():
     return TEST_PASSWORD
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked postgres_only need real row locks; on SQLite they are skipped, not failed."""
+    from django.conf import settings
+
+    if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (run with DATABASE_URL=postgres://...)")
+    for item in items:
+        if "postgres_only" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def standin_process():
+    """One Stripe stand-in process for the session. A separate process, so time-machine in a
+    test never moves Stripe's clock by accident."""
+    from django.conf import settings
+
+    from stripe_standin.testing import StandinProcess
+
+    process = StandinProcess(api_key=settings.STRIPE_SECRET_KEY, webhook_secret=settings.STRIPE_WEBHOOK_SECRET)
+    process.start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def standin(standin_process, monkeypatch):
+    """A fresh stand-in that withholds its events (the test delivers them), with every Stripe call
+    of the app and of dj-stripe pointed at it."""
+    import stripe
+
+    from tests.payments.standin import Standin
+
+    client = Standin(standin_process)
+    client.control("reset")
+    client.control("config", withhold=True, webhook_url="")
+    monkeypatch.setattr(stripe, "api_base", standin_process.url)
+    return client
+
+
+@pytest.fixture
+def webhook_endpoint(db):
+    from payments.webhooks import webhook_endpoint_ensure
+
+    return webhook_endpoint_ensure(base_url="http://testserver")

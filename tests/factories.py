@@ -87,3 +87,10 @@ class SlotFactory(factory.django.DjangoModelFactory):
     doctor = factory.SubFactory(DoctorFactory)
     starts_at = factory.Sequence(lambda n: timezone.now().replace(microsecond=0) + dt.timedelta(hours=n + 1))
     ends_at = factory.LazyAttribute(lambda slot: slot.starts_at + dt.timedelta(minutes=30))
+
+
+def hold_slot(*, patient, slot, reason: str = "", now=None):
+    """Book a slot the way the booking page does (no Stripe call: that happens after commit)."""
+    from appointments.services import appointment_book
+
+    return appointment_book(patient=patient, slot_id=slot.pk, reason=reason, site_url="http://testserver", now=now)

@@ -1,0 +1,113 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from accounts.models import Role
+from hospital.models import Currency, Doctor, Slot
+
+
+class AppointmentStatus(models.TextChoices):
+    PENDING_PAYMENT = "pending_payment", "Awaiting payment"
+    CONFIRMED = "confirmed", "Confirmed"
+    IN_PROGRESS = "in_progress", "In progress"
+    COMPLETED = "completed", "Completed"
+    NO_SHOW = "no_show", "No-show"
+    CANCELED = "canceled", "Canceled"
+    EXPIRED = "expired", "Expired"
+
+
+# An appointment in one of these holds its slot; the database allows one per slot.
+ACTIVE_STATUSES = (
+    AppointmentStatus.PENDING_PAYMENT,
+    AppointmentStatus.CONFIRMED,
+    AppointmentStatus.IN_PROGRESS,
+    AppointmentStatus.COMPLETED,
+    AppointmentStatus.NO_SHOW,
+)
+
+
+class CancelReason(models.TextChoices):
+    HOLD_CANCELED = "hold_canceled", "Patient canceled the hold before paying"
+    REFUNDED = "refunded", "Payment refunded in full"
+
+
+class AppointmentQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "AppointmentQuerySet":
+        if not user.is_authenticated:
+            return self.none()
+        if user.role == Role.STAFF:
+            return self
+        if user.role == Role.DOCTOR:
+            return self.filter(doctor__user=user)
+        return self.filter(patient=user)
+
+    def holding_slot(self, *, now) -> "AppointmentQuerySet":
+        """Appointments that keep their slot from others right now (a lapsed hold does not)."""
+        return self.filter(status__in=ACTIVE_STATUSES).exclude(
+            status=AppointmentStatus.PENDING_PAYMENT, hold_expires_at__lte=now
+        )
+
+    def live_holds(self, *, now) -> "AppointmentQuerySet":
+        return self.filter(status=AppointmentStatus.PENDING_PAYMENT, hold_expires_at__gt=now)
+
+
+class Appointment(models.Model):
+    patient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="appointments")
+    doctor = models.ForeignKey(Doctor, on_delete=models.PROTECT, related_name="appointments")
+    slot = models.ForeignKey(Slot, on_delete=models.PROTECT, related_name="appointments")
+    status = models.CharField(
+        max_length=20, choices=AppointmentStatus.choices, default=AppointmentStatus.PENDING_PAYMENT
+    )
+    # While PENDING_PAYMENT: the slot is the patient's until then; afterwards anyone may book it.
+    hold_expires_at = models.DateTimeField(null=True, blank=True)
+    # The fee in force when booked; later fee changes do not touch this appointment.
+    fee_amount = models.PositiveIntegerField(help_text="In minor units (cents, pence; yen as is).")
+    fee_currency = models.CharField(max_length=3, choices=Currency.choices)
+    reason = models.TextField("reason for visit", max_length=1000, blank=True)
+    cancel_reason = models.CharField(max_length=20, choices=CancelReason.choices, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = AppointmentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-slot__starts_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["slot"],
+                condition=Q(status__in=ACTIVE_STATUSES),
+                name="appointment_one_active_per_slot",
+            ),
+            models.CheckConstraint(condition=Q(fee_amount__gt=0), name="appointment_fee_positive"),
+            models.CheckConstraint(condition=Q(status__in=AppointmentStatus.values), name="appointment_status_known"),
+            models.CheckConstraint(
+                condition=~Q(status=AppointmentStatus.PENDING_PAYMENT) | Q(hold_expires_at__isnull=False),
+                name="appointment_pending_has_hold_expiry",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["patient", "status"]),
+            models.Index(fields=["doctor", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"Appointment #{self.pk} ({self.get_status_display()})"
+
+    def hold_is_live(self, *, now) -> bool:
+        return self.status == AppointmentStatus.PENDING_PAYMENT and self.hold_expires_at > now
+
+
+class AppointmentLogEntry(models.Model):
+    """One line of an appointment's timeline, written by the service that made the change."""
+
+    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="log_entries")
+    at = models.DateTimeField()
+    status = models.CharField(max_length=20, choices=AppointmentStatus.choices)
+    message = models.CharField(max_length=300)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        verbose_name_plural = "appointment log entries"
+
+    def __str__(self) -> str:
+        return self.message

@@ -1,0 +1,61 @@
+import datetime as dt
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from appointments.models import Appointment
+
+_ORDERINGS = {
+    "soonest": ["slot__starts_at"],
+    "latest": ["-slot__starts_at"],
+    "booked": ["-created_at"],
+}
+
+
+def default_sort(*, when: str) -> str:
+    """Upcoming visits read soonest first; past ones latest first."""
+    return "latest" if when == "past" else "soonest"
+
+
+def appointments_for_patient(
+    *,
+    user,
+    when: str = "upcoming",
+    status: str = "",
+    payment_status: str = "",
+    sort: str = "",
+    now: dt.datetime | None = None,
+) -> QuerySet[Appointment]:
+    """The patient's appointments for the list page, with what each row shows in one query."""
+    now = now or timezone.now()
+    appointments = Appointment.objects.visible_to(user).filter(patient=user)
+    if when == "past":
+        appointments = appointments.filter(slot__starts_at__lte=now)
+    else:
+        appointments = appointments.filter(slot__starts_at__gt=now)
+    if status:
+        appointments = appointments.filter(status=status)
+    if payment_status:
+        appointments = appointments.filter(payment__status=payment_status)
+    return appointments.select_related("doctor__user", "doctor__specialty", "slot", "payment").order_by(
+        *_ORDERINGS.get(sort or default_sort(when=when)), "pk"
+    )
+
+
+def appointment_detail(*, user, pk: int) -> Appointment:
+    """One appointment as its detail page shows it; someone else's is a 404."""
+    from accounts.access import get_for_user_or_404
+
+    return get_for_user_or_404(
+        Appointment.objects.select_related("doctor__user", "doctor__specialty", "slot", "payment").prefetch_related(
+            "log_entries", "payment__refunds"
+        ),
+        user=user,
+        pk=pk,
+    )
+
+
+def patient_hold_on_slot(*, user, slot_id: int, now: dt.datetime | None = None) -> Appointment | None:
+    """The patient's own live (unpaid, not lapsed) hold on a slot, if any."""
+    now = now or timezone.now()
+    return Appointment.objects.filter(patient=user, slot_id=slot_id).live_holds(now=now).first()

@@ -1,0 +1,194 @@
+"""Every change to an appointment goes through here; the status field is never edited directly."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Role, User
+from appointments.models import (
+    ACTIVE_STATUSES,
+    Appointment,
+    AppointmentLogEntry,
+    AppointmentStatus,
+    CancelReason,
+)
+from hospital.models import Slot
+
+S = AppointmentStatus
+
+# The whole status machine (DESIGN §3). CANCELED → CONFIRMED exists only for a payment that
+# arrives after the patient canceled an unpaid hold (see payments.services, late payment).
+ALLOWED_TRANSITIONS: dict[str, set[str]] = {
+    S.PENDING_PAYMENT: {S.CONFIRMED, S.EXPIRED, S.CANCELED},
+    S.EXPIRED: {S.CONFIRMED},
+    S.CANCELED: {S.CONFIRMED},
+    S.CONFIRMED: {S.IN_PROGRESS, S.NO_SHOW, S.CANCELED},
+    S.IN_PROGRESS: {S.COMPLETED},
+    S.COMPLETED: set(),
+    S.NO_SHOW: set(),
+}
+
+
+class BookingError(Exception):
+    """A booking or change that cannot be done; the message is written for the patient."""
+
+    def __init__(self, message: str, *, appointment: Appointment | None = None):
+        super().__init__(message)
+        self.appointment = appointment
+
+
+class AppointmentTransitionError(BookingError):
+    pass
+
+
+def lock_slot(slot_id: int) -> Slot:
+    """Lock the slot row for the rest of the transaction.
+
+    Everyone who books, expires or re-confirms an appointment on a slot takes this lock first, so
+    two patients racing for one slot queue here and the second sees the first's hold (the
+    partial unique constraint would also stop a double booking, but as an error, not a message).
+    """
+    return Slot.objects.select_for_update().select_related("doctor__user").get(pk=slot_id)
+
+
+def lock_appointment(appointment_id: int) -> Appointment:
+    """Lock an appointment and its slot, slot first.
+
+    Booking locks the slot before it touches any appointment on it; taking the same order here
+    (slot, then appointment, then its payment in payments.services) means a booking and a
+    webhook never wait on each other in a cycle.
+    """
+    slot_id = Appointment.objects.values_list("slot_id", flat=True).get(pk=appointment_id)
+    slot = lock_slot(slot_id)
+    appointment = Appointment.objects.select_for_update().get(pk=appointment_id)
+    appointment.slot = slot
+    return appointment
+
+
+def _lock_patient(patient: User) -> None:
+    """Lock the patient's row: the unpaid-holds limit is a count across slots, and two bookings
+    of one patient on different slots would otherwise both see the count below the limit."""
+    User.objects.select_for_update().filter(pk=patient.pk).first()
+
+
+def appointment_transition(
+    *, appointment: Appointment, to: str, message: str, now: dt.datetime | None = None, cancel_reason: str = ""
+) -> None:
+    """Move a locked appointment to `to`, or raise if the status machine forbids it."""
+    if to not in ALLOWED_TRANSITIONS[appointment.status]:
+        raise AppointmentTransitionError(
+            f"An appointment that is {appointment.get_status_display().lower()} cannot become {S(to).label.lower()}."
+        )
+    appointment.status = to
+    appointment.cancel_reason = cancel_reason if to == S.CANCELED else appointment.cancel_reason
+    appointment.save(update_fields=["status", "cancel_reason", "updated_at"])
+    appointment_log(appointment=appointment, message=message, now=now)
+
+
+def appointment_log(*, appointment: Appointment, message: str, now: dt.datetime | None = None) -> None:
+    AppointmentLogEntry.objects.create(
+        appointment=appointment, at=now or timezone.now(), status=appointment.status, message=message[:300]
+    )
+
+
+def _expire_lapsed_holds(*, slot: Slot, now: dt.datetime) -> None:
+    """Holds expire lazily: whoever next wants the slot ends a lapsed hold first, so no booking
+    ever waits for a scheduler to have run."""
+    for stale in slot.appointments.select_for_update().filter(status=S.PENDING_PAYMENT, hold_expires_at__lte=now):
+        appointment_transition(appointment=stale, to=S.EXPIRED, message="The hold lapsed before payment.", now=now)
+
+
+def slot_is_held_by_other(*, appointment: Appointment, now: dt.datetime) -> bool:
+    return (
+        Appointment.objects.filter(slot_id=appointment.slot_id)
+        .exclude(pk=appointment.pk)
+        .holding_slot(now=now)
+        .exists()
+    )
+
+
+def appointment_book(*, patient: User, slot_id: int, reason: str, site_url: str, now: dt.datetime | None = None):
+    """Hold a slot for a patient: Appointment (awaiting payment), its Payment and the first
+    checkout attempt, in one transaction. The Checkout Session itself is created after commit
+    (payments.services.checkout_redirect_url), never while the slot is locked."""
+    from payments.services import payment_open
+
+    now = now or timezone.now()
+    if patient.role != Role.PATIENT:
+        raise BookingError("Only patients can book appointments. Please sign in with a patient account.")
+    with transaction.atomic():
+        try:
+            slot = lock_slot(slot_id)
+        except Slot.DoesNotExist:
+            raise BookingError("This time slot no longer exists. Please choose another time.") from None
+        _expire_lapsed_holds(slot=slot, now=now)
+        if slot.starts_at <= now:
+            raise BookingError("This time has already passed. Please choose a later slot.")
+        if slot.is_blocked or not slot.doctor.is_active:
+            raise BookingError("This time slot is not available for booking. Please choose another time.")
+        holder = slot.appointments.filter(status__in=ACTIVE_STATUSES).first()
+        if holder is not None:
+            if holder.patient_id == patient.pk and holder.status == S.PENDING_PAYMENT:
+                raise BookingError("You are already holding this slot; finish paying for it here.", appointment=holder)
+            raise BookingError("Sorry, someone has just booked this time. Please choose another slot.")
+        _lock_patient(patient)
+        live_holds = Appointment.objects.filter(patient=patient).live_holds(now=now).count()
+        if live_holds >= settings.MAX_UNPAID_HOLDS:
+            raise BookingError(
+                f"You already have {live_holds} bookings waiting for payment. "
+                "Pay for or cancel one of them before booking another."
+            )
+        checkout_expires_at = now + dt.timedelta(minutes=settings.CHECKOUT_SESSION_MINUTES)
+        appointment = Appointment.objects.create(
+            patient=patient,
+            doctor=slot.doctor,
+            slot=slot,
+            status=S.PENDING_PAYMENT,
+            hold_expires_at=checkout_expires_at + dt.timedelta(minutes=settings.HOLD_GRACE_MINUTES),
+            fee_amount=slot.doctor.fee_amount,
+            fee_currency=slot.doctor.fee_currency,
+            reason=reason.strip(),
+        )
+        appointment_log(appointment=appointment, message="Booked; the slot is held while you pay.", now=now)
+        payment_open(appointment=appointment, checkout_expires_at=checkout_expires_at, site_url=site_url)
+    return appointment
+
+
+def appointment_cancel_hold(*, appointment_id: int, now: dt.datetime | None = None) -> Appointment:
+    """End an unpaid hold at the patient's request (its Checkout Session is already expired)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        appointment = lock_appointment(appointment_id)
+        if appointment.status != S.PENDING_PAYMENT:
+            raise AppointmentTransitionError(
+                f"This appointment is {appointment.get_status_display().lower()}; there is no hold to cancel."
+            )
+        appointment_transition(
+            appointment=appointment,
+            to=S.CANCELED,
+            message="You canceled the booking before paying; the slot was released.",
+            cancel_reason=CancelReason.HOLD_CANCELED,
+            now=now,
+        )
+    return appointment
+
+
+def appointments_expire_lapsed_holds(*, now: dt.datetime | None = None) -> int:
+    """Tidy-up for the periodic sweeper: nothing depends on it having run."""
+    now = now or timezone.now()
+    expired = 0
+    for appointment_id in Appointment.objects.filter(status=S.PENDING_PAYMENT, hold_expires_at__lte=now).values_list(
+        "pk", flat=True
+    ):
+        with transaction.atomic():
+            appointment = lock_appointment(appointment_id)
+            if appointment.status == S.PENDING_PAYMENT and appointment.hold_expires_at <= now:
+                appointment_transition(
+                    appointment=appointment, to=S.EXPIRED, message="The hold lapsed before payment.", now=now
+                )
+                expired += 1
+    return expired

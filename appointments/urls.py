@@ -1,0 +1,14 @@
+from django.urls import path
+
+from appointments import views
+
+app_name = "appointments"
+
+urlpatterns = [
+    path("", views.my_appointments, name="list"),
+    path("book/<int:slot_id>/", views.book, name="book"),
+    path("<int:pk>/", views.detail, name="detail"),
+    path("<int:pk>/pay/", views.pay, name="pay"),
+    path("<int:pk>/cancel-hold/", views.cancel_hold, name="cancel_hold"),
+    path("<int:pk>/paid/", views.paid, name="paid"),
+]

@@ -1,0 +1,175 @@
+from django.conf import settings
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.access import role_required
+from accounts.models import Role
+from appointments import selectors
+from appointments.forms import AppointmentFilterForm, BookingForm
+from appointments.models import AppointmentStatus
+from appointments.services import BookingError, appointment_book
+from hospital import ratelimit
+from hospital.models import Slot
+from payments import services as payments
+
+APPOINTMENTS_PER_PAGE = 10
+
+
+def _site_url(request) -> str:
+    return request.build_absolute_uri("/").rstrip("/")
+
+
+def _see_other(url: str) -> HttpResponse:
+    """303: after a POST the browser must GET the next page (here: Stripe's hosted checkout)."""
+    return HttpResponse(status=303, headers={"Location": url})
+
+
+@role_required(Role.PATIENT)
+@require_http_methods(["GET", "POST"])
+def book(request, slot_id: int):
+    slot = get_object_or_404(
+        Slot.objects.select_related("doctor__user", "doctor__specialty").filter(doctor__is_active=True), pk=slot_id
+    )
+    form = BookingForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and not ratelimit.allow(
+        scope="book", who=str(request.user.pk), limit=settings.BOOKING_RATE_LIMIT_PER_HOUR, window_seconds=3600
+    ):
+        messages.error(request, "You have made many bookings in a short time. Please wait a while and try again.")
+        status = 429
+    elif request.method == "POST" and form.is_valid():
+        try:
+            appointment = appointment_book(
+                patient=request.user, slot_id=slot.pk, reason=form.cleaned_data["reason"], site_url=_site_url(request)
+            )
+        except BookingError as exc:
+            if exc.appointment is not None:
+                messages.info(request, str(exc))
+                return redirect("appointments:detail", pk=exc.appointment.pk)
+            messages.error(request, str(exc))
+            status = 409
+        else:
+            return _redirect_to_checkout(request, appointment.pk)
+    is_free = Slot.objects.bookable().filter(pk=slot.pk).exists()
+    context = {
+        "slot": slot,
+        "doctor": slot.doctor,
+        "form": form,
+        "is_free": is_free,
+        # The patient's own live hold on this slot (e.g. back from the payment page): offer to resume it.
+        "own_hold": None if is_free else selectors.patient_hold_on_slot(user=request.user, slot_id=slot.pk),
+        "pay_minutes": settings.CHECKOUT_SESSION_MINUTES,
+    }
+    return render(request, "appointments/book.html", context, status=status)
+
+
+def _redirect_to_checkout(request, appointment_id: int) -> HttpResponse:
+    try:
+        url = payments.checkout_redirect_url(appointment_id=appointment_id, site_url=_site_url(request))
+    except BookingError as exc:  # PaymentUnavailable included: the hold stays, the page offers a retry
+        messages.error(request, str(exc))
+        return redirect("appointments:detail", pk=appointment_id)
+    return _see_other(url)
+
+
+@role_required(Role.PATIENT)
+@require_GET
+def my_appointments(request):
+    form = AppointmentFilterForm(request.GET or None)
+    filters = {}
+    if form.is_bound:
+        form.is_valid()  # one bad value (an old link, a typo) drops only that filter: cleaned_data keeps the rest
+        filters = form.cleaned_data
+    when = filters.get("when") or "upcoming"
+    sort = filters.get("sort") or selectors.default_sort(when=when)
+    appointments = selectors.appointments_for_patient(
+        user=request.user,
+        when=when,
+        status=filters.get("status", ""),
+        payment_status=filters.get("payment", ""),
+        sort=sort,
+    )
+    page = Paginator(appointments, APPOINTMENTS_PER_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    tab_query = query.copy()  # the tabs switch `when` and keep the other filters
+    tab_query.pop("when", None)
+    return render(
+        request,
+        "appointments/my_appointments.html",
+        {
+            "form": form,
+            "page": page,
+            "when": when,
+            "sort": sort,
+            "filter_query": query.urlencode(),
+            "tab_query": tab_query.urlencode(),
+            "is_filtered": bool(filters.get("status") or filters.get("payment")),
+            "now": timezone.now(),
+        },
+    )
+
+
+@role_required(Role.PATIENT, Role.STAFF)
+@require_GET
+def detail(request, pk: int):
+    appointment = selectors.appointment_detail(user=request.user, pk=pk)
+    now = timezone.now()
+    return render(
+        request,
+        "appointments/detail.html",
+        {
+            "appointment": appointment,
+            "payment": appointment.payment,
+            "hold_is_live": appointment.hold_is_live(now=now),
+            "hold_lapsed": (
+                appointment.status == AppointmentStatus.PENDING_PAYMENT and not appointment.hold_is_live(now=now)
+            ),
+            "now": now,
+        },
+    )
+
+
+@role_required(Role.PATIENT)
+@require_POST
+def pay(request, pk: int):
+    appointment = selectors.appointment_detail(user=request.user, pk=pk)
+    return _redirect_to_checkout(request, appointment.pk)
+
+
+@role_required(Role.PATIENT)
+@require_POST
+def cancel_hold(request, pk: int):
+    appointment = selectors.appointment_detail(user=request.user, pk=pk)
+    try:
+        payments.hold_cancel(appointment_id=appointment.pk)
+    except BookingError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Your booking was canceled and the time slot released. You have not been charged.")
+    return redirect("appointments:detail", pk=appointment.pk)
+
+
+@role_required(Role.PATIENT)
+@require_GET
+def paid(request, pk: int):
+    """Stripe's success_url. The session id in the query string is only a hint: the session is
+    fetched from Stripe and recorded exactly as the webhook would record it."""
+    appointment = selectors.appointment_detail(user=request.user, pk=pk)
+    try:
+        payments.checkout_success(appointment=appointment, session_id=request.GET.get("session_id", ""))
+    except BookingError as exc:
+        messages.warning(request, str(exc))
+        return redirect("appointments:detail", pk=appointment.pk)
+    appointment.refresh_from_db()
+    if appointment.status == AppointmentStatus.CONFIRMED:
+        messages.success(
+            request, "Payment received. Your appointment is confirmed; a confirmation e-mail is on its way."
+        )
+    else:
+        messages.info(request, "Thank you. We are waiting for the payment to be confirmed.")
+    return redirect("appointments:detail", pk=appointment.pk)

@@ -1,0 +1,71 @@
+"""Durable side effects: claim a row, do the work outside any transaction, record the outcome.
+
+Rows (OutboundEmail, payments.Refund) are written in the transaction that decided the work,
+with a task enqueued in the same transaction. django-tasks-db neither retries a failed task nor
+recovers one whose worker died, so `outbox_sweep` re-queues every row whose work is still
+pending once its backoff has passed; a claim makes two workers never do one row at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.db.models import F, Model, Q
+from django.utils import timezone
+
+# How long one attempt may take before another worker may assume the first one died.
+CLAIM_DURATION = dt.timedelta(minutes=5)
+BACKOFF_FIRST = dt.timedelta(seconds=30)
+BACKOFF_MAX = dt.timedelta(hours=1)
+# A row the sweeper queued is not queued again for this long, so a stopped worker does not
+# collect a pile of identical tasks.
+REQUEUE_AFTER = dt.timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class OutboxKind:
+    model: type[Model]
+    pending: Q  # rows whose work is not done yet
+    enqueue: Callable[[int], object]
+
+
+_kinds: list[OutboxKind] = []
+
+
+def register(*, model: type[Model], pending: Q, enqueue: Callable[[int], object]) -> None:
+    _kinds.append(OutboxKind(model=model, pending=pending, enqueue=enqueue))
+
+
+def _unclaimed(now: dt.datetime) -> Q:
+    return Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+
+
+def claim(kind_model: type[Model], pending: Q, pk: int, *, now: dt.datetime | None = None):
+    """The row, claimed for one attempt; None when its work is done or another worker has it."""
+    now = now or timezone.now()
+    taken = kind_model.objects.filter(pending, _unclaimed(now), pk=pk).update(
+        claimed_until=now + CLAIM_DURATION, attempts=F("attempts") + 1
+    )
+    return kind_model.objects.get(pk=pk) if taken else None
+
+
+def release_for_retry(row: Model, error: str, *, now: dt.datetime | None = None) -> None:
+    """The attempt failed in a way worth retrying: back off exponentially, then let the sweeper requeue."""
+    now = now or timezone.now()
+    delay = min(BACKOFF_FIRST * 2 ** max(row.attempts - 1, 0), BACKOFF_MAX)
+    type(row).objects.filter(pk=row.pk).update(claimed_until=None, next_attempt_at=now + delay, last_error=error[:2000])
+
+
+def outbox_sweep(*, now: dt.datetime | None = None) -> int:
+    """Queue a task for every row whose work is pending and due. Returns how many were queued."""
+    now = now or timezone.now()
+    queued = 0
+    for kind in _kinds:
+        due = kind.model.objects.filter(kind.pending, _unclaimed(now), next_attempt_at__lte=now)
+        for pk in due.values_list("pk", flat=True):
+            kind.model.objects.filter(pk=pk).update(next_attempt_at=now + REQUEUE_AFTER)
+            kind.enqueue(pk)
+            queued += 1
+    return queued

@@ -1,0 +1,83 @@
+from django.contrib import admin, messages
+from django.utils import timezone
+
+from hospital.admin import ReadOnlyAdminMixin
+from hospital.money import format_money
+from payments import tasks
+from payments.models import CheckoutAttempt, Payment, Refund, RefundStatus, StripeCustomer
+
+
+class CheckoutAttemptInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = CheckoutAttempt
+    fields = ["created_at", "status", "session_id", "expires_at", "idempotency_key"]
+    readonly_fields = fields
+    extra = 0
+
+
+class RefundInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = Refund
+    fields = ["created_at", "amount", "status", "reason", "stripe_refund_id", "failure_reason", "attempts"]
+    readonly_fields = fields
+    extra = 0
+
+
+@admin.register(Payment)
+class PaymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Money facts as Stripe reported them; the status is derived from them, never edited."""
+
+    list_display = ["pk", "appointment", "patient", "amount_display", "status", "paid_at", "last_failure_reason"]
+    list_filter = ["status", "currency", "dispute_status"]
+    search_fields = ["payment_intent_id", "appointment__patient__email", "checkout_attempts__session_id"]
+    list_select_related = ["appointment__patient"]
+    fields = [
+        "appointment", "amount_display", "status", "captured_amount", "dispute_status", "last_failure_reason",
+        "payment_intent_id", "paid_at", "created_at", "updated_at",
+    ]  # fmt: skip
+    readonly_fields = fields
+    inlines = [CheckoutAttemptInline, RefundInline]
+
+    @admin.display(description="Amount", ordering="amount")
+    def amount_display(self, payment):
+        return format_money(payment.amount, payment.currency)
+
+    @admin.display(description="Patient", ordering="appointment__patient__email")
+    def patient(self, payment):
+        return payment.appointment.patient
+
+
+@admin.register(Refund)
+class RefundAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["pk", "payment", "amount_display", "status", "reason", "attempts", "next_attempt_at", "created_at"]
+    list_filter = ["status", "reason"]
+    search_fields = ["stripe_refund_id", "payment__payment_intent_id", "payment__appointment__patient__email"]
+    readonly_fields = [
+        "payment", "payment_intent_id", "amount_display", "status", "reason", "stripe_refund_id", "idempotency_key",
+        "failure_reason", "attempts", "next_attempt_at", "claimed_until", "last_error", "created_at", "updated_at",
+    ]  # fmt: skip
+    fields = readonly_fields
+    actions = ["retry_now"]
+
+    @admin.display(description="Amount", ordering="amount")
+    def amount_display(self, refund):
+        return format_money(refund.amount, refund.currency)
+
+    @admin.action(description="Retry the selected requested refunds now")
+    def retry_now(self, request, queryset):
+        requested = queryset.filter(status=RefundStatus.REQUESTED)
+        ids = list(requested.values_list("pk", flat=True))
+        requested.update(next_attempt_at=timezone.now())
+        for refund_id in ids:
+            tasks.refund_issue.enqueue(refund_id)
+        skipped = queryset.count() - len(ids)
+        self.message_user(request, f"Queued {len(ids)} refund(s) for another attempt.", messages.SUCCESS)
+        if skipped:
+            self.message_user(
+                request, f"{skipped} refund(s) were not waiting to be issued and were left alone.", messages.WARNING
+            )
+
+
+@admin.register(StripeCustomer)
+class StripeCustomerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["stripe_customer_id", "user", "livemode", "created_at"]
+    search_fields = ["stripe_customer_id", "user__email"]
+    readonly_fields = ["user", "livemode", "stripe_customer_id", "created_at"]

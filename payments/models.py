@@ -1,0 +1,190 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from appointments.models import Appointment
+from hospital.models import Currency, DurableSideEffect
+
+
+class PaymentStatus(models.TextChoices):
+    UNPAID = "unpaid", "Unpaid"
+    PAID = "paid", "Paid"
+    PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
+    REFUNDED = "refunded", "Refunded"
+    DISPUTED = "disputed", "Disputed"
+    DISPUTE_LOST = "dispute_lost", "Dispute lost"
+
+
+class DisputeStatus(models.TextChoices):
+    NONE = "", "None"
+    OPEN = "open", "Open"
+    WON = "won", "Won"
+    LOST = "lost", "Lost"
+
+
+class Payment(models.Model):
+    """What the patient owes for one appointment and the money facts Stripe reported about it.
+
+    `status` is never set by hand: `refresh_status()` derives it from the facts (captured amount,
+    refund rows, dispute), so events arriving in any order or twice give the same status.
+    """
+
+    appointment = models.OneToOneField(Appointment, on_delete=models.PROTECT, related_name="payment")
+    amount = models.PositiveIntegerField(help_text="In minor units, snapshot of the fee at booking.")
+    currency = models.CharField(max_length=3, choices=Currency.choices)
+    captured_amount = models.PositiveIntegerField(default=0)
+    dispute_status = models.CharField(max_length=10, choices=DisputeStatus.choices, blank=True, default="")
+    last_failure_reason = models.CharField(max_length=300, blank=True)
+    payment_intent_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(
+        max_length=20, choices=PaymentStatus.choices, default=PaymentStatus.UNPAID, editable=False
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+            models.CheckConstraint(condition=Q(status__in=PaymentStatus.values), name="payment_status_known"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Payment #{self.pk} ({self.get_status_display()})"
+
+    @property
+    def refunded_amount(self) -> int:
+        """Money on its way back or back: refunds Stripe accepted and has not reported failed."""
+        return sum(refund.amount for refund in self.refunds.all() if refund.status in Refund.MONEY_RETURNED_STATUSES)
+
+    @property
+    def is_paid(self) -> bool:
+        """Whether the visit counts as paid: every other rule asks this, never the status."""
+        return (
+            self.captured_amount > 0
+            and self.refunded_amount < self.captured_amount
+            and self.dispute_status != DisputeStatus.LOST
+        )
+
+    def derived_status(self) -> str:
+        if self.dispute_status == DisputeStatus.LOST:
+            return PaymentStatus.DISPUTE_LOST
+        if self.dispute_status == DisputeStatus.OPEN:
+            return PaymentStatus.DISPUTED
+        if self.captured_amount == 0:
+            return PaymentStatus.UNPAID
+        refunded = self.refunded_amount
+        if refunded >= self.captured_amount:
+            return PaymentStatus.REFUNDED
+        if refunded > 0:
+            return PaymentStatus.PARTIALLY_REFUNDED
+        return PaymentStatus.PAID
+
+    def refresh_status(self) -> None:
+        self.status = self.derived_status()
+        self.save()
+
+
+class CheckoutAttemptStatus(models.TextChoices):
+    NEW = "new", "Not yet at Stripe"
+    OPEN = "open", "Open"
+    COMPLETE = "complete", "Complete"
+    EXPIRED = "expired", "Expired"
+
+
+class CheckoutAttempt(models.Model):
+    """One Stripe Checkout Session we asked for, with the exact parameters and idempotency key,
+    so a retried click replays the same session instead of creating a second one."""
+
+    payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="checkout_attempts")
+    idempotency_key = models.CharField(max_length=64, unique=True)
+    params = models.JSONField()
+    expires_at = models.DateTimeField(help_text="The session's expires_at sent to Stripe.")
+    status = models.CharField(max_length=10, choices=CheckoutAttemptStatus.choices, default=CheckoutAttemptStatus.NEW)
+    session_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    session_url = models.URLField(max_length=2048, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return self.session_id or f"Checkout attempt #{self.pk}"
+
+
+class RefundStatus(models.TextChoices):
+    REQUESTED = "requested", "Requested (not yet at Stripe)"
+    PENDING = "pending", "Pending"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    CANCELED = "canceled", "Canceled"
+
+
+class RefundReason(models.TextChoices):
+    LATE_PAYMENT = "late_payment", "Paid after the hold lapsed and the slot was taken"
+    DUPLICATE_PAYMENT = "duplicate_payment", "Paid twice for one appointment"
+    STRIPE = "stripe", "Made in Stripe (e.g. the Dashboard)"
+
+
+class Refund(DurableSideEffect):
+    """Money going back. Our own refunds start REQUESTED in the transaction that decided them and
+    are issued by a retrying worker; refunds made in Stripe's Dashboard are recorded from events."""
+
+    MONEY_RETURNED_STATUSES = (RefundStatus.PENDING, RefundStatus.SUCCEEDED)
+    # How far each status is along Stripe's life cycle, so an older snapshot never overwrites a newer one.
+    STATUS_RANK = {
+        RefundStatus.REQUESTED: 0,
+        RefundStatus.PENDING: 1,
+        RefundStatus.SUCCEEDED: 2,
+        RefundStatus.FAILED: 3,
+        RefundStatus.CANCELED: 3,
+    }
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    payment_intent_id = models.CharField(max_length=255, help_text="What Stripe is asked to refund.")
+    amount = models.PositiveIntegerField()
+    currency = models.CharField(max_length=3, choices=Currency.choices)
+    reason = models.CharField(max_length=20, choices=RefundReason.choices)
+    status = models.CharField(max_length=10, choices=RefundStatus.choices, default=RefundStatus.REQUESTED)
+    stripe_refund_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    idempotency_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    failure_reason = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive"),
+            # The automatic late-payment refund happens once per payment, however often the
+            # event that triggers it is delivered.
+            models.UniqueConstraint(
+                fields=["payment"], condition=Q(reason="late_payment"), name="refund_one_late_payment_refund"
+            ),
+            models.UniqueConstraint(
+                fields=["payment_intent_id"],
+                condition=Q(reason="duplicate_payment"),
+                name="refund_one_duplicate_refund_per_intent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.stripe_refund_id or f"Refund #{self.pk}"
+
+
+class StripeCustomer(models.Model):
+    """The one Stripe Customer of a patient, created on first checkout and reused after."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="stripe_customers")
+    livemode = models.BooleanField()
+    stripe_customer_id = models.CharField(max_length=255, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "livemode"], name="stripe_customer_one_per_user_and_mode"),
+        ]
+
+    def __str__(self) -> str:
+        return self.stripe_customer_id

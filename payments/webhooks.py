@@ -1,0 +1,41 @@
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+from djstripe.enums import WebhookEndpointStatus
+from djstripe.models import WebhookEndpoint
+
+# The events our receivers act on (DESIGN §4); configure the same list on Stripe's side.
+ENABLED_EVENTS = [
+    "checkout.session.completed",
+    "checkout.session.async_payment_succeeded",
+    "checkout.session.async_payment_failed",
+    "checkout.session.expired",
+    "payment_intent.payment_failed",
+    "charge.refunded",
+    "refund.updated",
+    "charge.dispute.created",
+    "charge.dispute.closed",
+]
+
+
+def webhook_url_path() -> str:
+    return reverse("djstripe:djstripe_webhook_by_uuid", kwargs={"uuid": settings.STRIPE_WEBHOOK_UUID})
+
+
+@transaction.atomic
+def webhook_endpoint_ensure(*, base_url: str) -> WebhookEndpoint:
+    """The WebhookEndpoint row dj-stripe verifies events with, from settings. Idempotent."""
+    url = base_url.rstrip("/") + webhook_url_path()
+    endpoint, _ = WebhookEndpoint.objects.update_or_create(
+        djstripe_uuid=settings.STRIPE_WEBHOOK_UUID,
+        defaults={
+            "id": f"we_local_{settings.STRIPE_WEBHOOK_UUID.replace('-', '')[:24]}",
+            "livemode": settings.STRIPE_LIVE_MODE,
+            "secret": settings.STRIPE_WEBHOOK_SECRET,
+            "url": url,
+            "enabled_events": ENABLED_EVENTS,
+            "status": WebhookEndpointStatus.enabled,
+            "api_version": "",
+        },
+    )
+    return endpoint

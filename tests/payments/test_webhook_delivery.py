@@ -1,0 +1,120 @@
+import pytest
+from django.core import mail
+from django.test import Client
+
+from appointments.models import AppointmentLogEntry
+from appointments.models import AppointmentStatus as A
+from hospital.models import OutboundEmail
+from payments.models import CheckoutAttempt, Payment, StripeCustomer
+from payments.models import PaymentStatus as P
+from tests.concurrency import run_concurrently
+from tests.factories import SlotFactory
+from tests.payments.flows import Flow, run_tasks
+from tests.payments.stripe_events import post_event
+
+CONFIRMED_MESSAGE = "Payment received; your appointment is confirmed."
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("webhook_endpoint")
+def test_the_same_event_ten_times_at_once_changes_state_once_and_sends_one_email(standin, client):
+    flow = Flow(standin, client)
+    flow.pay()
+    [completed] = flow.events()
+
+    responses = run_concurrently(lambda: post_event(Client(), completed), threads=10)
+
+    assert [getattr(r, "status_code", r) for r in responses] == [200] * 10
+    appointment = flow.refresh()
+    assert (appointment.status, appointment.payment.status) == (A.CONFIRMED, P.PAID)
+    assert AppointmentLogEntry.objects.filter(appointment=appointment, message=CONFIRMED_MESSAGE).count() == 1
+    run_tasks()
+    assert [m.subject.split(":")[0] for m in mail.outbox] == ["Appointment confirmed"]
+    assert OutboundEmail.objects.get().message_id == mail.outbox[0].extra_headers["Message-ID"]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("webhook_endpoint")
+def test_the_webhook_and_the_success_page_racing_confirm_once(standin, client, patient):
+    flow = Flow(standin, client)
+    flow.pay()
+    [completed] = flow.events()
+    patient_client = Client()
+    patient_client.force_login(flow.appointment.patient)
+    success_url = f"/appointments/{flow.appointment.pk}/paid/?session_id={flow.session_id}"
+
+    calls = iter([lambda: post_event(Client(), completed), lambda: patient_client.get(success_url)] * 3)
+    results = run_concurrently(lambda: next(calls)(), threads=6)
+
+    assert sorted(r.status_code for r in results) == [200, 200, 200, 302, 302, 302]
+    appointment = flow.refresh()
+    assert (appointment.status, appointment.payment.status) == (A.CONFIRMED, P.PAID)
+    assert AppointmentLogEntry.objects.filter(appointment=appointment, message=CONFIRMED_MESSAGE).count() == 1
+    assert OutboundEmail.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_success_page_confirms_even_before_the_webhook(standin, patient_client, patient):
+    slot = SlotFactory()
+    response = patient_client.post(f"/appointments/book/{slot.pk}/", {"reason": "Check-up"})
+    assert response.status_code == 303
+    attempt = CheckoutAttempt.objects.get()
+    assert response["Location"] == attempt.session_url
+    standin.pay(attempt.session_id)
+
+    response = patient_client.get(
+        f"/appointments/{attempt.payment.appointment_id}/paid/?session_id={attempt.session_id}"
+    )
+
+    assert response.status_code == 302
+    page = patient_client.get(response["Location"])
+    assert "Payment received" in page.content.decode()
+    payment = Payment.objects.get()
+    assert (payment.appointment.status, payment.status) == (A.CONFIRMED, P.PAID)
+
+
+@pytest.mark.django_db
+def test_a_session_id_of_someone_else_is_not_trusted(standin, client, patient_client, patient):
+    other = Flow(standin, client)
+    other.pay()
+    slot = SlotFactory()
+    patient_client.post(f"/appointments/book/{slot.pk}/", {"reason": ""})
+    own = Payment.objects.get(appointment__patient=patient).appointment
+
+    response = patient_client.get(f"/appointments/{own.pk}/paid/?session_id={other.session_id}", follow=True)
+
+    assert "does not belong to this appointment" in response.content.decode()
+    own.refresh_from_db()
+    assert own.status == A.PENDING_PAYMENT
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("failure", ["500", "timeout"])
+def test_stripe_unreachable_while_booking_shows_a_clear_message_and_orphans_nothing(
+    standin, patient_client, failure, monkeypatch
+):
+    import stripe
+
+    monkeypatch.setattr(stripe, "default_http_client", stripe.RequestsClient(timeout=0.5))
+    standin.control("config", fail_api={"mode": failure, "count": 10, "timeout_seconds": 1})
+    slot = SlotFactory()
+
+    response = patient_client.post(f"/appointments/book/{slot.pk}/", {"reason": ""}, follow=True)
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "could not reach our payment provider" in page
+    assert "Your slot is still held" in page
+    payment = Payment.objects.get()
+    assert payment.appointment.status == A.PENDING_PAYMENT
+    assert payment.checkout_attempts.get().session_id is None
+    standin.control("wait", timeout=5)
+
+    # Stripe is back: "Pay now" creates the one session (the same attempt and key, so no second
+    # customer and no second session even if the first call did reach Stripe).
+    standin.control("config", fail_api=None)
+    response = patient_client.post(f"/appointments/{payment.appointment_id}/pay/")
+    assert response.status_code == 303
+    assert len(standin.get("checkout/sessions")["data"]) == 1
+    assert len(standin.get("customers")["data"]) == 1
+    assert StripeCustomer.objects.count() == 1
