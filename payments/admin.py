@@ -1,5 +1,10 @@
 from django.contrib import admin, messages
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
+from djstripe.models import Charge, PaymentIntent
+from djstripe.models import Session as CheckoutSession
 
 from hospital.admin import ReadOnlyAdminMixin
 from hospital.money import format_money
@@ -31,10 +36,30 @@ class PaymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ["appointment__patient"]
     fields = [
         "appointment", "amount_display", "status", "captured_amount", "dispute_status", "last_failure_reason",
-        "payment_intent_id", "paid_at", "created_at", "updated_at",
+        "payment_intent_id", "stripe_objects", "paid_at", "created_at", "updated_at",
     ]  # fmt: skip
     readonly_fields = fields
     inlines = [CheckoutAttemptInline, RefundInline]
+
+    @admin.display(description="Synced Stripe objects")
+    def stripe_objects(self, payment):
+        """Links to what dj-stripe has synced for this payment (its own admin pages)."""
+        session_ids = payment.checkout_attempts.exclude(session_id=None).values_list("session_id", flat=True)
+        synced = [
+            *CheckoutSession.objects.filter(id__in=list(session_ids)),
+            *PaymentIntent.objects.filter(id=payment.payment_intent_id),
+            *Charge.objects.filter(payment_intent__id=payment.payment_intent_id),
+        ]
+        if not synced:
+            return "None synced yet"
+        return format_html_join(
+            mark_safe("<br>"),
+            '<a href="{}">{}</a>',
+            (
+                (reverse(f"admin:djstripe_{obj._meta.model_name}_change", args=[obj.djstripe_id]), obj.id)
+                for obj in synced
+            ),
+        )
 
     @admin.display(description="Amount", ordering="amount")
     def amount_display(self, payment):

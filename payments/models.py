@@ -55,8 +55,13 @@ class Payment(models.Model):
 
     @property
     def refunded_amount(self) -> int:
-        """Money on its way back or back: refunds Stripe accepted and has not reported failed."""
-        return sum(refund.amount for refund in self.refunds.all() if refund.status in Refund.MONEY_RETURNED_STATUSES)
+        """Money on its way back or back: refunds of this payment's charge that Stripe accepted and
+        has not reported failed. (A refund of a duplicate payment gives back other money.)"""
+        return sum(
+            refund.amount
+            for refund in self.refunds.all()
+            if refund.status in Refund.MONEY_RETURNED_STATUSES and refund.payment_intent_id == self.payment_intent_id
+        )
 
     @property
     def is_paid(self) -> bool:

@@ -354,12 +354,15 @@ def _attempt_record_status(attempt: CheckoutAttempt, stripe_status: str | None) 
 def _record_capture(payment: Payment, *, payment_intent_id: str, amount: int, now: dt.datetime) -> None:
     if payment.payment_intent_id and payment.payment_intent_id != payment_intent_id:
         # A second session of the same booking was paid too: keep one, give the other back.
-        _refund_request(
-            payment=payment,
-            payment_intent_id=payment_intent_id,
-            amount=amount,
-            reason=RefundReason.DUPLICATE_PAYMENT,
+        refund = _refund_request(
+            payment=payment, payment_intent_id=payment_intent_id, amount=amount, reason=RefundReason.DUPLICATE_PAYMENT
         )
+        if refund is not None:
+            appointment_log(
+                appointment=payment.appointment,
+                message="A second payment for this booking arrived; it is being refunded in full.",
+                now=now,
+            )
         return
     if payment.captured_amount >= amount:
         return

@@ -118,3 +118,53 @@ def test_stripe_unreachable_while_booking_shows_a_clear_message_and_orphans_noth
     assert len(standin.get("checkout/sessions")["data"]) == 1
     assert len(standin.get("customers")["data"]) == 1
     assert StripeCustomer.objects.count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("webhook_endpoint")
+def test_a_declined_card_records_the_reason_and_keeps_the_hold(standin, client):
+    flow = Flow(standin, client)
+    flow.pay(card="4000000000000002")
+    events = flow.events()
+    assert [e["type"] for e in events] == ["payment_intent.payment_failed"]
+
+    flow.deliver(events)
+
+    appointment = flow.refresh()
+    assert (appointment.status, appointment.payment.status) == (A.PENDING_PAYMENT, P.UNPAID)
+    assert appointment.payment.last_failure_reason == "Your card was declined."
+    assert appointment.log_entries.last().message == "Payment attempt failed: Your card was declined."
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("webhook_endpoint")
+def test_a_failing_handler_answers_500_keeps_the_trigger_for_staff_and_a_redelivery_succeeds(
+    standin, client, staff_client, monkeypatch
+):
+    from djstripe.models import Event, WebhookEventTrigger
+
+    from payments import services
+
+    flow = Flow(standin, client)
+    flow.pay()
+    [completed] = flow.events()
+    record = services.checkout_session_record
+
+    def database_hiccup(**kwargs):
+        raise RuntimeError("database hiccup while recording the session")
+
+    monkeypatch.setattr(services, "checkout_session_record", database_hiccup)
+    client.raise_request_exception = False
+    assert post_event(client, completed).status_code == 500
+
+    appointment = flow.refresh()
+    assert appointment.status == A.PENDING_PAYMENT
+    assert not Event.objects.filter(id=completed["id"]).exists()  # rolled back, so Stripe's retry is processed
+    trigger = WebhookEventTrigger.objects.get()
+    assert "database hiccup" in trigger.exception
+    assert "RuntimeError" in trigger.traceback
+    assert "database hiccup" in staff_client.get("/admin/djstripe/webhookeventtrigger/").content.decode()
+
+    monkeypatch.setattr(services, "checkout_session_record", record)
+    assert post_event(client, completed).status_code == 200  # Stripe's retry
+    assert flow.refresh().status == A.CONFIRMED
