@@ -146,7 +146,7 @@ def stripe_customer_for(user: User) -> str:
     return customer["id"]
 
 
-def _session_for_attempt(attempt: CheckoutAttempt, *, patient: User) -> str:
+def _session_for_attempt(attempt: CheckoutAttempt, *, patient: User, customer_recreated: bool = False) -> str:
     """Create (or, on a retried click, replay) the attempt's Checkout Session; returns its URL."""
     try:
         if "customer" not in attempt.params:
@@ -161,6 +161,16 @@ def _session_for_attempt(attempt: CheckoutAttempt, *, patient: User) -> str:
             CheckoutAttempt.objects.filter(pk=attempt.pk).update(idempotency_key=_new_key("checkout"))
         raise PaymentUnavailable(UNAVAILABLE_MESSAGE) from exc
     except StripeRejected as exc:
+        if exc.code == "resource_missing" and exc.param == "customer" and not customer_recreated:
+            # Our stored customer is gone at Stripe (deleted in the Dashboard, or another account):
+            # forget it and retry once with a new customer under a new key.
+            StripeCustomer.objects.filter(stripe_customer_id=attempt.params["customer"]).delete()
+            del attempt.params["customer"]
+            attempt.idempotency_key = _new_key("checkout")
+            CheckoutAttempt.objects.filter(pk=attempt.pk).update(
+                params=attempt.params, idempotency_key=attempt.idempotency_key
+            )
+            return _session_for_attempt(attempt, patient=patient, customer_recreated=True)
         logger.error("Stripe refused checkout attempt %s: %s", attempt.pk, exc)
         raise PaymentUnavailable(
             "Our payment provider could not start this payment. Please try again, or contact us if it keeps failing."

@@ -30,9 +30,10 @@ class StripeUnavailable(Exception):
 class StripeRejected(Exception):
     """Stripe refused the request (4xx): retrying the same request will not help."""
 
-    def __init__(self, message: str, *, code: str = "", status: int | None = None):
+    def __init__(self, message: str, *, code: str = "", param: str = "", status: int | None = None):
         super().__init__(message)
         self.code = code
+        self.param = param
         self.status = status
 
 
@@ -58,7 +59,9 @@ def _call(operation, /, *args: Any, **params: Any) -> dict:
         status = exc.http_status
         if status is None or status >= 500 or status == 409:
             raise StripeUnavailable(str(exc.user_message or exc), server_error=(status or 0) >= 500) from exc
-        raise StripeRejected(str(exc.user_message or exc), code=exc.code or "", status=status) from exc
+        raise StripeRejected(
+            str(exc.user_message or exc), code=exc.code or "", param=getattr(exc, "param", "") or "", status=status
+        ) from exc
     return result.to_dict()
 
 

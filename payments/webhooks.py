@@ -2,7 +2,7 @@ from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 from djstripe.enums import WebhookEndpointStatus
-from djstripe.models import WebhookEndpoint
+from djstripe.models import APIKey, WebhookEndpoint
 
 # The events our receivers act on (DESIGN §4); configure the same list on Stripe's side.
 ENABLED_EVENTS = [
@@ -39,3 +39,13 @@ def webhook_endpoint_ensure(*, base_url: str) -> WebhookEndpoint:
         },
     )
     return endpoint
+
+
+def stripe_api_key_ensure() -> APIKey:
+    """dj-stripe's APIKey row for our key, linked to its Account. Without it dj-stripe asks Stripe
+    for the account (GET /v1/account) while processing webhooks. Makes one Stripe call, so it is
+    run from the setup command, never inside a transaction of ours."""
+    key, _ = APIKey.objects.get_or_create_by_api_key(settings.STRIPE_SECRET_KEY)
+    if key.djstripe_owner_account_id is None:
+        key.refresh_account()
+    return key

@@ -11,13 +11,25 @@ STANDIN_PORT="${STANDIN_PORT:-12111}"
 SITE_URL="http://127.0.0.1:${PORT}"
 PY=.venv/bin/python
 
-configured_key="$($PY manage.py shell -v0 -c 'from django.conf import settings; print(settings.STRIPE_SECRET_KEY)')"
-if [[ -z "$configured_key" ]]; then
+# What the settings say (from the environment or .env), as shell variables.
+read_settings() {
+    $PY manage.py shell -v0 -c '
+import shlex
+from django.conf import settings
+from payments.webhooks import webhook_url_path
+for name, value in [("STRIPE_KEY", settings.STRIPE_SECRET_KEY), ("WEBHOOK_SECRET", settings.STRIPE_WEBHOOK_SECRET),
+                    ("HOSPITAL_NAME", settings.HOSPITAL_NAME), ("WEBHOOK_PATH", webhook_url_path())]:
+    print(f"{name}={shlex.quote(value)}")'
+}
+eval "$(read_settings)"
+
+if [[ -z "$STRIPE_KEY" ]]; then
     # No Stripe key: the project's own stand-in plays Stripe on 127.0.0.1 (no keys, no internet).
+    USE_STANDIN=1
     export STRIPE_SECRET_KEY="sk_test_demoStandinKey000000000000000"
     export STRIPE_WEBHOOK_SECRET="whsec_demoStandinWebhookSecret00000"
     export STRIPE_API_BASE="http://127.0.0.1:${STANDIN_PORT}"
-    USE_STANDIN=1
+    WEBHOOK_SECRET="$STRIPE_WEBHOOK_SECRET"
 else
     USE_STANDIN=0
 fi
@@ -31,18 +43,24 @@ children=()
 cleanup() { for pid in "${children[@]}"; do kill "$pid" 2>/dev/null || true; done; }
 trap cleanup EXIT INT TERM
 
-webhook_path="$($PY manage.py shell -v0 -c 'from payments.webhooks import webhook_url_path; print(webhook_url_path())')"
 if [[ "$USE_STANDIN" == 1 ]]; then
     $PY -m stripe_standin --port "$STANDIN_PORT" --api-key "$STRIPE_SECRET_KEY" \
-        --webhook-secret "$STRIPE_WEBHOOK_SECRET" --webhook-url "${SITE_URL}${webhook_path}" \
-        --public-url "http://127.0.0.1:${STANDIN_PORT}" --merchant-name "$($PY manage.py shell -v0 -c 'from django.conf import settings; print(settings.HOSPITAL_NAME)')" &
+        --webhook-secret "$STRIPE_WEBHOOK_SECRET" --webhook-url "${SITE_URL}${WEBHOOK_PATH}" \
+        --public-url "$STRIPE_API_BASE" --merchant-name "$HOSPITAL_NAME" &
     children+=($!)
-    stripe_note="Stripe: local stand-in on http://127.0.0.1:${STANDIN_PORT} (pay with 4242 4242 4242 4242)"
+    for _ in $(seq 50); do  # up to 10 s for the stand-in to listen
+        $PY -c "import urllib.request; urllib.request.urlopen('${STRIPE_API_BASE}/_standin/health', timeout=1)" \
+            2>/dev/null && break
+        sleep 0.2
+    done
+    stripe_note="Stripe: local stand-in on ${STRIPE_API_BASE} (pay with 4242 4242 4242 4242)"
 else
-    stripe_note="Stripe: your keys from .env; forward events with: stripe listen --forward-to ${SITE_URL}${webhook_path}"
+    stripe_note="Stripe: your keys from .env; forward events with: stripe listen --forward-to ${SITE_URL}${WEBHOOK_PATH}"
 fi
-if [[ -n "$($PY manage.py shell -v0 -c 'from django.conf import settings; print(settings.STRIPE_WEBHOOK_SECRET)')" ]]; then
+if [[ -n "$WEBHOOK_SECRET" ]]; then
     $PY manage.py stripe_webhook_setup --base-url "$SITE_URL"
+else
+    echo "STRIPE_WEBHOOK_SECRET is empty: set it to the whsec_... that 'stripe listen' prints, then restart." >&2
 fi
 
 # Background work: django-tasks' database worker, and the sweeper that retries what failed.
@@ -52,7 +70,7 @@ $PY manage.py sweep_outbox --every 30 &
 children+=($!)
 
 echo
-echo "Northbridge Hospital demo: ${SITE_URL}/  (staff admin: ${SITE_URL}/admin/)"
+echo "${HOSPITAL_NAME} demo: ${SITE_URL}/  (staff admin: ${SITE_URL}/admin/)"
 echo "${stripe_note}"
 echo "Stop it with Ctrl-C."
 # gunicorn, not runserver: runserver's listen queue of 10 drops connections under load.

@@ -168,3 +168,17 @@ def test_a_failing_handler_answers_500_keeps_the_trigger_for_staff_and_a_redeliv
     monkeypatch.setattr(services, "checkout_session_record", record)
     assert post_event(client, completed).status_code == 200  # Stripe's retry
     assert flow.refresh().status == A.CONFIRMED
+
+
+@pytest.mark.django_db
+def test_a_customer_that_vanished_at_stripe_is_replaced_once(standin, patient_client, patient):
+    StripeCustomer.objects.create(user=patient, livemode=False, stripe_customer_id="cus_gone")
+    slot = SlotFactory()
+
+    response = patient_client.post(f"/appointments/book/{slot.pk}/", {"reason": ""})
+
+    assert response.status_code == 303
+    customer = StripeCustomer.objects.get(user=patient)
+    assert customer.stripe_customer_id != "cus_gone"
+    session = standin.get("checkout/sessions")["data"][0]
+    assert session["customer"] == customer.stripe_customer_id

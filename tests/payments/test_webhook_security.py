@@ -120,3 +120,17 @@ def test_the_forged_secret_header_is_removed_from_every_request(rf):
     middleware = StripeWebhookGuardMiddleware(lambda request: seen.update(request.headers) or None)
     middleware(rf.post("/anything/", headers={"X-Djstripe-Webhook-Secret": "whsec_attacker"}))
     assert "X-Djstripe-Webhook-Secret" not in seen
+
+
+def test_the_setup_command_stores_the_endpoint_and_links_the_key_to_its_account(standin):
+    from django.core.management import call_command
+    from djstripe.models import APIKey, WebhookEndpoint
+
+    call_command("stripe_webhook_setup", base_url="https://hospital.example.org")
+    call_command("stripe_webhook_setup", base_url="https://hospital.example.org")  # idempotent
+
+    endpoint = WebhookEndpoint.objects.get()
+    assert endpoint.url.startswith("https://hospital.example.org/stripe/webhook/")
+    assert endpoint.secret == "whsec_test_suite_secret"
+    key = APIKey.objects.get()
+    assert key.djstripe_owner_account.id == standin.get("account")["id"]
