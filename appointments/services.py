@@ -84,7 +84,7 @@ def appointment_transition(
             f"An appointment that is {appointment.get_status_display().lower()} cannot become {S(to).label.lower()}."
         )
     appointment.status = to
-    appointment.cancel_reason = cancel_reason if to == S.CANCELED else appointment.cancel_reason
+    appointment.cancel_reason = cancel_reason if to == S.CANCELED else ""
     appointment.save(update_fields=["status", "cancel_reason", "updated_at"])
     appointment_log(appointment=appointment, message=message, now=now)
 

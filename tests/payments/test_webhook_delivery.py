@@ -182,3 +182,36 @@ def test_a_customer_that_vanished_at_stripe_is_replaced_once(standin, patient_cl
     assert customer.stripe_customer_id != "cus_gone"
     session = standin.get("checkout/sessions")["data"][0]
     assert session["customer"] == customer.stripe_customer_id
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("webhook_endpoint")
+def test_canceling_a_hold_that_was_just_paid_keeps_the_appointment(standin, client):
+    flow = Flow(standin, client)
+    flow.pay()  # the payment's webhook has not arrived yet
+    patient_client = Client()
+    patient_client.force_login(flow.appointment.patient)
+
+    response = patient_client.post(f"/appointments/{flow.appointment.pk}/cancel-hold/", follow=True)
+
+    assert "there is no hold to cancel" in response.content.decode()
+    appointment = flow.refresh()
+    assert (appointment.status, appointment.payment.status) == (A.CONFIRMED, P.PAID)
+    flow.deliver(flow.events())  # the late webhook changes nothing
+    assert AppointmentLogEntry.objects.filter(appointment=appointment, message=CONFIRMED_MESSAGE).count() == 1
+
+
+@pytest.mark.django_db
+def test_canceling_an_open_hold_expires_its_session_at_stripe_and_frees_the_slot(standin, client):
+    from hospital.models import Slot
+
+    flow = Flow(standin, client)
+    patient_client = Client()
+    patient_client.force_login(flow.appointment.patient)
+
+    response = patient_client.post(f"/appointments/{flow.appointment.pk}/cancel-hold/", follow=True)
+
+    assert "You have not been charged" in response.content.decode()
+    assert flow.refresh().status == A.CANCELED
+    assert standin.get(f"checkout/sessions/{flow.session_id}")["status"] == "expired"
+    assert Slot.objects.bookable().filter(pk=flow.slot.pk).exists()
