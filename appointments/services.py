@@ -95,11 +95,16 @@ def appointment_log(*, appointment: Appointment, message: str, now: dt.datetime 
     )
 
 
-def _expire_lapsed_holds(*, slot: Slot, now: dt.datetime) -> None:
-    """Holds expire lazily: whoever next wants the slot ends a lapsed hold first, so no booking
-    ever waits for a scheduler to have run."""
+def slot_expire_lapsed_holds(*, slot: Slot, now: dt.datetime) -> None:
+    """Holds expire lazily: whoever next wants the (locked) slot ends a lapsed hold first, so
+    nothing ever waits for a scheduler to have run."""
     for stale in slot.appointments.select_for_update().filter(status=S.PENDING_PAYMENT, hold_expires_at__lte=now):
         appointment_transition(appointment=stale, to=S.EXPIRED, message="The hold lapsed before payment.", now=now)
+
+
+def slot_is_bookable(*, slot: Slot, now: dt.datetime) -> bool:
+    """Ahead, not blocked by staff, and its doctor listed (holds aside)."""
+    return slot.starts_at > now and not slot.is_blocked and slot.doctor.is_active
 
 
 def slot_is_held_by_other(*, appointment: Appointment, now: dt.datetime) -> bool:
@@ -125,10 +130,10 @@ def appointment_book(*, patient: User, slot_id: int, reason: str, site_url: str,
             slot = lock_slot(slot_id)
         except Slot.DoesNotExist:
             raise BookingError("This time slot no longer exists. Please choose another time.") from None
-        _expire_lapsed_holds(slot=slot, now=now)
+        slot_expire_lapsed_holds(slot=slot, now=now)
         if slot.starts_at <= now:
             raise BookingError("This time has already passed. Please choose a later slot.")
-        if slot.is_blocked or not slot.doctor.is_active:
+        if not slot_is_bookable(slot=slot, now=now):
             raise BookingError("This time slot is not available for booking. Please choose another time.")
         holder = slot.appointments.filter(status__in=ACTIVE_STATUSES).first()
         if holder is not None:
@@ -163,6 +168,8 @@ def appointment_cancel_hold(*, appointment_id: int, now: dt.datetime | None = No
     now = now or timezone.now()
     with transaction.atomic():
         appointment = lock_appointment(appointment_id)
+        if appointment.status == S.EXPIRED:
+            return appointment  # its payment page expired meanwhile: the slot is released already
         if appointment.status != S.PENDING_PAYMENT:
             raise AppointmentTransitionError(
                 f"This appointment is {appointment.get_status_display().lower()}; there is no hold to cancel."

@@ -10,7 +10,7 @@ from accounts.access import role_required
 from accounts.models import Role
 from appointments import selectors
 from appointments.forms import AppointmentFilterForm, BookingForm
-from appointments.models import AppointmentStatus
+from appointments.models import Appointment, AppointmentStatus
 from appointments.services import BookingError, appointment_book
 from hospital import ratelimit
 from hospital.models import Slot
@@ -71,7 +71,10 @@ def _redirect_to_checkout(request, appointment_id: int) -> HttpResponse:
     try:
         url = payments.checkout_redirect_url(appointment_id=appointment_id, site_url=_site_url(request))
     except BookingError as exc:  # PaymentUnavailable included: the hold stays, the page offers a retry
-        messages.error(request, str(exc))
+        if Appointment.objects.filter(pk=appointment_id, status=AppointmentStatus.CONFIRMED).exists():
+            messages.success(request, "Your payment has already gone through: the appointment is confirmed.")
+        else:
+            messages.error(request, str(exc))
         return redirect("appointments:detail", pk=appointment_id)
     return _see_other(url)
 

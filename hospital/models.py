@@ -1,3 +1,4 @@
+import datetime as dt
 import zoneinfo
 from functools import cache
 
@@ -223,6 +224,11 @@ class Slot(models.Model):
         return f"{self.doctor} · {local:%a %d %b %Y %H:%M} {local.tzname()}"
 
 
+def first_sweep_time():
+    """When the sweeper may first re-queue a new row: its own task, enqueued with it, runs before."""
+    return timezone.now() + dt.timedelta(minutes=5)
+
+
 class DurableSideEffect(models.Model):
     """Work that must happen after a transaction commits (a refund to issue, an e-mail to send).
 
@@ -232,7 +238,7 @@ class DurableSideEffect(models.Model):
     """
 
     attempts = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(default=timezone.now, db_index=True)
+    next_attempt_at = models.DateTimeField(default=first_sweep_time, db_index=True)
     claimed_until = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+from email.utils import parseaddr
+
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.core.mail.message import make_msgid
@@ -13,7 +16,14 @@ from django.utils import timezone
 from hospital import outbox, tasks
 from hospital.models import EmailStatus, OutboundEmail
 
+logger = logging.getLogger(__name__)
 EMAIL_PENDING = Q(status=EmailStatus.PENDING)
+# With exponential backoff capped at an hour, about seven hours of trying before giving up.
+EMAIL_MAX_ATTEMPTS = 12
+
+
+def _message_id_domain() -> str:
+    return parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "localhost"
 
 
 def email_queue(*, key: str, to: str, subject: str, template: str, context: dict) -> OutboundEmail:
@@ -25,7 +35,7 @@ def email_queue(*, key: str, to: str, subject: str, template: str, context: dict
                 "to": to,
                 "subject": subject,
                 "body": render_to_string(template, {"hospital_name": settings.HOSPITAL_NAME, **context}),
-                "message_id": make_msgid(domain="hospital.test"),
+                "message_id": make_msgid(domain=_message_id_domain()),
             },
         )
         if created:
@@ -45,8 +55,15 @@ def email_deliver(*, email_id: int) -> None:
     )
     try:
         message.send()
-    except Exception as exc:
-        outbox.release_for_retry(email, f"{type(exc).__name__}: {exc}")
+    except Exception as exc:  # any SMTP or socket failure: retried later, up to a limit
+        error = f"{type(exc).__name__}: {exc}"
+        if email.attempts >= EMAIL_MAX_ATTEMPTS:
+            OutboundEmail.objects.filter(pk=email.pk).update(
+                status=EmailStatus.FAILED, last_error=error[:2000], claimed_until=None
+            )
+            logger.error("Gave up on e-mail %s to %s after %s attempts: %s", email.pk, email.to, email.attempts, error)
+        else:
+            outbox.release_for_retry(email, error)
         raise
     OutboundEmail.objects.filter(pk=email.pk).update(
         status=EmailStatus.SENT, sent_at=timezone.now(), claimed_until=None, last_error=""

@@ -30,7 +30,7 @@ class RefundInline(ReadOnlyAdminMixin, admin.TabularInline):
 class PaymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Money facts as Stripe reported them; the status is derived from them, never edited."""
 
-    list_display = ["pk", "appointment", "patient", "amount_display", "status", "paid_at", "last_failure_reason"]
+    list_display = ["pk", "appointment", "patient", "amount_display", "status", "counts_as_paid", "paid_at"]
     list_filter = ["status", "currency", "dispute_status"]
     search_fields = ["payment_intent_id", "appointment__patient__email", "checkout_attempts__session_id"]
     list_select_related = ["appointment__patient"]
@@ -47,9 +47,12 @@ class PaymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         session_ids = payment.checkout_attempts.exclude(session_id=None).values_list("session_id", flat=True)
         synced = [
             *CheckoutSession.objects.filter(id__in=list(session_ids)),
-            *PaymentIntent.objects.filter(id=payment.payment_intent_id),
-            *Charge.objects.filter(payment_intent__id=payment.payment_intent_id),
         ]
+        if payment.payment_intent_id:
+            synced += [
+                *PaymentIntent.objects.filter(id=payment.payment_intent_id),
+                *Charge.objects.filter(payment_intent__id=payment.payment_intent_id),
+            ]
         if not synced:
             return "None synced yet"
         return format_html_join(
@@ -64,6 +67,10 @@ class PaymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="Amount", ordering="amount")
     def amount_display(self, payment):
         return format_money(payment.amount, payment.currency)
+
+    @admin.display(description="Counts as paid", boolean=True)
+    def counts_as_paid(self, payment):
+        return payment.is_paid
 
     @admin.display(description="Patient", ordering="appointment__patient__email")
     def patient(self, payment):

@@ -6,7 +6,7 @@ class PaymentsConfig(AppConfig):
 
     def ready(self):
         from hospital import outbox
-        from payments import receivers, services, stripe_api, tasks  # noqa: F401  (receivers connect on import)
+        from payments import checks, receivers, services, stripe_api, tasks  # noqa: F401  (they register on import)
         from payments.models import Refund
 
         stripe_api.configure()

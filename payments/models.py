@@ -20,6 +20,7 @@ class DisputeStatus(models.TextChoices):
     OPEN = "open", "Open"
     WON = "won", "Won"
     LOST = "lost", "Lost"
+    INQUIRY_CLOSED = "inquiry_closed", "Inquiry closed without a chargeback"
 
 
 class Payment(models.Model):
@@ -33,7 +34,7 @@ class Payment(models.Model):
     amount = models.PositiveIntegerField(help_text="In minor units, snapshot of the fee at booking.")
     currency = models.CharField(max_length=3, choices=Currency.choices)
     captured_amount = models.PositiveIntegerField(default=0)
-    dispute_status = models.CharField(max_length=10, choices=DisputeStatus.choices, blank=True, default="")
+    dispute_status = models.CharField(max_length=20, choices=DisputeStatus.choices, blank=True, default="")
     last_failure_reason = models.CharField(max_length=300, blank=True)
     payment_intent_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
     paid_at = models.DateTimeField(null=True, blank=True)
@@ -60,17 +61,23 @@ class Payment(models.Model):
         return sum(
             refund.amount
             for refund in self.refunds.all()
-            if refund.status in Refund.MONEY_RETURNED_STATUSES and refund.payment_intent_id == self.payment_intent_id
+            if refund.returns_money and refund.payment_intent_id == self.payment_intent_id
         )
 
     @property
+    def money_received(self) -> bool:
+        """Money for the visit arrived and has not all gone back: this is what confirms a booking.
+        Disputes never move an appointment (DESIGN section 4), so they do not enter here."""
+        return self.captured_amount > self.refunded_amount
+
+    @property
+    def fully_refunded(self) -> bool:
+        return self.captured_amount > 0 and self.refunded_amount >= self.captured_amount
+
+    @property
     def is_paid(self) -> bool:
-        """Whether the visit counts as paid: every other rule asks this, never the status."""
-        return (
-            self.captured_amount > 0
-            and self.refunded_amount < self.captured_amount
-            and self.dispute_status != DisputeStatus.LOST
-        )
+        """Whether the visit counts as paid: received, not fully refunded, no lost dispute."""
+        return self.money_received and self.dispute_status != DisputeStatus.LOST
 
     def derived_status(self) -> str:
         if self.dispute_status == DisputeStatus.LOST:
@@ -146,8 +153,10 @@ class Refund(DurableSideEffect):
         RefundStatus.CANCELED: 3,
     }
 
-    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
-    payment_intent_id = models.CharField(max_length=255, help_text="What Stripe is asked to refund.")
+    # Empty only for a refund Stripe told us about before we could tell whose payment it is (its
+    # payment intent is not known yet); recording that payment's capture attaches it.
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds", null=True, blank=True)
+    payment_intent_id = models.CharField(max_length=255, help_text="The payment intent refunded.")
     amount = models.PositiveIntegerField()
     currency = models.CharField(max_length=3, choices=Currency.choices)
     reason = models.CharField(max_length=20, choices=RefundReason.choices)
@@ -176,6 +185,10 @@ class Refund(DurableSideEffect):
 
     def __str__(self) -> str:
         return self.stripe_refund_id or f"Refund #{self.pk}"
+
+    @property
+    def returns_money(self) -> bool:
+        return self.status in self.MONEY_RETURNED_STATUSES
 
 
 class StripeCustomer(models.Model):

@@ -34,8 +34,8 @@ def on_charge_refunded(sender, event, **kwargs):
     services.charge_record(charge=event.data["object"])
 
 
-@djstripe_receiver("refund.updated")
-def on_refund_updated(sender, event, **kwargs):
+@djstripe_receiver(["refund.created", "refund.updated", "refund.failed"])
+def on_refund(sender, event, **kwargs):
     services.refund_record(refund=event.data["object"])
 
 

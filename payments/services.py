@@ -26,6 +26,8 @@ from appointments.services import (
     appointment_log,
     appointment_transition,
     lock_appointment,
+    slot_expire_lapsed_holds,
+    slot_is_bookable,
     slot_is_held_by_other,
 )
 from hospital import outbox
@@ -37,7 +39,6 @@ from payments.models import (
     CheckoutAttemptStatus,
     DisputeStatus,
     Payment,
-    PaymentStatus,
     Refund,
     RefundReason,
     RefundStatus,
@@ -54,6 +55,10 @@ IDEMPOTENCY_KEY_LIFETIME = dt.timedelta(hours=24)
 STRIPE_MIN_SESSION_LIFETIME = dt.timedelta(minutes=31)
 # An open session about to expire is not worth sending the patient to: replace it.
 SESSION_REUSE_MARGIN = dt.timedelta(minutes=2)
+# Our ids in Stripe metadata, namespaced: other integrations on one Stripe account use metadata too.
+METADATA_APPOINTMENT = "hospital_appointment_id"
+METADATA_PAYMENT = "hospital_payment_id"
+METADATA_REFUND = "hospital_refund_id"
 UNAVAILABLE_MESSAGE = "We could not reach our payment provider just now. Your slot is still held; please try again."
 
 
@@ -72,7 +77,7 @@ def _attempt_create(*, payment: Payment, checkout_expires_at: dt.datetime, site_
     appointment = payment.appointment
     doctor = appointment.doctor
     local_start = timezone.localtime(appointment.slot.starts_at, doctor.zone)
-    ids = {"appointment_id": str(appointment.pk), "payment_id": str(payment.pk)}
+    ids = {METADATA_APPOINTMENT: str(appointment.pk), METADATA_PAYMENT: str(payment.pk)}
     params = {
         "mode": "payment",
         # A hold cannot wait days for a bank debit to clear: cards only.
@@ -203,12 +208,16 @@ def checkout_redirect_url(*, appointment_id: int, site_url: str, now: dt.datetim
             checkout_session_record(session=session, now=now)  # it was paid or expired meanwhile
             appointment.refresh_from_db()
             _require_live_hold(appointment, now)
-        else:
-            _expire_session_at_stripe(attempt)
     elif not attempt.session_id and attempt.expires_at > now + STRIPE_MIN_SESSION_LIFETIME:
         return _session_for_attempt(attempt, patient=appointment.patient)
-    attempt = _attempt_renew(appointment_id=appointment_id, site_url=site_url, now=now)
-    return _session_for_attempt(attempt, patient=appointment.patient)
+    # A new attempt first, then close the old session: its "expired" event then finds a newer
+    # attempt and leaves the hold alone.
+    new_attempt = _attempt_renew(appointment_id=appointment_id, replacing=attempt, site_url=site_url, now=now)
+    if attempt.session_id and attempt.status == CheckoutAttemptStatus.OPEN:
+        _expire_session_at_stripe(attempt)
+        appointment.refresh_from_db()
+        _require_live_hold(appointment, now)  # the old session may have been paid after all
+    return _session_for_attempt(new_attempt, patient=appointment.patient)
 
 
 def _stripe_or_unavailable(call, *args):
@@ -225,12 +234,17 @@ def _require_live_hold(appointment: Appointment, now: dt.datetime) -> None:
         raise BookingError("The hold on this slot has lapsed. Please book a time again.")
 
 
-def _attempt_renew(*, appointment_id: int, site_url: str, now: dt.datetime) -> CheckoutAttempt:
+def _attempt_renew(
+    *, appointment_id: int, replacing: CheckoutAttempt, site_url: str, now: dt.datetime
+) -> CheckoutAttempt:
     checkout_expires_at = now + dt.timedelta(minutes=settings.CHECKOUT_SESSION_MINUTES)
     hold_until = checkout_expires_at + dt.timedelta(minutes=settings.HOLD_GRACE_MINUTES)
     with transaction.atomic():
         appointment, payment = _lock_payment(appointment_id)
         _require_live_hold(appointment, now)
+        latest = payment.checkout_attempts.first()
+        if latest.pk != replacing.pk:
+            return latest  # a second click got here first: use its attempt, do not extend twice
         if hold_until > appointment.created_at + dt.timedelta(minutes=settings.HOLD_MAX_MINUTES):
             raise BookingError(
                 "This slot has been held for as long as we can. Cancel this booking and book again to pay."
@@ -283,24 +297,9 @@ def checkout_success(*, appointment: Appointment, session_id: str) -> None:
 # --- Recording facts from Stripe objects ---------------------------------------------------
 
 
-def _payment_id_from(obj: dict) -> int | None:
-    metadata = obj.get("metadata") or {}
-    value = metadata.get("payment_id")
+def _metadata_int(obj: dict, key: str) -> int | None:
+    value = (obj.get("metadata") or {}).get(key)
     return int(value) if value and str(value).isdigit() else None
-
-
-def _find_payment_id(*, metadata_source: dict | None = None, payment_intent_id: str | None = None) -> int | None:
-    if metadata_source is not None:
-        found = _payment_id_from(metadata_source)
-        if found and Payment.objects.filter(pk=found).exists():
-            return found
-    if payment_intent_id:
-        return Payment.objects.filter(payment_intent_id=payment_intent_id).values_list("pk", flat=True).first()
-    return None
-
-
-def _appointment_id_for(payment_id: int) -> int:
-    return Payment.objects.values_list("appointment_id", flat=True).get(pk=payment_id)
 
 
 def _id_of(value) -> str | None:
@@ -310,12 +309,32 @@ def _id_of(value) -> str | None:
     return value
 
 
+def _payment_for(obj: dict, *, payment_intent_id: str | None = None, amount: int | None = None) -> int | None:
+    """Which of our payments a Stripe object is about: by the payment intent we recorded, else by
+    our id in its metadata, trusted only if currency (and amount, when given) match too; other
+    integrations on the same Stripe account may use metadata as well."""
+    if payment_intent_id:
+        found = Payment.objects.filter(payment_intent_id=payment_intent_id).values_list("pk", flat=True).first()
+        if found:
+            return found
+    candidates = Payment.objects.filter(pk=_metadata_int(obj, METADATA_PAYMENT))
+    if obj.get("currency"):
+        candidates = candidates.filter(currency=obj["currency"].lower())
+    if amount is not None:
+        candidates = candidates.filter(amount=amount)
+    return candidates.values_list("pk", flat=True).first()
+
+
+def _appointment_id_for(payment_id: int) -> int:
+    return Payment.objects.values_list("appointment_id", flat=True).get(pk=payment_id)
+
+
 def checkout_session_record(*, session: dict, async_failed: bool = False, now: dt.datetime | None = None) -> None:
     """checkout.session.* events and the success page. `async_failed`: the session came with
     checkout.session.async_payment_failed (a delayed payment method that did not go through)."""
     now = now or timezone.now()
     attempt = CheckoutAttempt.objects.filter(session_id=session["id"]).first()
-    payment_id = attempt.payment_id if attempt else _find_payment_id(metadata_source=session)
+    payment_id = attempt.payment_id if attempt else _payment_for(session, amount=session.get("amount_total"))
     if payment_id is None:
         logger.info("Checkout session %s is not one of ours; ignored.", session["id"])
         return
@@ -326,18 +345,19 @@ def checkout_session_record(*, session: dict, async_failed: bool = False, now: d
         payment_intent_id = _id_of(session.get("payment_intent"))
         if session.get("payment_status") == "paid" and payment_intent_id:
             _record_capture(payment, payment_intent_id=payment_intent_id, amount=session["amount_total"], now=now)
-        elif session.get("status") == "complete" and payment_intent_id and not payment.payment_intent_id:
+        elif session.get("status") == "complete" and payment_intent_id and not payment.captured_amount:
             payment.payment_intent_id = payment_intent_id  # a delayed method still processing
             payment.save(update_fields=["payment_intent_id", "updated_at"])
         if async_failed:
             payment.last_failure_reason = "The bank payment did not go through."
             payment.save(update_fields=["last_failure_reason", "updated_at"])
         _reconcile(appointment, payment, now=now)
-        latest = payment.checkout_attempts.first()
+        # Only the latest attempt's expiry ends the hold: an older session expires because
+        # "resume payment" replaced it, and the newer attempt exists before we close the old one.
         if (
             session.get("status") == "expired"
             and attempt is not None
-            and latest.pk == attempt.pk
+            and payment.checkout_attempts.first().pk == attempt.pk
             and appointment.status == S.PENDING_PAYMENT
         ):
             appointment_transition(
@@ -362,7 +382,7 @@ def _attempt_record_status(attempt: CheckoutAttempt, stripe_status: str | None) 
 
 
 def _record_capture(payment: Payment, *, payment_intent_id: str, amount: int, now: dt.datetime) -> None:
-    if payment.payment_intent_id and payment.payment_intent_id != payment_intent_id:
+    if payment.captured_amount and payment.payment_intent_id != payment_intent_id:
         # A second session of the same booking was paid too: keep one, give the other back.
         refund = _refund_request(
             payment=payment, payment_intent_id=payment_intent_id, amount=amount, reason=RefundReason.DUPLICATE_PAYMENT
@@ -374,18 +394,19 @@ def _record_capture(payment: Payment, *, payment_intent_id: str, amount: int, no
                 now=now,
             )
         return
-    if payment.captured_amount >= amount:
-        return
+    # Until money is captured the intent may change: a new card payment after a failed bank debit.
     payment.payment_intent_id = payment_intent_id
-    payment.captured_amount = amount
+    payment.captured_amount = max(payment.captured_amount, amount)
     payment.paid_at = payment.paid_at or now
     payment.save(update_fields=["payment_intent_id", "captured_amount", "paid_at", "updated_at"])
+    # Refunds Stripe reported before we knew whose payment intent this was belong here now.
+    Refund.objects.filter(payment__isnull=True, payment_intent_id=payment_intent_id).update(payment=payment)
 
 
 def payment_intent_failure_record(*, payment_intent: dict, now: dt.datetime | None = None) -> None:
     """payment_intent.payment_failed: not terminal; the patient may pay again while the hold lives."""
     now = now or timezone.now()
-    payment_id = _find_payment_id(metadata_source=payment_intent, payment_intent_id=payment_intent["id"])
+    payment_id = _payment_for(payment_intent, payment_intent_id=payment_intent["id"], amount=payment_intent["amount"])
     if payment_id is None:
         return
     error = payment_intent.get("last_payment_error") or {}
@@ -398,10 +419,11 @@ def payment_intent_failure_record(*, payment_intent: dict, now: dt.datetime | No
 
 
 def charge_record(*, charge: dict, now: dt.datetime | None = None) -> None:
-    """charge.refunded (and any charge snapshot): the capture and each refund the charge lists."""
+    """charge.refunded: the capture, and the refunds if the charge lists them (it does not since
+    Stripe's API version 2022-11-15; refund.* events tell about each refund instead)."""
     now = now or timezone.now()
     payment_intent_id = _id_of(charge.get("payment_intent"))
-    payment_id = _find_payment_id(metadata_source=charge, payment_intent_id=payment_intent_id)
+    payment_id = _payment_for(charge, payment_intent_id=payment_intent_id, amount=charge.get("amount"))
     if payment_id is None:
         return
     with transaction.atomic():
@@ -409,80 +431,121 @@ def charge_record(*, charge: dict, now: dt.datetime | None = None) -> None:
         if charge.get("captured") and charge.get("amount_captured") and payment_intent_id:
             _record_capture(payment, payment_intent_id=payment_intent_id, amount=charge["amount_captured"], now=now)
         for refund in (charge.get("refunds") or {}).get("data", []):
-            _refund_record_locked(payment, refund, payment_intent_id=payment_intent_id)
+            _refund_record_locked(payment, refund)
         _reconcile(appointment, payment, now=now)
 
 
 def refund_record(*, refund: dict, now: dt.datetime | None = None) -> None:
-    """refund.updated: a refund's new status (a failed refund gives the money back to the payment)."""
+    """refund.created / refund.updated / refund.failed: one refund and its status (a failed refund
+    gives the money back to the payment). Refunds made in Stripe's Dashboard arrive here too."""
     now = now or timezone.now()
-    ours = Refund.objects.filter(
-        Q(stripe_refund_id=refund["id"]) | Q(pk=_int_or_none((refund.get("metadata") or {}).get("refund_id")))
-    ).first()
+    row = _refund_row_for(refund)
     payment_intent_id = _id_of(refund.get("payment_intent"))
-    payment_id = ours.payment_id if ours else _find_payment_id(payment_intent_id=payment_intent_id)
+    payment_id = row.payment_id if row and row.payment_id else _payment_for(refund, payment_intent_id=payment_intent_id)
     if payment_id is None:
+        _refund_record_unattached(refund)
         return
     with transaction.atomic():
         appointment, payment = _lock_payment(_appointment_id_for(payment_id))
-        _refund_record_locked(payment, refund, payment_intent_id=payment_intent_id or payment.payment_intent_id)
+        _refund_record_locked(payment, refund)
         _reconcile(appointment, payment, now=now)
 
 
-def _int_or_none(value) -> int | None:
-    return int(value) if value and str(value).isdigit() else None
+def _refund_row_for(refund: dict) -> Refund | None:
+    by_stripe_id = Refund.objects.filter(stripe_refund_id=refund["id"]).first()
+    ours = _metadata_int(refund, METADATA_REFUND)
+    return by_stripe_id or (Refund.objects.filter(pk=ours).first() if ours else None)
 
 
-def _refund_record_locked(payment: Payment, refund: dict, *, payment_intent_id: str | None) -> None:
+def _refund_status(refund: dict) -> str:
     status = refund.get("status")
     if status not in Refund.STATUS_RANK or status == RefundStatus.REQUESTED:
-        status = RefundStatus.PENDING
-    ours = _int_or_none((refund.get("metadata") or {}).get("refund_id"))
-    row = (
-        payment.refunds.filter(Q(stripe_refund_id=refund["id"]) | Q(pk=ours or 0)).first()
-        if ours
-        else payment.refunds.filter(stripe_refund_id=refund["id"]).first()
-    )
-    if row is None:
-        row = Refund.objects.create(
-            payment=payment,
-            payment_intent_id=payment_intent_id or payment.payment_intent_id or "",
-            amount=refund["amount"],
-            currency=refund.get("currency") or payment.currency,
-            reason=RefundReason.STRIPE,
-            status=status,
-            stripe_refund_id=refund["id"],
-            failure_reason=refund.get("failure_reason") or "",
-        )
-        return
-    if row.stripe_refund_id is None:
-        row.stripe_refund_id = refund["id"]
+        return RefundStatus.PENDING  # e.g. requires_action: Stripe has it, the money is on its way
+    return status
+
+
+def _refund_advance(row: Refund, refund: dict) -> None:
+    """Move a refund row forward to what Stripe reports; an older snapshot never moves it back."""
+    status = _refund_status(refund)
+    row.stripe_refund_id = row.stripe_refund_id or refund["id"]
     if Refund.STATUS_RANK[status] > Refund.STATUS_RANK[row.status]:
         row.status = status
         row.failure_reason = refund.get("failure_reason") or row.failure_reason
-    row.save(update_fields=["stripe_refund_id", "status", "failure_reason", "updated_at"])
+    row.save()
+
+
+def _new_stripe_refund_row(refund: dict, *, payment: Payment | None) -> Refund:
+    return Refund.objects.create(
+        payment=payment,
+        payment_intent_id=_id_of(refund.get("payment_intent")) or "",
+        amount=refund["amount"],
+        currency=refund.get("currency") or payment.currency,
+        reason=RefundReason.STRIPE,
+        status=_refund_status(refund),
+        stripe_refund_id=refund["id"],
+        failure_reason=refund.get("failure_reason") or "",
+    )
+
+
+def _refund_record_locked(payment: Payment, refund: dict) -> None:
+    row = _refund_row_for(refund)
+    if row is None:
+        _new_stripe_refund_row(refund, payment=payment)
+        return
+    row.payment = payment
+    _refund_advance(row, refund)
+
+
+def _refund_record_unattached(refund: dict) -> None:
+    """A refund of a payment intent we do not know (yet): kept, so the capture that makes it ours
+    finds it; a refund of another integration's charge simply stays unattached."""
+    try:
+        with transaction.atomic():
+            row = Refund.objects.select_for_update().filter(stripe_refund_id=refund["id"]).first()
+            if row is None:
+                _new_stripe_refund_row(refund, payment=None)
+            else:
+                _refund_advance(row, refund)
+    except IntegrityError:  # the same refund, recorded by a concurrent delivery
+        refund_record(refund=refund)
+
+
+_DISPUTE_OUTCOMES = {
+    "won": DisputeStatus.WON,
+    "lost": DisputeStatus.LOST,
+    # An inquiry closed without becoming a chargeback.
+    "warning_closed": DisputeStatus.INQUIRY_CLOSED,
+}
+_DISPUTE_RANK = {
+    DisputeStatus.NONE: 0,
+    DisputeStatus.OPEN: 1,
+    DisputeStatus.WON: 2,
+    DisputeStatus.LOST: 2,
+    DisputeStatus.INQUIRY_CLOSED: 2,
+}
 
 
 def dispute_record(*, dispute: dict, now: dt.datetime | None = None) -> None:
     """charge.dispute.created / closed. The appointment is left as it is; staff decide."""
     now = now or timezone.now()
     payment_intent_id = _id_of(dispute.get("payment_intent"))
-    payment_id = _find_payment_id(metadata_source=dispute, payment_intent_id=payment_intent_id)
-    if payment_id is None:
-        payment_id = _payment_id_via_synced_charge(_id_of(dispute.get("charge")))
+    payment_id = _payment_for(dispute, payment_intent_id=payment_intent_id) or _payment_id_via_synced_charge(
+        _id_of(dispute.get("charge"))
+    )
     if payment_id is None:
         return
-    outcome = {"won": DisputeStatus.WON, "lost": DisputeStatus.LOST}.get(dispute.get("status"), DisputeStatus.OPEN)
+    outcome = _DISPUTE_OUTCOMES.get(dispute.get("status"), DisputeStatus.OPEN)
     with transaction.atomic():
         appointment, payment = _lock_payment(_appointment_id_for(payment_id))
-        # A closed dispute is final: a late "created" event must not reopen it.
-        if payment.dispute_status in (DisputeStatus.WON, DisputeStatus.LOST) and outcome == DisputeStatus.OPEN:
+        if payment.payment_intent_id and payment_intent_id and payment_intent_id != payment.payment_intent_id:
+            logger.warning("Dispute %s is about a refunded duplicate payment of %s.", dispute["id"], payment.pk)
             return
-        if payment.dispute_status != outcome:
+        # Closed is final: a "created" event delivered late must not reopen it.
+        if _DISPUTE_RANK[outcome] > _DISPUTE_RANK[payment.dispute_status]:
             payment.dispute_status = outcome
             payment.save(update_fields=["dispute_status", "updated_at"])
             appointment_log(
-                appointment=appointment, message=f"Card dispute {DisputeStatus(outcome).label.lower()}.", now=now
+                appointment=appointment, message=f"Card dispute: {DisputeStatus(outcome).label.lower()}.", now=now
             )
         _reconcile(appointment, payment, now=now)
 
@@ -491,28 +554,27 @@ def _payment_id_via_synced_charge(charge_id: str | None) -> int | None:
     """dj-stripe has already synced the disputed charge (and its metadata) when receivers run."""
     from djstripe.models import Charge
 
-    if not charge_id:
+    charge = Charge.objects.filter(id=charge_id).first() if charge_id else None
+    if charge is None:
         return None
-    charge = Charge.objects.filter(id=charge_id).first()
-    return _find_payment_id(metadata_source={"metadata": charge.metadata}) if charge else None
+    # (dj-stripe stores amounts as decimals of the major unit, so only the currency is compared.)
+    return _payment_for({"metadata": charge.metadata, "currency": charge.currency})
 
 
 # --- From facts to the appointment ---------------------------------------------------------
 
 
 def _reconcile(appointment: Appointment, payment: Payment, *, now: dt.datetime) -> None:
-    """Bring a locked appointment in line with its payment's facts (DESIGN §4)."""
+    """Bring a locked appointment in line with its payment's facts (DESIGN section 4)."""
     payment.refresh_status()
-    # The capture confirms, not `is_paid`: a dispute never moves an appointment (DESIGN §4), so a
-    # dispute event arriving before the payment event must not stop the confirmation either.
-    if payment.captured_amount > payment.refunded_amount:
+    if payment.money_received:
         if appointment.status == S.PENDING_PAYMENT:
             _confirm(appointment, payment, message="Payment received; your appointment is confirmed.", now=now)
         elif appointment.status == S.EXPIRED or (
             appointment.status == S.CANCELED and appointment.cancel_reason == CancelReason.HOLD_CANCELED
         ):
             _late_payment(appointment, payment, now=now)
-    elif payment.status == PaymentStatus.REFUNDED and appointment.status in (S.PENDING_PAYMENT, S.CONFIRMED):
+    elif payment.fully_refunded and appointment.status in (S.PENDING_PAYMENT, S.CONFIRMED):
         appointment_transition(
             appointment=appointment,
             to=S.CANCELED,
@@ -525,8 +587,11 @@ def _reconcile(appointment: Appointment, payment: Payment, *, now: dt.datetime) 
 def _late_payment(appointment: Appointment, payment: Payment, *, now: dt.datetime) -> None:
     """Money arrived after the hold ended. Never keep money without a booking: confirm if the
     slot is still free and still ahead, otherwise refund in full."""
-    slot = appointment.slot
-    if slot.starts_at > now and not slot.is_blocked and not slot_is_held_by_other(appointment=appointment, now=now):
+    if payment.refunds.filter(reason=RefundReason.LATE_PAYMENT).exists():
+        return  # already decided: it is being refunded
+    slot = appointment.slot  # locked by _lock_payment
+    slot_expire_lapsed_holds(slot=slot, now=now)
+    if slot_is_bookable(slot=slot, now=now) and not slot_is_held_by_other(appointment=appointment, now=now):
         _confirm(
             appointment,
             payment,
@@ -620,7 +685,7 @@ def refund_issue(*, refund_id: int, now: dt.datetime | None = None) -> None:
         return
     with transaction.atomic():
         appointment, payment = _lock_payment(refund.payment.appointment_id)
-        _refund_record_locked(payment, stripe_refund, payment_intent_id=refund.payment_intent_id)
+        _refund_record_locked(payment, stripe_refund)
         Refund.objects.filter(pk=refund.pk).update(claimed_until=None, last_error="")
         _reconcile(appointment, payment, now=now)
 
@@ -629,14 +694,14 @@ def _refund_create(refund: Refund) -> dict:
     return stripe_api.refund_create(
         payment_intent=refund.payment_intent_id,
         amount=refund.amount,
-        metadata={"refund_id": str(refund.pk), "payment_id": str(refund.payment_id)},
+        metadata={METADATA_REFUND: str(refund.pk), METADATA_PAYMENT: str(refund.payment_id)},
         idempotency_key=refund.idempotency_key,
     )
 
 
 def _refund_made_earlier(refund: Refund) -> dict | None:
     for candidate in stripe_api.refunds_for_payment_intent(refund.payment_intent_id):
-        if (candidate.get("metadata") or {}).get("refund_id") == str(refund.pk):
+        if _metadata_int(candidate, METADATA_REFUND) == refund.pk:
             return candidate
     return None
 
@@ -647,16 +712,18 @@ def _refund_rotate_key(refund: Refund) -> None:
 
 
 def _refund_rejected(refund: Refund, error: str, *, now: dt.datetime) -> None:
-    """Stripe said no (4xx): retrying the same request cannot help. Mark it failed and tell staff."""
-    Refund.objects.filter(pk=refund.pk).update(
-        status=RefundStatus.FAILED, failure_reason=error[:300], last_error=error[:2000], claimed_until=None
-    )
-    for email in User.objects.filter(is_staff=True, is_active=True).values_list("email", flat=True):
-        email_queue(
-            key=f"refund-failed:{refund.pk}:{email}",
-            to=email,
-            subject=f"Refund #{refund.pk} failed and needs attention",
-            template="payments/email/refund_failed.txt",
-            context={"refund": refund, "error": error, "amount": format_money(refund.amount, refund.currency)},
+    """Stripe said no (4xx): retrying the same request cannot help. Mark it failed and tell staff,
+    in one transaction so a crash cannot leave a failed refund nobody hears about."""
+    with transaction.atomic():
+        Refund.objects.filter(pk=refund.pk).update(
+            status=RefundStatus.FAILED, failure_reason=error[:300], last_error=error[:2000], claimed_until=None
         )
+        for email in User.objects.filter(is_staff=True, is_active=True).values_list("email", flat=True):
+            email_queue(
+                key=f"refund-failed:{refund.pk}:{email}",
+                to=email,
+                subject=f"Refund #{refund.pk} failed and needs attention",
+                template="payments/email/refund_failed.txt",
+                context={"refund": refund, "error": error, "amount": format_money(refund.amount, refund.currency)},
+            )
     logger.error("Refund %s rejected by Stripe at %s: %s", refund.pk, now.isoformat(), error)

@@ -8,11 +8,14 @@ minutes. Results are plain dicts, so callers never depend on stripe-python's obj
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import stripe
 from django.conf import settings
 from djstripe.settings import djstripe_settings
+
+logger = logging.getLogger(__name__)
 
 
 class StripeUnavailable(Exception):
@@ -57,6 +60,10 @@ def _call(operation, /, *args: Any, **params: Any) -> dict:
         raise StripeUnavailable(str(exc.user_message or exc)) from exc
     except stripe.StripeError as exc:
         status = exc.http_status
+        if status in (401, 403):
+            # A revoked or rotated key is our configuration, not the request: retry once fixed.
+            logger.error("Stripe refused our API key (%s): %s", status, exc)
+            raise StripeUnavailable(str(exc.user_message or exc)) from exc
         if status is None or status >= 500 or status == 409:
             raise StripeUnavailable(str(exc.user_message or exc), server_error=(status or 0) >= 500) from exc
         raise StripeRejected(

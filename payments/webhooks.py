@@ -12,7 +12,9 @@ ENABLED_EVENTS = [
     "checkout.session.expired",
     "payment_intent.payment_failed",
     "charge.refunded",
+    "refund.created",
     "refund.updated",
+    "refund.failed",
     "charge.dispute.created",
     "charge.dispute.closed",
 ]

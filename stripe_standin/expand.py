@@ -31,6 +31,7 @@ def _line_items(state: State, obj: dict) -> dict:
 # (object type, field) -> how to build a field Stripe leaves out unless asked for.
 INCLUDABLE = {
     ("checkout.session", "line_items"): _line_items,
+    ("charge", "refunds"): lambda state, obj: state.charge_refunds(obj),
     ("customer", "sources"): lambda state, obj: list_object([], f"/v1/customers/{obj['id']}/sources"),
     ("customer", "tax_ids"): lambda state, obj: list_object([], f"/v1/customers/{obj['id']}/tax_ids"),
 }

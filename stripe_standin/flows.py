@@ -282,7 +282,7 @@ def create_refund(state: State, *, charge: dict, amount: int, reason: str | None
     previous = {"amount_refunded": charge["amount_refunded"], "refunded": charge["refunded"]}
     charge["amount_refunded"] += amount
     charge["refunded"] = charge["amount_refunded"] >= charge["amount"]
-    # dj-stripe has no refund.* handler: refunds reach its tables through this charge's `refunds` list.
+    # The charge in this event has no `refunds` list (API 2022-11-15 on): refund.created tells which.
     state.emit("charge.refunded", charge, previous)
     state.emit("refund.created", refund)
     return refund

@@ -483,7 +483,6 @@ def charge(state: State, *, intent: dict, payment_method: dict, status: str) -> 
         "receipt_number": None,
         "receipt_url": f"{state.settings.public_url}/receipts/{charge_id}",
         "refunded": False,
-        "refunds": list_object([], f"/v1/charges/{charge_id}/refunds"),
         "review": None,
         "shipping": None,
         "source": None,

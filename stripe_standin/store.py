@@ -142,17 +142,13 @@ class State:
         return obj
 
     def snapshot(self, obj: dict) -> dict:
-        """The object as the API shows it: a copy, with lists that belong to it filled in."""
-        out = copy.deepcopy(obj)
-        if out["object"] == "charge":
-            refunds = [copy.deepcopy(r) for r in self.newest_first("refund") if r["charge"] == out["id"]]
-            out["refunds"] = {
-                "object": "list",
-                "data": refunds,
-                "has_more": False,
-                "url": f"/v1/charges/{out['id']}/refunds",
-            }
-        return out
+        """The object as the API shows it, a copy. (Since API version 2022-11-15 a charge's
+        `refunds` list is only there when asked for with expand[]=refunds.)"""
+        return copy.deepcopy(obj)
+
+    def charge_refunds(self, charge: dict) -> dict:
+        refunds = [copy.deepcopy(r) for r in self.newest_first("refund") if r["charge"] == charge["id"]]
+        return {"object": "list", "data": refunds, "has_more": False, "url": f"/v1/charges/{charge['id']}/refunds"}
 
     def newest_first(self, kind: str) -> list[dict]:
         found = [obj for obj in self.objects.values() if obj["object"] == kind]

@@ -32,7 +32,10 @@ def test_booking_holds_the_slot_with_a_fee_snapshot_payment_and_checkout_attempt
     assert attempt.params["expires_at"] == int((now + checkout_minutes).timestamp())
     assert attempt.params["payment_method_types"] == ["card"]
     assert attempt.params["line_items"][0]["price_data"]["unit_amount"] == 7500
-    assert attempt.params["metadata"] == {"appointment_id": str(appointment.pk), "payment_id": str(payment.pk)}
+    assert attempt.params["metadata"] == {
+        "hospital_appointment_id": str(appointment.pk),
+        "hospital_payment_id": str(payment.pk),
+    }
     assert "customer_email" not in attempt.params
     assert not Slot.objects.bookable().filter(pk=slot.pk).exists()
 

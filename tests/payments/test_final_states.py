@@ -9,7 +9,7 @@ import pytest
 from django.core import mail
 
 from appointments.models import AppointmentStatus as A
-from appointments.services import appointments_expire_lapsed_holds
+from appointments.services import BookingError, appointments_expire_lapsed_holds
 from hospital.models import OutboundEmail
 from payments.models import PaymentStatus as P
 from payments.models import Refund, RefundReason, RefundStatus
@@ -82,6 +82,13 @@ def paid_then_dispute_opened(flow):
     return flow.events()
 
 
+def paid_refunded_in_full_and_disputed(flow):
+    flow.pay()
+    flow.standin.refund(flow.payment_intent_id)
+    flow.standin.control(f"charges/{flow.charge_id}/dispute", reason="fraudulent", amount=5000)
+    return flow.events()
+
+
 ROWS = {
     "session completed (paid)": (paid, A.CONFIRMED, P.PAID),
     "session expired, nothing paid": (expired_unpaid, A.EXPIRED, P.UNPAID),
@@ -92,6 +99,7 @@ ROWS = {
     "paid, then partly refunded": (paid_then_partly_refunded, A.CONFIRMED, P.PARTIALLY_REFUNDED),
     "paid, dispute opened": (paid_then_dispute_opened, A.CONFIRMED, P.DISPUTED),
     "paid, dispute lost": (paid_then_dispute_lost, A.CONFIRMED, P.DISPUTE_LOST),
+    "paid, refunded in full, dispute opened": (paid_refunded_in_full_and_disputed, A.CANCELED, P.DISPUTED),
 }
 
 
@@ -158,7 +166,7 @@ def test_payment_after_the_slot_was_taken_is_refunded_in_full_automatically(stan
     refund = Refund.objects.get(payment=appointment.payment)
     assert (refund.reason, refund.status, refund.amount) == (RefundReason.LATE_PAYMENT, RefundStatus.SUCCEEDED, 5000)
     stripe_refunds = standin.get(f"refunds?payment_intent={flow.payment_intent_id}")["data"]
-    assert [(r["amount"], r["metadata"]["refund_id"]) for r in stripe_refunds] == [(5000, str(refund.pk))]
+    assert [(r["amount"], r["metadata"]["hospital_refund_id"]) for r in stripe_refunds] == [(5000, str(refund.pk))]
     newcomer.refresh_from_db()
     assert newcomer.status == A.PENDING_PAYMENT
     assert [m.subject for m in mail.outbox if m.to == [appointment.patient.email]] == ["Your payment is being refunded"]
@@ -270,3 +278,66 @@ def test_a_second_payment_for_one_booking_is_given_back_and_the_first_is_kept(st
     assert [r["amount"] for r in standin.get(f"refunds?payment_intent={second_intent}")["data"]] == [5000]
     assert standin.get(f"refunds?payment_intent={appointment.payment.payment_intent_id}")["data"] == []
     assert "second payment" in appointment.log_entries.last().message
+
+
+def test_late_payment_expires_someone_elses_lapsed_hold_first_instead_of_failing(standin, client):
+    flow = Flow(standin, client)
+    flow.pay()
+    lapse_hold(flow)
+    # Someone books the freed slot and lets that hold lapse too; nothing has swept it.
+    an_hour_ago = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+    other = hold_slot(patient=PatientFactory(), slot=flow.slot, now=an_hour_ago)
+
+    flow.deliver(flow.events())
+
+    appointment = flow.refresh()
+    assert (appointment.status, appointment.payment.status) == (A.CONFIRMED, P.PAID)
+    other.refresh_from_db()
+    assert other.status == A.EXPIRED
+
+
+def test_paying_by_card_after_a_failed_bank_payment_confirms_without_any_refund(standin, client):
+    flow = Flow(standin, client)
+    flow.deliver(async_failed(flow))
+    later = flow.appointment.created_at + dt.timedelta(minutes=1)
+    flow.session_id = flow.open_checkout(now=later + dt.timedelta(minutes=33))  # resume: a new session
+    flow.pay()
+    flow.deliver(flow.events())
+
+    appointment = flow.refresh()
+    assert (appointment.status, appointment.payment.status) == (A.CONFIRMED, P.PAID)
+    assert not Refund.objects.exists()
+
+
+def test_an_inquiry_closed_without_a_chargeback_is_not_a_dispute_any_more(standin, client):
+    from payments.services import dispute_record
+
+    flow = Flow(standin, client)
+    flow.pay()
+    flow.deliver(flow.events())
+    inquiry = {"id": "dp_inquiry", "object": "dispute", "charge": flow.charge_id, "currency": "usd"}
+    inquiry["payment_intent"] = flow.payment_intent_id
+
+    dispute_record(dispute={**inquiry, "status": "warning_needs_response"})
+    assert flow.refresh().payment.status == P.DISPUTED
+    dispute_record(dispute={**inquiry, "status": "warning_closed"})
+    dispute_record(dispute={**inquiry, "status": "warning_needs_response"})  # a late, older event
+
+    appointment = flow.refresh()
+    assert (appointment.status, appointment.payment.status) == (A.CONFIRMED, P.PAID)
+
+
+def test_resume_cannot_hold_a_slot_past_the_cap(standin, client, settings):
+    flow = Flow(standin, client)
+    booked = flow.appointment.created_at
+    assert settings.HOLD_MAX_MINUTES == 120
+    flow.open_checkout(now=booked + dt.timedelta(minutes=34))  # the hold now ends at +74 min
+    flow.open_checkout(now=booked + dt.timedelta(minutes=67))  # and now at +107 min
+    with pytest.raises(BookingError, match="held for as long as we can"):
+        checkout_redirect_url(
+            appointment_id=flow.appointment.pk, site_url="http://testserver", now=booked + dt.timedelta(minutes=100)
+        )
+    # Refused before anything changed at Stripe: the open session is still open.
+    assert flow.refresh().status == A.PENDING_PAYMENT
+    latest = flow.appointment.payment.checkout_attempts.first()
+    assert standin.get(f"checkout/sessions/{latest.session_id}")["status"] == "open"

@@ -40,7 +40,7 @@ def completed_event(appointment) -> dict:
                 "amount_total": payment.amount,
                 "currency": payment.currency,
                 "client_reference_id": str(appointment.pk),
-                "metadata": {"appointment_id": str(appointment.pk), "payment_id": str(payment.pk)},
+                "metadata": {"hospital_appointment_id": str(appointment.pk), "hospital_payment_id": str(payment.pk)},
                 "mode": "payment",
                 "payment_intent": "pi_forged0001",
                 "payment_status": "paid",

@@ -121,11 +121,16 @@ def test_a_paid_refunded_and_disputed_payment_syncs(standin, djstripe_receiver):
     first = stripe.Refund.create(charge=charge_id, amount=2000, metadata={"refund_id": "1"})
     stripe.Refund.create(payment_intent=intent.id, amount=1000)
 
+    # As on Stripe since API 2022-11-15, a charge lists its refunds only when asked to.
     charge = djstripe_models.Charge.sync_from_stripe_data(
         stripe.Charge.retrieve(charge_id, expand=djstripe_models.Charge.expand_fields)
     )
     assert charge.amount_refunded == 3000
     assert charge.balance_transaction.stripe_data["net"] == 5000 - 175
+    assert charge.refunds.count() == 0
+    charge = djstripe_models.Charge.sync_from_stripe_data(
+        stripe.Charge.retrieve(charge_id, expand=[*djstripe_models.Charge.expand_fields, "refunds"])
+    )
     assert charge.refunds.count() == 2
     refund = djstripe_models.Refund.sync_from_stripe_data(stripe.Refund.retrieve(first.id))
     assert (refund.amount, refund.charge_id, refund.status) == (2000, charge.id, "succeeded")
