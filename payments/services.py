@@ -574,6 +574,18 @@ def _reconcile(appointment: Appointment, payment: Payment, *, now: dt.datetime) 
             appointment.status == S.CANCELED and appointment.cancel_reason == CancelReason.HOLD_CANCELED
         ):
             _late_payment(appointment, payment, now=now)
+        elif appointment.status == S.CANCELED and appointment.cancel_reason == CancelReason.REFUNDED:
+            # The refund that canceled it failed: the money is back with us but the slot may be
+            # gone. A person decides (refund again, or rebook); never silently keep it.
+            _tell_staff(
+                key=f"kept-money:{payment.pk}:{payment.refunded_amount}",
+                subject=f"Payment #{payment.pk} holds money for a canceled appointment",
+                template="payments/email/money_without_booking.txt",
+                context={
+                    "payment": payment,
+                    "amount": format_money(payment.captured_amount - payment.refunded_amount, payment.currency),
+                },
+            )
     elif payment.fully_refunded and appointment.status in (S.PENDING_PAYMENT, S.CONFIRMED):
         appointment_transition(
             appointment=appointment,
@@ -718,12 +730,16 @@ def _refund_rejected(refund: Refund, error: str, *, now: dt.datetime) -> None:
         Refund.objects.filter(pk=refund.pk).update(
             status=RefundStatus.FAILED, failure_reason=error[:300], last_error=error[:2000], claimed_until=None
         )
-        for email in User.objects.filter(is_staff=True, is_active=True).values_list("email", flat=True):
-            email_queue(
-                key=f"refund-failed:{refund.pk}:{email}",
-                to=email,
-                subject=f"Refund #{refund.pk} failed and needs attention",
-                template="payments/email/refund_failed.txt",
-                context={"refund": refund, "error": error, "amount": format_money(refund.amount, refund.currency)},
-            )
+        _tell_staff(
+            key=f"refund-failed:{refund.pk}",
+            subject=f"Refund #{refund.pk} failed and needs attention",
+            template="payments/email/refund_failed.txt",
+            context={"refund": refund, "error": error, "amount": format_money(refund.amount, refund.currency)},
+        )
     logger.error("Refund %s rejected by Stripe at %s: %s", refund.pk, now.isoformat(), error)
+
+
+def _tell_staff(*, key: str, subject: str, template: str, context: dict) -> None:
+    """An e-mail to every active staff member, once per `key`."""
+    for email in User.objects.filter(is_staff=True, is_active=True).values_list("email", flat=True):
+        email_queue(key=f"{key}:{email}", to=email, subject=subject, template=template, context=context)

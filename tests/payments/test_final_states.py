@@ -341,3 +341,22 @@ def test_resume_cannot_hold_a_slot_past_the_cap(standin, client, settings):
     assert flow.refresh().status == A.PENDING_PAYMENT
     latest = flow.appointment.payment.checkout_attempts.first()
     assert standin.get(f"checkout/sessions/{latest.session_id}")["status"] == "open"
+
+
+def test_a_full_refund_that_fails_after_the_cancellation_is_flagged_to_staff(standin, client):
+    from tests.factories import StaffFactory
+
+    StaffFactory(email="desk@example.com")
+    flow = Flow(standin, client)
+    flow.pay()
+    refund = flow.standin.refund(flow.payment_intent_id)
+    flow.deliver(flow.events())
+    assert flow.refresh().status == A.CANCELED
+
+    flow.standin.control(f"refunds/{refund['id']}/fail")
+    flow.deliver(with_repeats(flow.events()))
+
+    appointment = flow.refresh()
+    assert (appointment.status, appointment.payment.status) == (A.CANCELED, P.PAID)
+    alert = OutboundEmail.objects.get(to="desk@example.com")
+    assert alert.subject == f"Payment #{appointment.payment.pk} holds money for a canceled appointment"
