@@ -19,6 +19,7 @@ from .params import (
     nested,
     only,
 )
+from .routing import Router
 from .store import State
 
 
@@ -32,23 +33,9 @@ class Request:
     idempotency_key: str | None = None
 
 
-ROUTES: list[tuple[str, re.Pattern, object]] = []
-
-
-def route(method: str, pattern: str):
-    def register(handler):
-        ROUTES.append((method, re.compile(f"^{pattern}$"), handler))
-        return handler
-
-    return register
-
-
-def find_route(method: str, path: str):
-    for route_method, pattern, handler in ROUTES:
-        match = pattern.match(path)
-        if match and route_method == method:
-            return handler, match.groupdict()
-    return None, None
+ROUTER = Router()
+route = ROUTER.route
+find_route = ROUTER.find
 
 
 def unrecognized(method: str, path: str) -> StripeError:
@@ -578,4 +565,4 @@ def list_events(req: Request):
     return list_response(req, events, "/v1/events", {"type", "types"})
 
 
-__all__ = ["ROUTES", "Request", "find_route", "nested", "unrecognized"]
+__all__ = ["ROUTER", "Request", "find_route", "nested", "unrecognized"]

@@ -5,31 +5,17 @@ as /v1, so nothing else on the machine can flip them.
 """
 
 import datetime as dt
-import re
 import time
 
 from . import flows
 from .cards import validate_card
 from .errors import StripeError, ValidationError
+from .routing import Router
 from .store import FailRule, State
 
-ROUTES: list[tuple[str, re.Pattern, object]] = []
-
-
-def route(method: str, pattern: str):
-    def register(handler):
-        ROUTES.append((method, re.compile(f"^/_standin{pattern}$"), handler))
-        return handler
-
-    return register
-
-
-def find_route(method: str, path: str):
-    for route_method, pattern, handler in ROUTES:
-        match = pattern.match(path)
-        if match and route_method == method:
-            return handler, match.groupdict()
-    return None, None
+ROUTER = Router("/_standin")
+route = ROUTER.route
+find_route = ROUTER.find
 
 
 SWITCHES = ("duplicate", "reorder", "delay_seconds", "withhold", "fail_api")
