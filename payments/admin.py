@@ -14,7 +14,7 @@ from payments.models import CheckoutAttempt, Payment, Refund, RefundStatus, Stri
 
 class CheckoutAttemptInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = CheckoutAttempt
-    fields = ["created_at", "status", "session_id", "expires_at", "idempotency_key"]
+    fields = ["created_at", "status", "session_id", "expires_at"]
     readonly_fields = fields
     extra = 0
 
@@ -35,7 +35,7 @@ class PaymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["payment_intent_id", "appointment__patient__email", "checkout_attempts__session_id"]
     list_select_related = ["appointment__patient"]
     fields = [
-        "appointment", "amount_display", "status", "captured_amount", "dispute_status", "last_failure_reason",
+        "appointment", "amount_display", "status", "captured_display", "dispute_status", "last_failure_reason",
         "payment_intent_id", "stripe_objects", "paid_at", "created_at", "updated_at",
     ]  # fmt: skip
     readonly_fields = fields
@@ -67,6 +67,10 @@ class PaymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="Amount", ordering="amount")
     def amount_display(self, payment):
         return format_money(payment.amount, payment.currency)
+
+    @admin.display(description="Captured")
+    def captured_display(self, payment):
+        return format_money(payment.captured_amount, payment.currency)
 
     @admin.display(description="Counts as paid", boolean=True)
     def counts_as_paid(self, payment):
