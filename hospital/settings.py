@@ -20,7 +20,9 @@ if DEBUG:
     # Only ever used on a developer's machine; production must set its own key.
     SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="insecure-dev-key-never-used-in-production")
 else:
-    SECRET_KEY = env.str("DJANGO_SECRET_KEY")
+    # Empty when unset, so commands that sign nothing (makemigrations, check) still run; the web
+    # server refuses to start without a key (hospital/wsgi.py) and Django refuses to sign with none.
+    SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
 
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
