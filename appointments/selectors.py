@@ -3,6 +3,7 @@ import datetime as dt
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from accounts.access import get_for_user_or_404
 from appointments.models import Appointment
 
 _ORDERINGS = {
@@ -42,10 +43,13 @@ def appointments_for_patient(
     )
 
 
+def appointment_for_user(*, user, pk: int) -> Appointment:
+    """One appointment the user may act on, with its payment; someone else's is a 404."""
+    return get_for_user_or_404(Appointment.objects.select_related("payment"), user=user, pk=pk)
+
+
 def appointment_detail(*, user, pk: int) -> Appointment:
     """One appointment as its detail page shows it; someone else's is a 404."""
-    from accounts.access import get_for_user_or_404
-
     return get_for_user_or_404(
         Appointment.objects.select_related("doctor__user", "doctor__specialty", "slot", "payment").prefetch_related(
             "log_entries", "payment__refunds"

@@ -140,14 +140,14 @@ def detail(request, pk: int):
 @role_required(Role.PATIENT)
 @require_POST
 def pay(request, pk: int):
-    appointment = selectors.appointment_detail(user=request.user, pk=pk)
+    appointment = selectors.appointment_for_user(user=request.user, pk=pk)
     return _redirect_to_checkout(request, appointment.pk)
 
 
 @role_required(Role.PATIENT)
 @require_POST
 def cancel_hold(request, pk: int):
-    appointment = selectors.appointment_detail(user=request.user, pk=pk)
+    appointment = selectors.appointment_for_user(user=request.user, pk=pk)
     try:
         payments.hold_cancel(appointment_id=appointment.pk)
     except BookingError as exc:
@@ -162,7 +162,7 @@ def cancel_hold(request, pk: int):
 def paid(request, pk: int):
     """Stripe's success_url. The session id in the query string is only a hint: the session is
     fetched from Stripe and recorded exactly as the webhook would record it."""
-    appointment = selectors.appointment_detail(user=request.user, pk=pk)
+    appointment = selectors.appointment_for_user(user=request.user, pk=pk)
     try:
         payments.checkout_success(appointment=appointment, session_id=request.GET.get("session_id", ""))
     except BookingError as exc:
