@@ -3,3 +3,15 @@ from django.apps import AppConfig
 
 class AppointmentsConfig(AppConfig):
     name = "appointments"
+
+    def ready(self):
+        from appointments import selectors, services
+        from appointments.models import Appointment
+        from hospital import outbox, slot_holders
+
+        # hospital sits below appointments: it learns which slots are taken through its registry.
+        slot_holders.register(
+            holding=lambda now: Appointment.objects.holding_slot(now=now),
+            booked_between=selectors.visits_booked_between,
+        )
+        outbox.register_tidy_up(name="lapsed hold(s) expired", run=services.appointments_expire_lapsed_holds)

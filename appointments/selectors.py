@@ -1,10 +1,11 @@
 import datetime as dt
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.access import get_for_user_or_404
-from appointments.models import Appointment
+from appointments.models import Appointment, AppointmentStatus
+from hospital.slot_holders import BookedVisit
 
 _ORDERINGS = {
     "soonest": ["slot__starts_at"],
@@ -63,3 +64,26 @@ def patient_hold_on_slot(*, user, slot_id: int, now: dt.datetime | None = None) 
     """The patient's own live (unpaid, not lapsed) hold on a slot, if any."""
     now = now or timezone.now()
     return Appointment.objects.filter(patient=user, slot_id=slot_id).live_holds(now=now).first()
+
+
+def visits_booked_between(*, doctor_id: int, starts_at: dt.datetime, ends_at: dt.datetime) -> list[BookedVisit]:
+    """Visits of a doctor in a time range that a schedule change must not drop silently: confirmed
+    or under way, and holds still being paid for (their money may yet arrive)."""
+    now = timezone.now()
+    booked = (
+        Appointment.objects.filter(doctor_id=doctor_id, slot__starts_at__lt=ends_at, slot__ends_at__gt=starts_at)
+        .filter(
+            Q(status__in=(AppointmentStatus.CONFIRMED, AppointmentStatus.IN_PROGRESS))
+            | Q(hold_expires_at__gt=now, status=AppointmentStatus.PENDING_PAYMENT)
+        )
+        .select_related("patient", "slot")
+        .order_by("slot__starts_at")
+    )
+    return [
+        BookedVisit(
+            starts_at=appointment.slot.starts_at,
+            patient_name=appointment.patient.get_full_name() or appointment.patient.email,
+            status_label=appointment.get_status_display(),
+        )
+        for appointment in booked
+    ]

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.models import Role
+from hospital import slot_holders
 
 
 @cache
@@ -194,12 +195,11 @@ class SlotQuerySet(models.QuerySet):
     def bookable(self, *, now=None) -> "SlotQuerySet":
         """Slots a patient may pick: in the future, not blocked by staff, and not held by an
         appointment. A payment hold that has lapsed does not count: the next booking expires it."""
-        from django.apps import apps
-
         now = now or timezone.now()
-        appointment = apps.get_model("appointments", "Appointment")
-        holding = appointment.objects.filter(slot=models.OuterRef("pk")).holding_slot(now=now)
-        return self.filter(starts_at__gt=now, is_blocked=False).exclude(models.Exists(holding))
+        slots = self.filter(starts_at__gt=now, is_blocked=False)
+        for holding in slot_holders.holding_querysets(now=now):
+            slots = slots.exclude(models.Exists(holding.filter(slot=models.OuterRef("pk"))))
+        return slots
 
 
 class Slot(models.Model):

@@ -32,10 +32,22 @@ class OutboxKind:
 
 
 _kinds: list[OutboxKind] = []
+# Periodic tidy-ups of the apps above hospital (e.g. ending lapsed holds), run by the sweeper.
+# Nothing may depend on them having run: each only does early what a later request would do.
+_tidy_ups: dict[str, Callable[[], int]] = {}
 
 
 def register(*, model: type[Model], pending: Q, enqueue: Callable[[int], object]) -> None:
     _kinds.append(OutboxKind(model=model, pending=pending, enqueue=enqueue))
+
+
+def register_tidy_up(*, name: str, run: Callable[[], int]) -> None:
+    """`run` returns how many rows it tidied; `name` labels that count in the sweeper's output."""
+    _tidy_ups[name] = run
+
+
+def tidy_ups_run() -> dict[str, int]:
+    return {name: run() for name, run in _tidy_ups.items()}
 
 
 def _unclaimed(now: dt.datetime) -> Q:

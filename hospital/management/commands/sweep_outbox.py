@@ -2,14 +2,13 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from appointments.services import appointments_expire_lapsed_holds
-from hospital.outbox import outbox_sweep
+from hospital.outbox import outbox_sweep, tidy_ups_run
 
 
 class Command(BaseCommand):
     help = (
-        "Re-queue refunds and e-mails whose earlier attempt failed or whose worker died, and tidy "
-        "lapsed holds. Run it with --every N next to `manage.py db_worker`."
+        "Re-queue refunds and e-mails whose earlier attempt failed or whose worker died, and run the "
+        "apps' tidy-ups (e.g. ending lapsed holds). Run it with --every N next to `manage.py db_worker`."
     )
 
     def add_arguments(self, parser):
@@ -18,9 +17,10 @@ class Command(BaseCommand):
     def handle(self, *args, every, **options):
         while True:
             queued = outbox_sweep()
-            expired = appointments_expire_lapsed_holds()
-            if queued or expired or options["verbosity"] > 1:
-                self.stdout.write(f"Re-queued {queued} side effect(s); expired {expired} lapsed hold(s).")
+            tidied = tidy_ups_run()
+            if queued or any(tidied.values()) or options["verbosity"] > 1:
+                done = "".join(f"; {count} {name}" for name, count in tidied.items())
+                self.stdout.write(f"Re-queued {queued} side effect(s){done}.")
             if not every:
                 return
             time.sleep(every)
