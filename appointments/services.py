@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Role, User
+from appointments.locks import lock_appointment
 from appointments.models import (
     ACTIVE_STATUSES,
     Appointment,
@@ -16,6 +17,7 @@ from appointments.models import (
     AppointmentStatus,
     CancelReason,
 )
+from hospital.locks import lock_patient, lock_slot
 from hospital.models import Slot
 
 S = AppointmentStatus
@@ -43,36 +45,6 @@ class BookingError(Exception):
 
 class AppointmentTransitionError(BookingError):
     pass
-
-
-def lock_slot(slot_id: int) -> Slot:
-    """Lock the slot row for the rest of the transaction.
-
-    Everyone who books, expires or re-confirms an appointment on a slot takes this lock first, so
-    two patients racing for one slot queue here and the second sees the first's hold (the
-    partial unique constraint would also stop a double booking, but as an error, not a message).
-    """
-    return Slot.objects.select_for_update().select_related("doctor__user").get(pk=slot_id)
-
-
-def lock_appointment(appointment_id: int) -> Appointment:
-    """Lock an appointment and its slot, slot first.
-
-    Booking locks the slot before it touches any appointment on it; taking the same order here
-    (slot, then appointment, then its payment in payments.services) means a booking and a
-    webhook never wait on each other in a cycle.
-    """
-    slot_id = Appointment.objects.values_list("slot_id", flat=True).get(pk=appointment_id)
-    slot = lock_slot(slot_id)
-    appointment = Appointment.objects.select_for_update().get(pk=appointment_id)
-    appointment.slot = slot
-    return appointment
-
-
-def _lock_patient(patient: User) -> None:
-    """Lock the patient's row: the unpaid-holds limit is a count across slots, and two bookings
-    of one patient on different slots would otherwise both see the count below the limit."""
-    User.objects.select_for_update().filter(pk=patient.pk).first()
 
 
 def appointment_transition(
@@ -116,50 +88,51 @@ def slot_is_held_by_other(*, appointment: Appointment, now: dt.datetime) -> bool
     )
 
 
-def appointment_book(*, patient: User, slot_id: int, reason: str, site_url: str, now: dt.datetime | None = None):
-    """Hold a slot for a patient: Appointment (awaiting payment), its Payment and the first
-    checkout attempt, in one transaction. The Checkout Session itself is created after commit
-    (payments.services.checkout_redirect_url), never while the slot is locked."""
-    from payments.services import payment_open
+def appointment_hold(
+    *, patient: User, slot_id: int, reason: str, hold_expires_at: dt.datetime, now: dt.datetime | None = None
+) -> Appointment:
+    """Hold a slot for a patient until `hold_expires_at`: a new appointment awaiting payment.
 
+    Runs inside the caller's transaction (payments.services.appointment_book, which opens the
+    payment beside it): the slot's lock must last until both are written.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("appointment_hold must run inside the transaction that also opens the payment.")
     now = now or timezone.now()
     if patient.role != Role.PATIENT:
         raise BookingError("Only patients can book appointments. Please sign in with a patient account.")
-    with transaction.atomic():
-        try:
-            slot = lock_slot(slot_id)
-        except Slot.DoesNotExist:
-            raise BookingError("This time slot no longer exists. Please choose another time.") from None
-        slot_expire_lapsed_holds(slot=slot, now=now)
-        if slot.starts_at <= now:
-            raise BookingError("This time has already passed. Please choose a later slot.")
-        if not slot_is_bookable(slot=slot, now=now):
-            raise BookingError("This time slot is not available for booking. Please choose another time.")
-        holder = slot.appointments.filter(status__in=ACTIVE_STATUSES).first()
-        if holder is not None:
-            if holder.patient_id == patient.pk and holder.status == S.PENDING_PAYMENT:
-                raise BookingError("You are already holding this slot; finish paying for it here.", appointment=holder)
-            raise BookingError("Sorry, someone has just booked this time. Please choose another slot.")
-        _lock_patient(patient)
-        live_holds = Appointment.objects.filter(patient=patient).live_holds(now=now).count()
-        if live_holds >= settings.MAX_UNPAID_HOLDS:
-            raise BookingError(
-                f"You already have {live_holds} bookings waiting for payment. "
-                "Pay for or cancel one of them before booking another."
-            )
-        checkout_expires_at = now + dt.timedelta(minutes=settings.CHECKOUT_SESSION_MINUTES)
-        appointment = Appointment.objects.create(
-            patient=patient,
-            doctor=slot.doctor,
-            slot=slot,
-            status=S.PENDING_PAYMENT,
-            hold_expires_at=checkout_expires_at + dt.timedelta(minutes=settings.HOLD_GRACE_MINUTES),
-            fee_amount=slot.doctor.fee_amount,
-            fee_currency=slot.doctor.fee_currency,
-            reason=reason.strip(),
+    try:
+        slot = lock_slot(slot_id)
+    except Slot.DoesNotExist:
+        raise BookingError("This time slot no longer exists. Please choose another time.") from None
+    slot_expire_lapsed_holds(slot=slot, now=now)
+    if slot.starts_at <= now:
+        raise BookingError("This time has already passed. Please choose a later slot.")
+    if not slot_is_bookable(slot=slot, now=now):
+        raise BookingError("This time slot is not available for booking. Please choose another time.")
+    holder = slot.appointments.filter(status__in=ACTIVE_STATUSES).first()
+    if holder is not None:
+        if holder.patient_id == patient.pk and holder.status == S.PENDING_PAYMENT:
+            raise BookingError("You are already holding this slot; finish paying for it here.", appointment=holder)
+        raise BookingError("Sorry, someone has just booked this time. Please choose another slot.")
+    lock_patient(patient.pk)
+    live_holds = Appointment.objects.filter(patient=patient).live_holds(now=now).count()
+    if live_holds >= settings.MAX_UNPAID_HOLDS:
+        raise BookingError(
+            f"You already have {live_holds} bookings waiting for payment. "
+            "Pay for or cancel one of them before booking another."
         )
-        appointment_log(appointment=appointment, message="Booked; the slot is held while you pay.", now=now)
-        payment_open(appointment=appointment, checkout_expires_at=checkout_expires_at, site_url=site_url)
+    appointment = Appointment.objects.create(
+        patient=patient,
+        doctor=slot.doctor,
+        slot=slot,
+        status=S.PENDING_PAYMENT,
+        hold_expires_at=hold_expires_at,
+        fee_amount=slot.doctor.fee_amount,
+        fee_currency=slot.doctor.fee_currency,
+        reason=reason.strip(),
+    )
+    appointment_log(appointment=appointment, message="Booked; the slot is held while you pay.", now=now)
     return appointment
 
 

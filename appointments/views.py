@@ -11,7 +11,7 @@ from accounts.models import Role
 from appointments import selectors
 from appointments.forms import AppointmentFilterForm, BookingForm
 from appointments.models import Appointment, AppointmentStatus
-from appointments.services import BookingError, appointment_book
+from appointments.services import BookingError
 from hospital import ratelimit
 from hospital.models import Slot
 from payments import services as payments
@@ -43,7 +43,7 @@ def book(request, slot_id: int):
         status = 429
     elif request.method == "POST" and form.is_valid():
         try:
-            appointment = appointment_book(
+            appointment = payments.appointment_book(
                 patient=request.user, slot_id=slot.pk, reason=form.cleaned_data["reason"], site_url=_site_url(request)
             )
         except BookingError as exc:

@@ -41,6 +41,12 @@ def register(*, model: type[Model], pending: Q, enqueue: Callable[[int], object]
     _kinds.append(OutboxKind(model=model, pending=pending, enqueue=enqueue))
 
 
+def enqueue(row: Model) -> None:
+    """Queue the task that carries out a row's work, through the kind its app registered (the
+    caller need not import the app's task module, which imports its services)."""
+    next(kind for kind in _kinds if isinstance(row, kind.model)).enqueue(row.pk)
+
+
 def register_tidy_up(*, name: str, run: Callable[[], int]) -> None:
     """`run` returns how many rows it tidied; `name` labels that count in the sweeper's output."""
     _tidy_ups[name] = run

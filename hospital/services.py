@@ -90,9 +90,14 @@ def _lock_doctor_schedule(doctor: Doctor) -> Doctor:
 
     Two regenerations for one doctor (an admin save racing the nightly command) would each
     compute the slots to add and remove from a stale picture; taking the row lock first makes
-    them run one after the other.
+    them run one after the other. FOR NO KEY UPDATE, and only this row (see hospital/locks.py):
+    a booking inserting an appointment that points at this doctor is never blocked by it.
     """
-    return Doctor.objects.select_for_update().prefetch_related("working_hours", "time_off").get(pk=doctor.pk)
+    return (
+        Doctor.objects.select_for_update(no_key=True, of=("self",))
+        .prefetch_related("working_hours", "time_off")
+        .get(pk=doctor.pk)
+    )
 
 
 @transaction.atomic
@@ -115,6 +120,8 @@ def slots_generate(*, doctor: Doctor, days: int | None = None, now: dt.datetime 
     in_horizon = Slot.objects.filter(doctor=doctor, starts_at__gt=now, starts_at__lt=horizon_end)
     existing = {slot.starts_at: slot for slot in in_horizon}
     stale_ids = [slot.pk for starts_at, slot in existing.items() if desired.get(starts_at) != slot.ends_at]
+    # Wait for any booking holding one of these slots, so the check below sees its appointment.
+    list(Slot.objects.filter(pk__in=stale_ids).order_by("pk").select_for_update(of=("self",)).values_list("pk"))
     removed, _ = _unreferenced(Slot.objects.filter(pk__in=stale_ids)).delete()
     kept = list(in_horizon.values_list("starts_at", "ends_at"))
 

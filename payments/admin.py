@@ -1,6 +1,5 @@
 from django.contrib import admin, messages
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 from djstripe.models import Charge, PaymentIntent
@@ -8,8 +7,8 @@ from djstripe.models import Session as CheckoutSession
 
 from hospital.admin import ReadOnlyAdminMixin
 from hospital.money import format_money
-from payments import tasks
-from payments.models import CheckoutAttempt, Payment, Refund, RefundStatus, StripeCustomer
+from payments.models import CheckoutAttempt, Payment, Refund, StripeCustomer
+from payments.services import refunds_retry_now
 
 
 class CheckoutAttemptInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -99,13 +98,8 @@ class RefundAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.action(description="Retry the selected requested refunds now")
     def retry_now(self, request, queryset):
-        requested = queryset.filter(status=RefundStatus.REQUESTED)
-        ids = list(requested.values_list("pk", flat=True))
-        requested.update(next_attempt_at=timezone.now())
-        for refund_id in ids:
-            tasks.refund_issue.enqueue(refund_id)
-        skipped = queryset.count() - len(ids)
-        self.message_user(request, f"Queued {len(ids)} refund(s) for another attempt.", messages.SUCCESS)
+        queued, skipped = refunds_retry_now(refund_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"Queued {queued} refund(s) for another attempt.", messages.SUCCESS)
         if skipped:
             self.message_user(
                 request, f"{skipped} refund(s) were not waiting to be issued and were left alone.", messages.WARNING

@@ -26,14 +26,17 @@ class DisputeStatus(models.TextChoices):
 class Payment(models.Model):
     """What the patient owes for one appointment and the money facts Stripe reported about it.
 
-    `status` is never set by hand: `refresh_status()` derives it from the facts (captured amount,
-    refund rows, dispute), so events arriving in any order or twice give the same status.
+    `status` is never set by hand: payments.services.reconcile derives it from the facts (captured
+    amount, refund rows, dispute), so events arriving in any order or twice give the same status.
     """
 
     appointment = models.OneToOneField(Appointment, on_delete=models.PROTECT, related_name="payment")
     amount = models.PositiveIntegerField(help_text="In minor units, snapshot of the fee at booking.")
     currency = models.CharField(max_length=3, choices=Currency.choices)
     captured_amount = models.PositiveIntegerField(default=0)
+    # Money on its way back or back: the sum of this payment's refund rows that Stripe accepted and
+    # has not reported failed, recomputed by payments.services.reconcile whenever a fact changes.
+    refunded_amount = models.PositiveIntegerField(default=0, editable=False)
     dispute_status = models.CharField(max_length=20, choices=DisputeStatus.choices, blank=True, default="")
     last_failure_reason = models.CharField(max_length=300, blank=True)
     payment_intent_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
@@ -53,16 +56,6 @@ class Payment(models.Model):
 
     def __str__(self) -> str:
         return f"Payment #{self.pk} ({self.get_status_display()})"
-
-    @property
-    def refunded_amount(self) -> int:
-        """Money on its way back or back: refunds of this payment's charge that Stripe accepted and
-        has not reported failed. (A refund of a duplicate payment gives back other money.)"""
-        return sum(
-            refund.amount
-            for refund in self.refunds.all()
-            if refund.returns_money and refund.payment_intent_id == self.payment_intent_id
-        )
 
     @property
     def money_received(self) -> bool:
@@ -92,10 +85,6 @@ class Payment(models.Model):
         if refunded > 0:
             return PaymentStatus.PARTIALLY_REFUNDED
         return PaymentStatus.PAID
-
-    def refresh_status(self) -> None:
-        self.status = self.derived_status()
-        self.save()
 
 
 class CheckoutAttemptStatus(models.TextChoices):

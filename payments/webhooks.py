@@ -4,20 +4,7 @@ from django.urls import reverse
 from djstripe.enums import WebhookEndpointStatus
 from djstripe.models import APIKey, WebhookEndpoint
 
-# The events our receivers act on (DESIGN §4); configure the same list on Stripe's side.
-ENABLED_EVENTS = [
-    "checkout.session.completed",
-    "checkout.session.async_payment_succeeded",
-    "checkout.session.async_payment_failed",
-    "checkout.session.expired",
-    "payment_intent.payment_failed",
-    "charge.refunded",
-    "refund.created",
-    "refund.updated",
-    "refund.failed",
-    "charge.dispute.created",
-    "charge.dispute.closed",
-]
+from payments.receivers import HANDLED_EVENTS
 
 
 def webhook_url_path() -> str:
@@ -35,7 +22,7 @@ def webhook_endpoint_ensure(*, base_url: str) -> WebhookEndpoint:
             "livemode": settings.STRIPE_LIVE_MODE,
             "secret": settings.STRIPE_WEBHOOK_SECRET,
             "url": url,
-            "enabled_events": ENABLED_EVENTS,
+            "enabled_events": HANDLED_EVENTS,
             "status": WebhookEndpointStatus.enabled,
             "api_version": "",
         },

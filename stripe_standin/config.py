@@ -13,7 +13,8 @@ DEFAULT_WEBHOOK_SECRET = "whsec_standinLocalOnlySecret000000000"  # noqa: S105 -
 DEFAULT_MERCHANT_NAME = "Stand-in Hospital"
 FALLBACK_API_VERSION = "2026-08-26.dahlia"
 
-# The events the project's webhook endpoint subscribes to (DESIGN §4 step 3); everything else is
+# The events the project's webhook endpoint subscribes to (DESIGN §4 step 3); a test holds this
+# equal to payments.receivers.HANDLED_EVENTS, which the stand-in cannot import. Everything else is
 # still created and retrievable, just not posted.
 DEFAULT_ENABLED_EVENTS = (
     "checkout.session.completed",

@@ -91,6 +91,6 @@ class SlotFactory(factory.django.DjangoModelFactory):
 
 def hold_slot(*, patient, slot, reason: str = "", now=None):
     """Book a slot the way the booking page does (no Stripe call: that happens after commit)."""
-    from appointments.services import appointment_book
+    from payments.services import appointment_book
 
     return appointment_book(patient=patient, slot_id=slot.pk, reason=reason, site_url="http://testserver", now=now)

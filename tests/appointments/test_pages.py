@@ -16,9 +16,10 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from appointments.models import Appointment, AppointmentStatus
-from appointments.services import appointment_book, appointment_transition
+from appointments.services import appointment_transition
 from hospital.models import Doctor, Slot
 from payments.models import Refund, RefundReason, RefundStatus
+from payments.services import appointment_book, payment_status_refresh
 from tests.factories import TEST_PASSWORD, DoctorFactory, PatientFactory, SlotFactory, StaffFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -58,7 +59,7 @@ def mark_paid(appointment: Appointment, *, at: dt.datetime | None = None) -> App
     payment.captured_amount = payment.amount
     payment.payment_intent_id = f"pi_test_{appointment.pk}"
     payment.paid_at = at
-    payment.refresh_status()
+    payment_status_refresh(payment)
     appointment_transition(
         appointment=appointment, to=AppointmentStatus.CONFIRMED, message="Payment received; confirmed.", now=at
     )
@@ -443,7 +444,7 @@ class TestDetail:
             reason=RefundReason.STRIPE,
             status=RefundStatus.SUCCEEDED,
         )
-        payment.refresh_status()
+        payment_status_refresh(payment)
 
         text = patient_client.get(detail_url(appointment)).text
 

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import time
 
 from django.conf import settings
 
 from payments.webhooks import webhook_url_path
+from stripe_standin.webhooks import sign
 
 
 def stripe_signature(body: bytes, *, secret: str | None = None, timestamp: int | None = None) -> str:
     """`Stripe-Signature: t=<ts>,v1=<HMAC-SHA256 of "<ts>.<body>">`."""
     timestamp = int(time.time()) if timestamp is None else timestamp
     secret = settings.STRIPE_WEBHOOK_SECRET if secret is None else secret
-    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={digest}"
+    return sign(body, secret, timestamp)
 
 
 def post_event(client, event: dict | bytes, *, signature: str | None = None, headers: dict | None = None, **sign):

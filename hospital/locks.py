@@ -1,0 +1,48 @@
+"""Row locks, and the one order in which everybody takes them.
+
+    slot → appointment → payment → patient
+
+Booking locks the slot before it creates or touches any appointment on it; a webhook or the
+success page locks the slot, then the appointment, then its payment; the unpaid-holds limit locks
+the patient last. Taking them in this order everywhere means two transactions never wait on each
+other in a cycle. Each app locks its own rows, the lower one first:
+
+    hospital.locks.lock_slot            (this module)
+    appointments.locks.lock_appointment (slot, then appointment)
+    payments.locks.lock_payment         (slot, appointment, then payment)
+    hospital.locks.lock_patient         (last, only while booking)
+
+A doctor's schedule edit (hospital.services.slots_generate) locks the doctor row with FOR NO KEY
+UPDATE, which does not conflict with the key-share lock that inserting an appointment takes on
+it, and then the slots it removes: a booking and a schedule edit never deadlock.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Model, QuerySet
+
+from accounts.models import User
+from hospital.models import Slot
+
+
+def lock_one(queryset: QuerySet, **lookup) -> Model:
+    """The row, locked for the rest of the transaction.
+
+    `of=("self",)`: without it PostgreSQL also locks every row the query joins through
+    select_related (a slot's doctor and their user), so all bookings and webhooks of one doctor
+    would queue behind each other.
+    """
+    return queryset.select_for_update(of=("self",)).get(**lookup)
+
+
+def lock_slot(slot_id: int) -> Slot:
+    """Everyone who books, expires or re-confirms an appointment on a slot takes this first, so
+    two patients racing for one slot queue here and the second sees the first's hold (the partial
+    unique constraint would also stop a double booking, but as an error, not a message)."""
+    return lock_one(Slot.objects.select_related("doctor__user"), pk=slot_id)
+
+
+def lock_patient(patient_id: int) -> None:
+    """The unpaid-holds limit is a count across slots: two bookings of one patient on different
+    slots would otherwise both see the count below the limit."""
+    lock_one(User.objects.all(), pk=patient_id)

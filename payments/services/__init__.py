@@ -1,0 +1,51 @@
+"""Every write of the payments app, in four parts that depend one way (import-linter holds it):
+
+    checkout       booking = hold + payment; Checkout Sessions, resume, abandon, success page
+    facts          what Stripe reports: sessions, payment intents, charges, refunds, disputes
+    refund_worker  issuing our requested refunds at Stripe, with retries
+    reconcile      from the facts to the payment's status and the appointment
+    refunds        refund rows: the ones we request and the ones Stripe tells us about
+    common         idempotency keys, the patient-facing "unavailable" error, staff alerts
+
+The names below are the public face the views, receivers, admin, tasks and tests use.
+"""
+
+from payments.services.checkout import (
+    appointment_book,
+    checkout_redirect_url,
+    checkout_success,
+    hold_cancel,
+    payment_open,
+    stripe_customer_for,
+)
+from payments.services.common import UNAVAILABLE_MESSAGE, PaymentUnavailable
+from payments.services.facts import (
+    charge_record,
+    checkout_session_record,
+    dispute_record,
+    payment_intent_failure_record,
+    refund_record,
+)
+from payments.services.reconcile import payment_status_refresh
+from payments.services.refund_worker import refund_issue
+from payments.services.refunds import REFUND_PENDING_WORK, refunds_retry_now
+
+__all__ = [
+    "REFUND_PENDING_WORK",
+    "UNAVAILABLE_MESSAGE",
+    "PaymentUnavailable",
+    "appointment_book",
+    "charge_record",
+    "checkout_redirect_url",
+    "checkout_session_record",
+    "checkout_success",
+    "dispute_record",
+    "hold_cancel",
+    "payment_intent_failure_record",
+    "payment_open",
+    "payment_status_refresh",
+    "refund_issue",
+    "refund_record",
+    "refunds_retry_now",
+    "stripe_customer_for",
+]

@@ -1,0 +1,26 @@
+"""What every part of the payments services shares: keys, the patient-facing error, staff alerts."""
+
+from __future__ import annotations
+
+import secrets
+
+from accounts.models import User
+from appointments.services import BookingError
+from hospital.notifications import email_queue
+
+UNAVAILABLE_MESSAGE = "We could not reach our payment provider just now. Your slot is still held; please try again."
+
+
+class PaymentUnavailable(BookingError):
+    """Stripe could not be reached; the hold stays and the patient may try again."""
+
+
+def new_key(prefix: str) -> str:
+    """A fresh idempotency key: each one names exactly one request we mean to make once."""
+    return f"{prefix}-{secrets.token_urlsafe(24)}"
+
+
+def tell_staff(*, key: str, subject: str, template: str, context: dict) -> None:
+    """An e-mail to every active staff member, once per `key`."""
+    for email in User.objects.filter(is_staff=True, is_active=True).values_list("email", flat=True):
+        email_queue(key=f"{key}:{email}", to=email, subject=subject, template=template, context=context)

@@ -1,0 +1,128 @@
+"""From a payment's money facts to its derived status and to the appointment (DESIGN §4)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import Sum
+from django.utils import timezone
+
+from appointments.models import Appointment, AppointmentStatus, CancelReason
+from appointments.services import (
+    appointment_log,
+    appointment_transition,
+    slot_expire_lapsed_holds,
+    slot_is_bookable,
+    slot_is_held_by_other,
+)
+from hospital.money import format_money
+from hospital.notifications import email_queue
+from payments.models import Payment, Refund, RefundReason
+from payments.services.common import tell_staff
+from payments.services.refunds import refund_request
+
+S = AppointmentStatus
+
+
+def payment_status_refresh(payment: Payment) -> None:
+    """Recompute what the refund rows add up to and the status derived from the facts.
+
+    One query however many refunds the payment has. Only money back on this payment's own
+    charge counts: a refund of a duplicate payment gives back other money.
+    """
+    payment.refunded_amount = (
+        Refund.objects.filter(
+            payment=payment,
+            payment_intent_id=payment.payment_intent_id,
+            status__in=Refund.MONEY_RETURNED_STATUSES,
+        ).aggregate(total=Sum("amount"))["total"]
+        or 0
+    )
+    payment.status = payment.derived_status()
+    payment.save(update_fields=["refunded_amount", "status", "updated_at"])
+
+
+def reconcile(appointment: Appointment, payment: Payment, *, now: dt.datetime) -> None:
+    """Bring a locked appointment in line with its payment's facts (DESIGN section 4)."""
+    payment_status_refresh(payment)
+    if payment.money_received:
+        if appointment.status == S.PENDING_PAYMENT:
+            _confirm(appointment, payment, message="Payment received; your appointment is confirmed.", now=now)
+        elif appointment.status == S.EXPIRED or (
+            appointment.status == S.CANCELED and appointment.cancel_reason == CancelReason.HOLD_CANCELED
+        ):
+            _late_payment(appointment, payment, now=now)
+        elif appointment.status == S.CANCELED and appointment.cancel_reason == CancelReason.REFUNDED:
+            # The refund that canceled it failed: the money is back with us but the slot may be
+            # gone. A person decides (refund again, or rebook); never silently keep it.
+            tell_staff(
+                key=f"kept-money:{payment.pk}:{payment.refunded_amount}",
+                subject=f"Payment #{payment.pk} holds money for a canceled appointment",
+                template="payments/email/money_without_booking.txt",
+                context={
+                    "payment": payment,
+                    "amount": format_money(payment.captured_amount - payment.refunded_amount, payment.currency),
+                },
+            )
+    elif payment.fully_refunded and appointment.status in (S.PENDING_PAYMENT, S.CONFIRMED):
+        appointment_transition(
+            appointment=appointment,
+            to=S.CANCELED,
+            message="The payment was refunded in full, so the appointment is canceled.",
+            cancel_reason=CancelReason.REFUNDED,
+            now=now,
+        )
+
+
+def _late_payment(appointment: Appointment, payment: Payment, *, now: dt.datetime) -> None:
+    """Money arrived after the hold ended. Never keep money without a booking: confirm if the
+    slot is still free and still ahead, otherwise refund in full."""
+    if payment.refunds.filter(reason=RefundReason.LATE_PAYMENT).exists():
+        return  # already decided: it is being refunded
+    slot = appointment.slot  # locked by lock_payment
+    slot_expire_lapsed_holds(slot=slot, now=now)
+    if slot_is_bookable(slot=slot, now=now) and not slot_is_held_by_other(appointment=appointment, now=now):
+        _confirm(
+            appointment,
+            payment,
+            message="Your payment arrived after the hold ended; the slot was still free, so it is confirmed.",
+            now=now,
+        )
+        return
+    refund = refund_request(
+        payment=payment,
+        payment_intent_id=payment.payment_intent_id,
+        amount=payment.captured_amount - payment.refunded_amount,
+        reason=RefundReason.LATE_PAYMENT,
+    )
+    if refund is not None:
+        appointment_log(
+            appointment=appointment,
+            message="Your payment arrived after the slot was taken; it is being refunded in full.",
+            now=now,
+        )
+        email_queue(
+            key=f"late-payment-refund:{appointment.pk}",
+            to=appointment.patient.email,
+            subject="Your payment is being refunded",
+            template="payments/email/late_payment_refund.txt",
+            context={"appointment": appointment, "amount": format_money(refund.amount, refund.currency)},
+        )
+
+
+def _confirm(appointment: Appointment, payment: Payment, *, message: str, now: dt.datetime) -> None:
+    appointment_transition(appointment=appointment, to=S.CONFIRMED, message=message, now=now)
+    doctor = appointment.doctor
+    starts = timezone.localtime(appointment.slot.starts_at, doctor.zone)
+    email_queue(
+        key=f"appointment-confirmed:{appointment.pk}",
+        to=appointment.patient.email,
+        subject=f"Appointment confirmed: {doctor.display_name}, {starts:%a %d %b %H:%M} {starts.tzname()}",
+        template="appointments/email/confirmed.txt",
+        context={
+            "appointment": appointment,
+            "doctor": doctor,
+            "starts": starts,
+            "amount": format_money(payment.captured_amount, payment.currency),
+        },
+    )
