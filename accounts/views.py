@@ -1,3 +1,5 @@
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
@@ -6,21 +8,32 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.messages.views import SuccessMessageMixin
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
-from django.urls import reverse_lazy
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.urls import Resolver404, resolve, reverse_lazy
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from accounts import services
 from accounts.forms import EmailAuthenticationForm, ProfileForm, SignUpForm
+from accounts.next_url import safe_next_url
+from hospital.models import Slot
 
 
-def _safe_next_url(request, fallback: str = "hospital:home") -> str:
-    next_url = request.POST.get("next") or request.GET.get("next")
-    if next_url and url_has_allowed_host_and_scheme(
-        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return next_url
-    return reverse_lazy(fallback)
+def _booking_label(next_url: str) -> str:
+    """What log-in and sign-up are for, e.g. "Dr Amara Okafor, Wed 2 Dec 11:00 GMT" (the doctor's
+    zone), when `next` is the booking page of a listed doctor's slot; "" for anything else."""
+    try:
+        match = resolve(urlsplit(next_url).path)
+    except Resolver404:
+        return ""
+    if match.view_name != "appointments:book":
+        return ""
+    slot = (
+        Slot.objects.select_related("doctor__user").filter(pk=match.kwargs["slot_id"], doctor__is_active=True).first()
+    )
+    if slot is None:
+        return ""
+    starts = timezone.localtime(slot.starts_at, slot.doctor.zone)
+    return f"{slot.doctor.display_name}, {starts:%a} {starts.day} {starts:%b %H:%M %Z}"
 
 
 @require_http_methods(["GET", "POST"])
@@ -44,14 +57,21 @@ def signup(request):
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, f"Welcome, {user.first_name}. Your account is ready.")
-            return redirect(_safe_next_url(request))
-    return render(request, "accounts/signup.html", {"form": form, "next": request.GET.get("next", "")})
+            return redirect(safe_next_url(request) or "hospital:home")
+    next_url = safe_next_url(request)
+    return render(
+        request, "accounts/signup.html", {"form": form, "next": next_url, "booking_label": _booking_label(next_url)}
+    )
 
 
 class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
     authentication_form = EmailAuthenticationForm
     redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        return context | {"booking_label": _booking_label(context["next"])}
 
 
 @login_required

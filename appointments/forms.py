@@ -1,7 +1,7 @@
 from django import forms
 
 from appointments.models import AppointmentStatus
-from payments.models import PaymentStatus
+from payments.patient_labels import PATIENT_PAYMENT_STATUSES, payment_statuses_shown_as
 
 
 class BookingForm(forms.Form):
@@ -20,5 +20,23 @@ class AppointmentFilterForm(forms.Form):
 
     when = forms.ChoiceField(choices=WHEN_CHOICES, required=False)
     status = forms.ChoiceField(label="Status", choices=[("", "Any status"), *AppointmentStatus.choices], required=False)
-    payment = forms.ChoiceField(label="Payment", choices=[("", "Any payment"), *PaymentStatus.choices], required=False)
+    payment = forms.ChoiceField(
+        label="Payment",
+        choices=[("", "Any payment"), *((status.value, status.label) for status in PATIENT_PAYMENT_STATUSES)],
+        required=False,
+    )
     sort = forms.ChoiceField(label="Sort", choices=SORT_CHOICES, required=False)
+
+    @classmethod
+    def from_query(cls, query) -> "AppointmentFilterForm":
+        """The filters in the query string that are valid, as an unbound form showing them: a bad
+        value (an old link, a typo) is dropped quietly and the others kept, never shown as an error."""
+        bound = cls(query)
+        bound.is_valid()
+        return cls(initial={name: value for name, value in bound.cleaned_data.items() if value})
+
+    @property
+    def payment_statuses(self) -> list[str]:
+        """The stored payment statuses that the chosen payment filter covers (none: any)."""
+        chosen = self.initial.get("payment")
+        return payment_statuses_shown_as(chosen) if chosen else []

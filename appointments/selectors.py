@@ -1,4 +1,5 @@
 import datetime as dt
+from collections.abc import Sequence
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -19,26 +20,39 @@ def default_sort(*, when: str) -> str:
     return "latest" if when == "past" else "soonest"
 
 
+def _still_to_come(*, now: dt.datetime) -> Q:
+    """A visit the patient may still go to: a hold still being paid for, a confirmed visit until its
+    slot ends, and one under way until the doctor completes it (it may run over). Everything else
+    (completed, no-show, canceled, expired, a lapsed hold, a confirmed slot that has ended) is past."""
+    return (
+        Q(status=AppointmentStatus.PENDING_PAYMENT, hold_expires_at__gt=now)
+        | Q(status=AppointmentStatus.CONFIRMED, slot__ends_at__gt=now)
+        | Q(status=AppointmentStatus.IN_PROGRESS)
+    )
+
+
 def appointments_for_patient(
     *,
     user,
     when: str = "upcoming",
     status: str = "",
-    payment_status: str = "",
+    payment_statuses: Sequence[str] = (),
     sort: str = "",
     now: dt.datetime | None = None,
 ) -> QuerySet[Appointment]:
-    """The patient's appointments for the list page, with what each row shows in one query."""
+    """The patient's appointments for the list page, with what each row shows in one query.
+
+    "Upcoming" and "past" split every appointment in two; `payment_statuses` is any of them."""
     now = now or timezone.now()
     appointments = Appointment.objects.visible_to(user).filter(patient=user)
     if when == "past":
-        appointments = appointments.filter(slot__starts_at__lte=now)
+        appointments = appointments.exclude(_still_to_come(now=now))
     else:
-        appointments = appointments.filter(slot__starts_at__gt=now)
+        appointments = appointments.filter(_still_to_come(now=now))
     if status:
         appointments = appointments.filter(status=status)
-    if payment_status:
-        appointments = appointments.filter(payment__status=payment_status)
+    if payment_statuses:
+        appointments = appointments.filter(payment__status__in=payment_statuses)
     return appointments.select_related("doctor__user", "doctor__specialty", "slot", "payment").order_by(
         *_ORDERINGS.get(sort or default_sort(when=when)), "pk"
     )

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -82,23 +82,20 @@ def _redirect_to_checkout(request, appointment_id: int) -> HttpResponse:
 @role_required(Role.PATIENT)
 @require_GET
 def my_appointments(request):
-    form = AppointmentFilterForm(request.GET or None)
-    filters = {}
-    if form.is_bound:
-        form.is_valid()  # one bad value (an old link, a typo) drops only that filter: cleaned_data keeps the rest
-        filters = form.cleaned_data
+    form = AppointmentFilterForm.from_query(request.GET)
+    filters = form.initial
     when = filters.get("when") or "upcoming"
     sort = filters.get("sort") or selectors.default_sort(when=when)
     appointments = selectors.appointments_for_patient(
         user=request.user,
         when=when,
         status=filters.get("status", ""),
-        payment_status=filters.get("payment", ""),
+        payment_statuses=form.payment_statuses,
         sort=sort,
     )
     page = Paginator(appointments, APPOINTMENTS_PER_PAGE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
+    query = QueryDict(mutable=True)  # links keep the filters in use, not what was typed
+    query.update(filters)
     tab_query = query.copy()  # the tabs switch `when` and keep the other filters
     tab_query.pop("when", None)
     return render(

@@ -6,6 +6,7 @@ provider (the lead's payment tests drive the checkout redirect with a Stripe sta
 
 import datetime as dt
 import re
+from urllib.parse import parse_qs
 
 import pytest
 import time_machine
@@ -21,6 +22,7 @@ from hospital.models import Doctor, Slot
 from payments.models import Refund, RefundReason, RefundStatus
 from payments.services import appointment_book, payment_status_refresh
 from tests.factories import TEST_PASSWORD, DoctorFactory, PatientFactory, SlotFactory, StaffFactory, UserFactory
+from tests.html_checks import assert_labels_name_fields
 
 pytestmark = pytest.mark.django_db
 
@@ -71,6 +73,17 @@ def past_visit(patient, doctor: Doctor, *, days_ago: int) -> Appointment:
     slot = slot_at(doctor, NOW - dt.timedelta(days=days_ago))
     booked_at = slot.starts_at - dt.timedelta(days=2)
     return mark_paid(hold(patient, slot, now=booked_at), at=booked_at)
+
+
+def visit_at(patient, name: str, *, starts_in_minutes: int, then: tuple[str, ...] = ()) -> Appointment:
+    """A visit of Dr <name> that was booked and paid two days before its start, then moved
+    through the statuses in `then`."""
+    slot = slot_at(london_doctor(*name.split()), NOW + dt.timedelta(minutes=starts_in_minutes))
+    booked_at = slot.starts_at - dt.timedelta(days=2)
+    appointment = mark_paid(hold(patient, slot, now=booked_at), at=booked_at)
+    for status in then:
+        appointment_transition(appointment=appointment, to=status, message=status)
+    return appointment
 
 
 def book_url(slot: Slot) -> str:
@@ -271,7 +284,7 @@ class TestMyAppointments:
         appointment = hold(patient, hours_from_now(london_doctor(), 5))
 
         with time_machine.travel(appointment.hold_expires_at + dt.timedelta(minutes=1), tick=False):
-            text = patient_client.get(self.url).text
+            text = patient_client.get(self.url, {"when": "past"}).text
 
         assert 'badge-grey">Hold lapsed</span>' in text
         assert 'badge-amber">Awaiting payment</span>' not in text
@@ -344,6 +357,56 @@ class TestMyAppointments:
         response = patient_client.get(self.url, {"status": "completed"})
         assert "No appointments match these filters" in response.text
 
+    def test_each_visit_sits_in_the_tab_the_patient_expects(self, patient_client, patient):
+        S = AppointmentStatus
+        hold(patient, hours_from_now(london_doctor("Live", "Hold"), 5))
+        lapsed = hold(patient, hours_from_now(london_doctor("Lapsed", "Hold"), 5), now=NOW - dt.timedelta(hours=2))
+        assert lapsed.status == S.PENDING_PAYMENT and lapsed.hold_expires_at < NOW
+        expired = hold(patient, hours_from_now(london_doctor("Expired", "Hold"), 5), now=NOW - dt.timedelta(hours=2))
+        appointment_transition(appointment=expired, to=S.EXPIRED, message="lapsed")
+        canceled = hold(patient, hours_from_now(london_doctor("Canceled", "Hold"), 6))
+        appointment_transition(appointment=canceled, to=S.CANCELED, message="canceled")
+        visit_at(patient, "Confirmed Later", starts_in_minutes=90)
+        visit_at(patient, "Started Now", starts_in_minutes=-10)  # a 30-minute slot, under way
+        visit_at(patient, "Confirmed Ended", starts_in_minutes=-45)
+        visit_at(patient, "Running Over", starts_in_minutes=-45, then=(S.IN_PROGRESS,))
+        visit_at(patient, "Done Early", starts_in_minutes=-20, then=(S.IN_PROGRESS, S.COMPLETED))
+        visit_at(patient, "No Show", starts_in_minutes=-20, then=(S.NO_SHOW,))
+        visit_at(patient, "Canceled Later", starts_in_minutes=120, then=(S.CANCELED,))
+
+        upcoming = patient_client.get(self.url)
+        past = patient_client.get(self.url, {"when": "past"})
+
+        assert sorted(page_doctor_names(upcoming)) == [
+            "Dr Confirmed Later",
+            "Dr Live Hold",
+            "Dr Running Over",
+            "Dr Started Now",
+        ]
+        assert sorted(page_doctor_names(past)) == [
+            "Dr Canceled Hold",
+            "Dr Canceled Later",
+            "Dr Confirmed Ended",
+            "Dr Done Early",
+            "Dr Expired Hold",
+            "Dr Lapsed Hold",
+            "Dr No Show",
+        ]
+        assert "4 upcoming appointments" in upcoming.text
+        assert "7 past appointments" in past.text
+
+    def test_a_visit_moves_to_past_when_its_slot_ends_not_when_it_starts(self, patient_client, patient):
+        visit_at(patient, "Amara Okafor", starts_in_minutes=60)
+
+        for minutes, tab in ((59, "upcoming"), (61, "upcoming"), (89, "upcoming"), (90, "past")):
+            with time_machine.travel(NOW + dt.timedelta(minutes=minutes), tick=False):
+                names = {
+                    when: page_doctor_names(patient_client.get(self.url, {"when": when}))
+                    for when in ("upcoming", "past")
+                }
+            assert names[tab] == ["Dr Amara Okafor"], minutes
+            assert names["past" if tab == "upcoming" else "upcoming"] == [], minutes
+
     def test_an_unknown_filter_value_drops_only_that_filter(self, patient_client, patient):
         past_visit(patient, london_doctor("Long", "Ago"), days_ago=3)
 
@@ -351,7 +414,87 @@ class TestMyAppointments:
 
         assert response.status_code == 200
         assert page_doctor_names(response) == ["Dr Long Ago"]
-        assert "Select a valid choice" in response.text
+        assert "Select a valid choice" not in response.text
+        assert "nonsense" not in response.text
+
+    @pytest.mark.parametrize(
+        "junk", ["nonsense", "", " ", "0", "-1", "999999", "1e3", "null", "<b>x</b>", "\x00", "ä" * 300]
+    )
+    @pytest.mark.parametrize("param", ["when", "status", "payment", "sort", "page"])
+    def test_junk_in_any_parameter_is_ignored_quietly_and_keeps_the_rest(self, patient_client, patient, param, junk):
+        doctor = london_doctor("Paid", "Doctor")
+        for hour in range(1, 13):
+            mark_paid(hold(patient, hours_from_now(doctor, hour)))
+        hold(patient, hours_from_now(london_doctor("Held", "Doctor"), 20))
+        params = {"when": "upcoming", "status": "confirmed", "payment": "paid", "sort": "latest", "page": "1"}
+
+        response = patient_client.get(self.url, params | {param: junk})
+
+        assert response.status_code == 200
+        text = response.text
+        assert "Select a valid choice" not in text and "errorlist" not in text and "field-errors" not in text
+        assert_labels_name_fields(text)
+        names = page_doctor_names(response)
+        if param in ("status", "payment"):
+            assert response.context["page"].paginator.count == 12  # the other filter still holds
+        else:
+            assert set(names) == {"Dr Paid Doctor"}
+        if param != "page":
+            assert response.context["page"].number == 1
+        # every filter that was valid is still chosen on the page and kept by the tabs and pages
+        for name, value in params.items():
+            if name not in (param, "page", "when"):
+                assert f'<option value="{value}" selected>' in text, name
+        for href in re.findall(r'href="\?([^"]*)"', text):  # the tabs, "Clear" and the pages
+            kept = parse_qs(href.replace("&amp;", "&"))
+            assert kept.get(param, [params[param]]) in ([params[param]], ["upcoming"], ["past"], ["2"]), href
+
+    def test_a_patients_payment_filter_offers_only_what_a_patient_understands(self, patient_client):
+        form = patient_client.get(self.url).context["form"]
+        assert [label for _, label in form.fields["payment"].choices] == [
+            "Any payment",
+            "Unpaid",
+            "Paid",
+            "Partially refunded",
+            "Refunded",
+        ]
+        text = patient_client.get(self.url).text
+        assert "Disputed" not in text and "Dispute lost" not in text
+
+    def test_a_disputed_payment_reads_paid_and_a_lost_dispute_refunded(self, patient_client, patient):
+        disputed = mark_paid(hold(patient, hours_from_now(london_doctor("Under", "Dispute"), 5)))
+        lost = mark_paid(hold(patient, hours_from_now(london_doctor("Dispute", "Lost"), 6)))
+        for appointment, status in ((disputed, "open"), (lost, "lost")):
+            payment = appointment.payment
+            payment.dispute_status = status
+            payment.refresh_status()
+        assert {disputed.payment.status, lost.payment.status} == {"disputed", "dispute_lost"}
+
+        text = patient_client.get(self.url).text
+        assert "Disputed" not in text and "Dispute lost" not in text
+        assert page_doctor_names(patient_client.get(self.url, {"payment": "paid"})) == ["Dr Under Dispute"]
+        assert page_doctor_names(patient_client.get(self.url, {"payment": "refunded"})) == ["Dr Dispute Lost"]
+        assert page_doctor_names(patient_client.get(self.url, {"payment": "disputed"})) == [
+            "Dr Under Dispute",
+            "Dr Dispute Lost",
+        ]  # an old link to a staff-only value drops that filter
+        detail = patient_client.get(detail_url(disputed)).text
+        assert "Disputed" not in detail and "<dt>Dispute</dt>" not in detail
+        assert "<dt>Payment</dt><dd>Paid</dd>" in detail
+        assert '<span class="visually-hidden">Payment: </span>Paid</span>' in detail
+        lost_detail = patient_client.get(detail_url(lost)).text
+        assert "Dispute lost" not in lost_detail
+        assert '<span class="visually-hidden">Payment: </span>Refunded</span>' in lost_detail
+
+    def test_staff_still_see_the_dispute(self, staff_client, patient):
+        appointment = mark_paid(hold(patient, hours_from_now(london_doctor(), 5)))
+        appointment.payment.dispute_status = "open"
+        appointment.payment.refresh_status()
+
+        text = staff_client.get(detail_url(appointment)).text
+        assert '<span class="visually-hidden">Payment: </span>Disputed</span>' in text
+        assert "<dt>Payment</dt><dd>Disputed</dd>" in text
+        assert "<dt>Dispute</dt><dd>Open</dd>" in text
 
     @pytest.mark.parametrize("role", ["doctor", "staff"])
     def test_only_patients_have_the_page(self, client, role):
