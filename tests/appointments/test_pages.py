@@ -467,7 +467,8 @@ class TestMyAppointments:
         for appointment, status in ((disputed, "open"), (lost, "lost")):
             payment = appointment.payment
             payment.dispute_status = status
-            payment.refresh_status()
+            payment.save(update_fields=["dispute_status"])
+            payment_status_refresh(payment)
         assert {disputed.payment.status, lost.payment.status} == {"disputed", "dispute_lost"}
 
         text = patient_client.get(self.url).text
@@ -489,7 +490,8 @@ class TestMyAppointments:
     def test_staff_still_see_the_dispute(self, staff_client, patient):
         appointment = mark_paid(hold(patient, hours_from_now(london_doctor(), 5)))
         appointment.payment.dispute_status = "open"
-        appointment.payment.refresh_status()
+        appointment.payment.save(update_fields=["dispute_status"])
+        payment_status_refresh(appointment.payment)
 
         text = staff_client.get(detail_url(appointment)).text
         assert '<span class="visually-hidden">Payment: </span>Disputed</span>' in text
