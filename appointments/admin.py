@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.utils import timezone
 
 from appointments.models import Appointment, AppointmentLogEntry
-from hospital.admin import ReadOnlyAdminMixin
+from hospital.admin import ReadOnlyAdminMixin, titled
 from hospital.money import format_money
 
 
@@ -18,7 +18,12 @@ class AppointmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Status changes go through services (and, later, their admin actions), never the field."""
 
     list_display = ["pk", "patient", "doctor", "local_start", "status", "payment_status", "fee"]
-    list_filter = ["status", "payment__status", "doctor__specialty", "doctor"]
+    list_filter = [
+        ("status", titled("appointment status")),
+        ("payment__status", titled("payment status")),
+        "doctor__specialty",
+        "doctor",
+    ]
     search_fields = ["patient__email", "patient__last_name", "doctor__user__last_name", "payment__payment_intent_id"]
     list_select_related = ["patient", "doctor__user", "slot", "payment"]
     date_hierarchy = "created_at"

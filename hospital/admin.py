@@ -5,8 +5,21 @@ from django.forms.models import BaseInlineFormSet
 from django.utils import timezone
 
 from hospital import services
-from hospital.models import Doctor, OutboundEmail, Slot, Specialty, TimeOff, WorkingHours, timezone_choices
+from hospital.forms import DoctorForm, TimeOffForm
+from hospital.models import Doctor, OutboundEmail, Slot, Specialty, TimeOff, WorkingHours
 from hospital.money import format_money
+
+
+def titled(title: str, filter_class: type[admin.FieldListFilter] = admin.ChoicesFieldListFilter):
+    """A list filter with its own title ("By payment status"), where the field's name alone would
+    give two filters of one page the same "By status"."""
+
+    class TitledFilter(filter_class):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.title = title
+
+    return TitledFilter
 
 
 class WorkingHoursFormSet(BaseInlineFormSet):
@@ -50,8 +63,8 @@ class WorkingHoursInline(admin.TabularInline):
 
 class TimeOffInline(admin.TabularInline):
     model = TimeOff
+    form = TimeOffForm
     extra = 0
-    verbose_name_plural = "time off (in the doctor's time zone)"
 
 
 class DoctorTimezoneMixin:
@@ -66,7 +79,11 @@ class DoctorTimezoneMixin:
         if doctor is None:
             return super().changeform_view(request, object_id, form_url, extra_context)
         with timezone.override(doctor.zone):
-            return super().changeform_view(request, object_id, form_url, extra_context)
+            response = super().changeform_view(request, object_id, form_url, extra_context)
+            # Rendered here: a TemplateResponse rendered later would show the fields in UTC again.
+            if hasattr(response, "render"):
+                response.render()
+            return response
 
 
 class RegeneratesSlotsMixin:
@@ -94,14 +111,6 @@ class SpecialtyAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ("name",)}
 
 
-class DoctorForm(forms.ModelForm):
-    timezone = forms.ChoiceField(choices=timezone_choices, help_text="Working hours are read in this zone.")
-
-    class Meta:
-        model = Doctor
-        fields = ["user", "specialty", "bio", "is_active", "fee_amount", "fee_currency", "slot_minutes", "timezone"]
-
-
 @admin.register(Doctor)
 class DoctorAdmin(DoctorTimezoneMixin, admin.ModelAdmin):
     form = DoctorForm
@@ -113,7 +122,7 @@ class DoctorAdmin(DoctorTimezoneMixin, admin.ModelAdmin):
     inlines = [WorkingHoursInline, TimeOffInline]
     fieldsets = (
         (None, {"fields": ("user", "specialty", "bio", "is_active")}),
-        ("Consultations", {"fields": ("fee_amount", "fee_currency", "slot_minutes", "timezone")}),
+        ("Consultations", {"fields": ("fee_currency", "fee_amount", "slot_minutes", "timezone")}),
     )
 
     def doctor_of(self, obj):
@@ -122,6 +131,13 @@ class DoctorAdmin(DoctorTimezoneMixin, admin.ModelAdmin):
     def get_inlines(self, request, obj):
         # Time off is read in the doctor's zone, which a doctor being created does not have yet.
         return self.inlines if obj is not None else [WorkingHoursInline]
+
+    def get_inline_instances(self, request, obj=None):
+        inlines = super().get_inline_instances(request, obj)
+        for inline in inlines:
+            if isinstance(inline, TimeOffInline):  # a fresh instance per request: safe to name the zone
+                inline.verbose_name_plural = f"Time off (times in {obj.timezone})"
+        return inlines
 
     @admin.display(description="fee", ordering="fee_amount")
     def fee(self, doctor: Doctor) -> str:
@@ -147,7 +163,8 @@ class WorkingHoursAdmin(RegeneratesSlotsMixin, admin.ModelAdmin):
 
 @admin.register(TimeOff)
 class TimeOffAdmin(RegeneratesSlotsMixin, DoctorTimezoneMixin, admin.ModelAdmin):
-    list_display = ("doctor", "starts_at", "ends_at", "reason")
+    form = TimeOffForm
+    list_display = ("doctor", "when", "reason")
     list_filter = ("doctor__specialty",)
     search_fields = ("doctor__user__last_name", "reason")
     date_hierarchy = "starts_at"
@@ -156,6 +173,10 @@ class TimeOffAdmin(RegeneratesSlotsMixin, DoctorTimezoneMixin, admin.ModelAdmin)
 
     def doctor_of(self, obj):
         return obj.doctor
+
+    @admin.display(description="When (doctor's time)", ordering="starts_at")
+    def when(self, off: TimeOff) -> str:
+        return off.local_span
 
     def has_add_permission(self, request):
         # Added on the doctor's page, where the times are read in the doctor's own zone.
@@ -208,7 +229,7 @@ class ReadOnlyAdminMixin:
 @admin.register(OutboundEmail)
 class OutboundEmailAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["subject", "to", "status", "attempts", "created_at", "sent_at"]
-    list_filter = ["status"]
+    list_filter = [("status", titled("delivery status"))]
     search_fields = ["to", "subject", "key"]
     readonly_fields = [
         "key", "to", "subject", "body", "message_id", "status", "attempts", "next_attempt_at", "last_error",

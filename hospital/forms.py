@@ -1,6 +1,10 @@
+from decimal import Decimal
+
 from django import forms
 
-from hospital.models import Specialty
+from hospital import services
+from hospital.models import Currency, Doctor, Specialty, TimeOff, timezone_choices
+from hospital.money import TooManyDecimals, decimal_places, to_major_units, to_minor_units
 
 
 class DirectoryFilterForm(forms.Form):
@@ -16,3 +20,73 @@ class DirectoryFilterForm(forms.Form):
         to_field_name="slug",
         empty_label="All specialties",
     )
+
+
+class MajorUnitAmountField(forms.DecimalField):
+    """An amount typed and shown in the currency's major unit (90.00 for £90.00, 5000 for ¥5,000),
+    while the model stores minor units. It cleans to a Decimal; its form converts it exactly once
+    the currency beside it is known, and explains an amount the currency cannot hold."""
+
+    def __init__(self, **kwargs):
+        super().__init__(min_value=Decimal(0), **kwargs)
+
+    @staticmethod
+    def too_many_decimals_message(currency: str) -> str:
+        label = Currency(currency).label
+        if decimal_places(currency) == 0:
+            return f"{label} amounts are whole numbers (no minor unit), e.g. 5000."
+        return f"{label} amounts have at most {decimal_places(currency)} decimal places, e.g. 90.00."
+
+
+class DoctorForm(forms.ModelForm):
+    fee_amount = MajorUnitAmountField(
+        label="Consultation fee",
+        help_text="In the currency's main unit: 90.00 is £90.00; yen have no minor unit, so 5000 is ¥5,000.",
+    )
+    timezone = forms.ChoiceField(choices=timezone_choices, help_text="Working hours are read in this zone.")
+
+    class Meta:
+        model = Doctor
+        fields = ["user", "specialty", "bio", "is_active", "fee_currency", "fee_amount", "slot_minutes", "timezone"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.initial.get("fee_amount") is not None:
+            self.initial["fee_amount"] = to_major_units(self.initial["fee_amount"], self.initial["fee_currency"])
+
+    def clean(self):
+        cleaned = super().clean()
+        amount, currency = cleaned.get("fee_amount"), cleaned.get("fee_currency")
+        if amount is None:
+            return cleaned
+        if currency is None:  # the currency's own error is shown; a Decimal must not reach the model
+            del cleaned["fee_amount"]
+            return cleaned
+        try:
+            cleaned["fee_amount"] = to_minor_units(amount, currency)
+        except TooManyDecimals:
+            self.add_error("fee_amount", MajorUnitAmountField.too_many_decimals_message(currency))
+        return cleaned
+
+
+class TimeOffForm(forms.ModelForm):
+    """Time off, read in the doctor's zone (the admin activates it); never over a booked visit."""
+
+    class Meta:
+        model = TimeOff
+        fields = ["doctor", "starts_at", "ends_at", "reason"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.doctor_id:
+            for name in ("starts_at", "ends_at"):
+                self.fields[name].help_text = f"The doctor's local time ({self.instance.doctor.timezone})."
+
+    def clean(self):
+        cleaned = super().clean()
+        doctor, starts_at, ends_at = (cleaned.get(name) for name in ("doctor", "starts_at", "ends_at"))
+        # Only a new or moved span is checked: a reason edited on older time off is no new conflict.
+        moved = self.instance._state.adding or {"doctor", "starts_at", "ends_at"} & set(self.changed_data)
+        if moved and doctor and starts_at and ends_at and starts_at < ends_at:
+            services.time_off_validate(doctor=doctor, starts_at=starts_at, ends_at=ends_at)
+        return cleaned

@@ -11,6 +11,8 @@ from django.utils.text import slugify
 
 from accounts.models import Role
 from hospital import slot_holders
+from hospital.local_time import local_span
+from hospital.money import MINIMUM_CHARGE, format_money
 
 
 @cache
@@ -82,8 +84,7 @@ class Doctor(models.Model):
     bio = models.TextField(blank=True)
     fee_amount = models.PositiveIntegerField(
         "consultation fee",
-        validators=[MinValueValidator(1, "A consultation fee must be more than zero.")],
-        help_text="In the currency's minor unit: 5000 is $50.00; for yen, 5000 is ¥5,000.",
+        help_text="Stored in the currency's minor unit: 5000 is $50.00; for yen, 5000 is ¥5,000.",
     )
     fee_currency = models.CharField("currency", max_length=3, choices=Currency.choices, default=Currency.USD)
     slot_minutes = models.PositiveSmallIntegerField(
@@ -108,7 +109,14 @@ class Doctor(models.Model):
     class Meta:
         ordering = ["user__last_name", "user__first_name"]
         constraints = [
-            models.CheckConstraint(condition=Q(fee_amount__gt=0), name="hospital_doctor_fee_positive"),
+            # Stripe refuses a charge below its minimum: a smaller fee makes every booking unpayable.
+            *(
+                models.CheckConstraint(
+                    condition=~Q(fee_currency=currency) | Q(fee_amount__gte=minimum),
+                    name=f"hospital_doctor_fee_at_least_stripe_minimum_{currency}",
+                )
+                for currency, minimum in MINIMUM_CHARGE.items()
+            ),
             models.CheckConstraint(
                 condition=Q(slot_minutes__gte=5, slot_minutes__lte=240), name="hospital_doctor_slot_minutes_range"
             ),
@@ -132,6 +140,14 @@ class Doctor(models.Model):
         super().clean()
         if self.user_id and self.user.role != Role.DOCTOR:
             raise ValidationError({"user": "Only an account with the doctor role can have a doctor profile."})
+        minimum = MINIMUM_CHARGE.get(self.fee_currency)
+        if minimum is not None and self.fee_amount is not None and self.fee_amount < minimum:
+            raise ValidationError(
+                {
+                    "fee_amount": f"The fee must be at least {format_money(minimum, self.fee_currency)}: "
+                    f"Stripe refuses smaller payments in {Currency(self.fee_currency).label}."
+                }
+            )
 
 
 class WorkingHours(models.Model):
@@ -183,7 +199,12 @@ class TimeOff(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.doctor}: {self.starts_at:%Y-%m-%d %H:%M} – {self.ends_at:%Y-%m-%d %H:%M} UTC"
+        return f"{self.doctor}: {self.local_span}"
+
+    @property
+    def local_span(self) -> str:
+        """In the doctor's zone, named: staff plan time off in the doctor's local time."""
+        return local_span(self.starts_at, self.ends_at, self.doctor.zone)
 
     def clean(self):
         super().clean()

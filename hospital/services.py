@@ -3,10 +3,13 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
+from hospital import slot_holders
+from hospital.local_time import local_moment
 from hospital.models import Doctor, Slot, WorkingHours
 
 UTC = dt.UTC
@@ -146,3 +149,23 @@ def slots_generate_for_all_doctors(*, days: int | None = None, now: dt.datetime 
 
 def slots_set_blocked(*, slots: QuerySet[Slot], blocked: bool) -> int:
     return slots.update(is_blocked=blocked)
+
+
+def time_off_validate(*, doctor: Doctor, starts_at: dt.datetime, ends_at: dt.datetime) -> None:
+    """Refuse time off over a booked visit, naming each one in the doctor's zone.
+
+    Slot generation would drop the time from the schedule while the visit stays booked, so the
+    patient would come to a doctor who is away. Visits are learnt through `slot_holders`: they
+    belong to an app above this one. Any page that adds time off (admin, doctor portal) calls this.
+    """
+    visits = slot_holders.booked_between(doctor_id=doctor.pk, starts_at=starts_at, ends_at=ends_at)
+    if visits:
+        raise ValidationError(
+            [
+                "This time off covers booked visits; cancel or move them first:",
+                *(
+                    f"{local_moment(visit.starts_at, doctor.zone)}: {visit.patient_name}, {visit.status_label}"
+                    for visit in visits
+                ),
+            ]
+        )

@@ -5,10 +5,18 @@ from django.utils.safestring import mark_safe
 from djstripe.models import Charge, PaymentIntent
 from djstripe.models import Session as CheckoutSession
 
-from hospital.admin import ReadOnlyAdminMixin
+from hospital.admin import ReadOnlyAdminMixin, titled
 from hospital.money import format_money
 from payments.models import CheckoutAttempt, Payment, Refund, StripeCustomer
 from payments.services import refunds_retry_now
+
+
+class AmountAsMoneyMixin:
+    """Staff read an amount as money ($25.50), never as the minor units stored (2550)."""
+
+    @admin.display(description="Amount", ordering="amount")
+    def amount_display(self, obj):
+        return format_money(obj.amount, obj.currency)
 
 
 class CheckoutAttemptInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -18,19 +26,19 @@ class CheckoutAttemptInline(ReadOnlyAdminMixin, admin.TabularInline):
     extra = 0
 
 
-class RefundInline(ReadOnlyAdminMixin, admin.TabularInline):
+class RefundInline(AmountAsMoneyMixin, ReadOnlyAdminMixin, admin.TabularInline):
     model = Refund
-    fields = ["created_at", "amount", "status", "reason", "stripe_refund_id", "failure_reason", "attempts"]
+    fields = ["created_at", "amount_display", "status", "reason", "stripe_refund_id", "failure_reason", "attempts"]
     readonly_fields = fields
     extra = 0
 
 
 @admin.register(Payment)
-class PaymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class PaymentAdmin(AmountAsMoneyMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Money facts as Stripe reported them; the status is derived from them, never edited."""
 
     list_display = ["pk", "appointment", "patient", "amount_display", "status", "counts_as_paid", "paid_at"]
-    list_filter = ["status", "currency", "dispute_status"]
+    list_filter = [("status", titled("payment status")), "currency", "dispute_status"]
     search_fields = ["payment_intent_id", "appointment__patient__email", "checkout_attempts__session_id"]
     list_select_related = ["appointment__patient"]
     fields = [
@@ -63,10 +71,6 @@ class PaymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             ),
         )
 
-    @admin.display(description="Amount", ordering="amount")
-    def amount_display(self, payment):
-        return format_money(payment.amount, payment.currency)
-
     @admin.display(description="Captured")
     def captured_display(self, payment):
         return format_money(payment.captured_amount, payment.currency)
@@ -81,9 +85,9 @@ class PaymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Refund)
-class RefundAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class RefundAdmin(AmountAsMoneyMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["pk", "payment", "amount_display", "status", "reason", "attempts", "next_attempt_at", "created_at"]
-    list_filter = ["status", "reason"]
+    list_filter = [("status", titled("refund status")), "reason"]
     search_fields = ["stripe_refund_id", "payment__payment_intent_id", "payment__appointment__patient__email"]
     readonly_fields = [
         "payment", "payment_intent_id", "amount_display", "status", "reason", "stripe_refund_id", "idempotency_key",
@@ -91,10 +95,6 @@ class RefundAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     ]  # fmt: skip
     fields = readonly_fields
     actions = ["retry_now"]
-
-    @admin.display(description="Amount", ordering="amount")
-    def amount_display(self, refund):
-        return format_money(refund.amount, refund.currency)
 
     @admin.action(description="Retry the selected requested refunds now")
     def retry_now(self, request, queryset):

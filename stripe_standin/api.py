@@ -209,7 +209,7 @@ def create_session(req: Request):
     items = _line_items(state, params)
     currency = items[0]["currency"]
     total = sum(item["amount_total"] for item in items)
-    _check_minimum(total, currency)
+    _check_minimum(total, currency, as_list(params["line_items"], "line_items")[0])
     expires_at = _expires_at(params, received_at)
     method_types = ["card"]
     if "payment_method_types" in params:
@@ -259,13 +259,16 @@ def create_session(req: Request):
     return show(req, session)
 
 
-def _check_minimum(total: int, currency: str) -> None:
+def _check_minimum(total: int, currency: str, first_item: dict) -> None:
+    """Stripe names the first line item's amount, as given inline or through a stored price."""
     minimum = MINIMUM_AMOUNT.get(currency, 1)
     if total < minimum:
+        source = "[price_data][unit_amount]" if "price_data" in first_item else "[price]"
         raise ValidationError(
             f"The Checkout Session's total amount due must add up to at least {format_amount(minimum, currency)} "
             f"{currency}",
-            param="line_items",
+            code="amount_too_small",
+            param=f"line_items[0]{source}",
         )
 
 

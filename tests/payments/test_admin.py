@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from appointments.models import AppointmentStatus as A
@@ -56,3 +58,16 @@ def test_retry_now_requeues_only_refunds_still_waiting_to_be_issued(standin, cli
     assert "Queued 1 refund(s) for another attempt." in page
     assert "1 refund(s) were not waiting to be issued" in page
     assert DBTaskResult.objects.filter(args_kwargs__args=[waiting.pk]).count() == 1
+
+
+def test_refunds_on_a_payment_read_as_money_not_minor_units(standin, client, staff_client):
+    flow = Flow(standin, client)
+    payment = flow.appointment.payment
+    Refund.objects.create(
+        payment=payment, payment_intent_id="pi_x", amount=2550, currency="usd", reason=RefundReason.LATE_PAYMENT
+    )
+
+    page = staff_client.get(f"/admin/payments/payment/{payment.pk}/change/").content.decode()
+
+    assert re.search(r'<td class="field-amount_display">\s*<p>\$25\.50</p>', page)
+    assert "2550" not in page

@@ -133,10 +133,29 @@ def test_create_validates_its_parameters(stripe_client, customer, change, param)
     assert error.value.param == param
 
 
-def test_a_total_below_stripes_minimum_is_refused(stripe_client, customer):
-    items = [{"price_data": {"currency": "usd", "unit_amount": 10, "product_data": {"name": "X"}}, "quantity": 1}]
-    with pytest.raises(stripe.InvalidRequestError, match=r"at least \$0.50 usd"):
+@pytest.mark.parametrize(
+    ("currency", "unit_amount", "minimum"), [("usd", 49, "$0.50"), ("jpy", 30, "¥50"), ("gbp", 29, "£0.30")]
+)
+def test_a_total_below_stripes_minimum_is_refused(stripe_client, customer, currency, unit_amount, minimum):
+    items = [{"price_data": {"currency": currency, "unit_amount": unit_amount, "product_data": {"name": "X"}},
+              "quantity": 1}]  # fmt: skip
+
+    with pytest.raises(stripe.InvalidRequestError) as error:
         stripe_client.v1.checkout.sessions.create(params=session_params(customer.id, line_items=items))
+
+    assert error.value.http_status == 400
+    assert error.value.code == "amount_too_small"
+    assert error.value.param == "line_items[0][price_data][unit_amount]"
+    assert f"at least {minimum} {currency}" in error.value.user_message
+    assert stripe_client.v1.checkout.sessions.list().data == []
+
+
+def test_the_minimum_itself_is_accepted(stripe_client, customer):
+    items = [{"price_data": {"currency": "jpy", "unit_amount": 50, "product_data": {"name": "X"}}, "quantity": 1}]
+
+    session = stripe_client.v1.checkout.sessions.create(params=session_params(customer.id, line_items=items))
+
+    assert (session.amount_total, session.currency) == (50, "jpy")
 
 
 def test_advancing_the_clock_expires_the_session_and_emits_the_event(stripe_client, standin, receiver, new_session):

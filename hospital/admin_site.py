@@ -1,0 +1,34 @@
+"""The admin as hospital staff use it: our sections first, in the order staff work through them,
+then other apps by name, and dj-stripe's synced records last, under a name that says what they are."""
+
+from django.apps import apps
+from django.contrib import admin
+from django.contrib.admin.apps import AdminConfig
+
+STRIPE_RECORDS = "Stripe records (synced, read-only)"
+OUR_APPS = ("hospital", "appointments", "payments", "prescriptions", "accounts")
+
+
+class HospitalAdminSite(admin.AdminSite):
+    def get_app_list(self, request, app_label=None):
+        def place(app: dict) -> tuple[int, int]:
+            if app["app_label"] in OUR_APPS:
+                return (0, OUR_APPS.index(app["app_label"]))
+            return (2, 0) if app["app_label"] == "djstripe" else (1, 0)
+
+        # Django's list is sorted by name; a stable sort keeps that order within each group.
+        return sorted(super().get_app_list(request, app_label), key=place)
+
+
+class HospitalAdminConfig(AdminConfig):
+    """django.contrib.admin with our site; listed in INSTALLED_APPS in its place."""
+
+    default_site = "hospital.admin_site.HospitalAdminSite"
+
+    def ready(self):
+        super().ready()  # autodiscover: every app's admin, dj-stripe's included, is registered now
+        from hospital.stripe_admin import make_stripe_records_read_only
+
+        make_stripe_records_read_only(admin.site)
+        # The name every admin page of its models shows (index, sidebar, breadcrumbs).
+        apps.get_app_config("djstripe").verbose_name = STRIPE_RECORDS

@@ -1,0 +1,30 @@
+"""dj-stripe's synced records in our admin: readable, never added, changed or deleted.
+
+dj-stripe registers some forty models with "Add" links and actions that write (resync from
+Stripe, cancel a subscription). Its rows are Stripe's facts as synced; staff look them up but never
+edit them here, and the webhook records are the audit trail of what Stripe sent us.
+"""
+
+from django.contrib import admin
+
+from hospital.admin import ReadOnlyAdminMixin
+
+
+class StripeRecordAdmin(ReadOnlyAdminMixin):
+    """Put in front of each of dj-stripe's model admins: view only, and no actions."""
+
+    def get_actions(self, request):
+        return {}
+
+    def get_urls(self):
+        # dj-stripe's confirm-action page runs its resync and cancel actions without asking the
+        # model admin for any permission: drop the page itself, not only the links to it.
+        return [url for url in super().get_urls() if url.name != "djstripe_custom_action"]
+
+
+def make_stripe_records_read_only(site: admin.AdminSite) -> None:
+    for model, model_admin in list(site._registry.items()):
+        if model._meta.app_label == "djstripe":
+            base = type(model_admin)
+            site.unregister(model)
+            site.register(model, type(f"ReadOnly{base.__name__}", (StripeRecordAdmin, base), {}))
