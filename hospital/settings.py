@@ -161,6 +161,9 @@ STORAGES = {
 vars().update(env.email("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Northbridge Hospital <no-reply@hospital.test>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Seconds an SMTP connection may wait for the server (Django's default is for ever): a server that
+# accepts and never answers would otherwise hold a worker, and its e-mail, indefinitely.
+EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=10.0)
 
 # --- Product settings -----------------------------------------------------------------------
 HOSPITAL_NAME = env.str("HOSPITAL_NAME", default="Northbridge Hospital")
