@@ -208,7 +208,9 @@ STRIPE_WEBHOOK_MAX_BYTES = 256 * 1024
 # django-tasks' database backend: a task enqueued inside a transaction exists exactly when that
 # transaction commits. `manage.py db_worker` runs them; `manage.py sweep_outbox` re-queues what
 # failed or was lost (django-tasks-db neither retries nor recovers a killed worker's task).
-TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# Refunds have a queue, and a worker, of their own: money going back never waits behind e-mails
+# (whose mail server may be slow or hanging).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "refunds"]}}
 
 # --- Security -------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

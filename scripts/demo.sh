@@ -63,8 +63,12 @@ else
     echo "STRIPE_WEBHOOK_SECRET is empty: set it to the whsec_... that 'stripe listen' prints, then restart." >&2
 fi
 
-# Background work: django-tasks' database worker, and the sweeper that retries what failed.
-$PY manage.py db_worker --no-reload --interval 1 -v0 &
+# Background work: django-tasks' database workers, one for e-mails (the default queue) and one
+# for refunds, so money going back never waits behind a slow mail server; and the sweeper that
+# retries what failed.
+$PY manage.py db_worker --queue-name default --no-reload --interval 1 -v0 &
+children+=($!)
+$PY manage.py db_worker --queue-name refunds --no-reload --interval 1 -v0 &
 children+=($!)
 $PY manage.py sweep_outbox --every 30 &
 children+=($!)
