@@ -24,6 +24,7 @@ ON_SQLITE = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlit
 @pytest.mark.django_db(transaction=True)
 def test_a_booking_while_another_connection_holds_the_write_lock_gets_the_busy_page_in_time(patient_client):
     slot = SlotFactory(starts_at=timezone.now() + dt.timedelta(days=3))
+    book_url = reverse("appointments:book", args=[slot.pk])
     busy_timeout = connection.settings_dict["OPTIONS"]["timeout"]
     assert busy_timeout <= 5  # a patient waits seconds, not the 20 s a worker may
 
@@ -32,7 +33,7 @@ def test_a_booking_while_another_connection_holds_the_write_lock_gets_the_busy_p
     writer.execute("BEGIN IMMEDIATE")
     try:
         started = time.monotonic()
-        response = patient_client.post(reverse("appointments:book", args=[slot.pk]), {"reason": "Knee"})
+        response = patient_client.post(book_url, {"reason": "Knee"})
         took = time.monotonic() - started
     finally:
         writer.execute("ROLLBACK")
@@ -42,6 +43,7 @@ def test_a_booking_while_another_connection_holds_the_write_lock_gets_the_busy_p
     assert response["Retry-After"] == "10"
     assert "very busy" in response.text
     assert "Nothing was saved" in response.text
+    assert f'<a href="{book_url}">Try again</a>' in response.text
     assert took < busy_timeout + 2
     assert (Appointment.objects.count(), Payment.objects.count(), CheckoutAttempt.objects.count()) == (0, 0, 0)
 
