@@ -4,6 +4,10 @@ Rows (OutboundEmail, payments.Refund) are written in the transaction that decide
 with a task enqueued in the same transaction. django-tasks-db neither retries a failed task nor
 recovers one whose worker died, so `outbox_sweep` re-queues every row whose work is still
 pending once its backoff has passed; a claim makes two workers never do one row at once.
+
+Several tasks may name one row (the sweeper queues a copy every REQUEUE_AFTER while no worker
+runs), so the backoff lives in the row, not in the queue: a task may attempt its row only when
+`claim` says so, and every other copy does nothing.
 """
 
 from __future__ import annotations
@@ -19,8 +23,8 @@ from django.utils import timezone
 CLAIM_DURATION = dt.timedelta(minutes=5)
 BACKOFF_FIRST = dt.timedelta(seconds=30)
 BACKOFF_MAX = dt.timedelta(hours=1)
-# A row the sweeper queued is not queued again for this long, so a stopped worker does not
-# collect a pile of identical tasks.
+# A row the sweeper queued is not queued again for this long, so a stopped worker collects one
+# copy of a task per five minutes, not one per sweep.
 REQUEUE_AFTER = dt.timedelta(minutes=5)
 
 
@@ -57,13 +61,23 @@ def tidy_ups_run() -> dict[str, int]:
 
 
 def _unclaimed(now: dt.datetime) -> Q:
-    return Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+    return Q(claimed_until__isnull=True) | Q(claimed_until__lte=now)
+
+
+def _may_attempt(now: dt.datetime) -> Q:
+    """Idle and due (a new row's first attempt is due at once, whatever `next_attempt_at` says),
+    or its claim has lapsed: the worker holding it died, or the sweeper queued it after its backoff
+    (`outbox_sweep` leaves a lapsed claim for exactly that). A row backing off after a failed
+    attempt is neither, so the extra copies of its task find nothing to do."""
+    idle_and_due = Q(claimed_until__isnull=True) & (Q(attempts=0) | Q(next_attempt_at__lte=now))
+    return idle_and_due | Q(claimed_until__lte=now)
 
 
 def claim(kind_model: type[Model], pending: Q, pk: int, *, now: dt.datetime | None = None):
-    """The row, claimed for one attempt; None when its work is done or another worker has it."""
+    """The row, claimed for one attempt; None when its work is done, another worker has it, or it
+    is backing off after a failed attempt."""
     now = now or timezone.now()
-    taken = kind_model.objects.filter(pending, _unclaimed(now), pk=pk).update(
+    taken = kind_model.objects.filter(pending, _may_attempt(now), pk=pk).update(
         claimed_until=now + CLAIM_DURATION, attempts=F("attempts") + 1
     )
     return kind_model.objects.get(pk=pk) if taken else None
@@ -83,7 +97,9 @@ def outbox_sweep(*, now: dt.datetime | None = None) -> int:
     for kind in _kinds:
         due = kind.model.objects.filter(kind.pending, _unclaimed(now), next_attempt_at__lte=now)
         for pk in due.values_list("pk", flat=True):
-            kind.model.objects.filter(pk=pk).update(next_attempt_at=now + REQUEUE_AFTER)
+            # `next_attempt_at` moves on so later sweeps do not queue it again at once; the lapsed
+            # claim lets the copy queued here (or an earlier one) make the attempt it is due.
+            kind.model.objects.filter(pk=pk).update(next_attempt_at=now + REQUEUE_AFTER, claimed_until=now)
             kind.enqueue(pk)
             queued += 1
     return queued

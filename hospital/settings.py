@@ -52,6 +52,8 @@ MIDDLEWARE = [
     # when DEBUG is on, which would let anyone forge events. No request keeps that header.
     "payments.middleware.StripeWebhookGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # A request that waited too long for SQLite's write lock gets a 503 "busy" page, not a 500.
+    "hospital.middleware.DatabaseBusyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -86,6 +88,7 @@ TEMPLATES = [
 # The default is a local SQLite file tuned for concurrent writers: WAL lets pages read while a
 # webhook writes, IMMEDIATE takes the write lock at BEGIN (no deadlock-prone lock upgrades) and
 # the busy timeout makes a second writer wait instead of failing with "database is locked".
+# SQLite is the demo's database; production runs PostgreSQL.
 (BASE_DIR / "var").mkdir(exist_ok=True)
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}"),
@@ -93,7 +96,10 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
-        "timeout": 20,
+        # A patient should not wait long for the lock (a webhook's slow Stripe re-fetch can hold it
+        # for longer than anyone would wait): after 5 s the page says "busy, try again"
+        # (hospital.middleware). Workers, which nobody watches, may be given longer (demo: 30 s).
+        "timeout": env.float("SQLITE_BUSY_TIMEOUT_SECONDS", default=5.0),
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     # Django's default SQLite test database is a shared-cache in-memory one, where concurrent
@@ -161,6 +167,9 @@ STORAGES = {
 vars().update(env.email("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Northbridge Hospital <no-reply@hospital.test>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Seconds an SMTP connection may wait for the server (Django's default is for ever): a server that
+# accepts and never answers would otherwise hold a worker, and its e-mail, indefinitely.
+EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=10.0)
 
 # --- Product settings -----------------------------------------------------------------------
 HOSPITAL_NAME = env.str("HOSPITAL_NAME", default="Northbridge Hospital")
@@ -205,7 +214,9 @@ STRIPE_WEBHOOK_MAX_BYTES = 256 * 1024
 # django-tasks' database backend: a task enqueued inside a transaction exists exactly when that
 # transaction commits. `manage.py db_worker` runs them; `manage.py sweep_outbox` re-queues what
 # failed or was lost (django-tasks-db neither retries nor recovers a killed worker's task).
-TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# Refunds have a queue, and a worker, of their own: money going back never waits behind e-mails
+# (whose mail server may be slow or hanging).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "refunds"]}}
 
 # --- Security -------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -63,10 +63,15 @@ else
     echo "STRIPE_WEBHOOK_SECRET is empty: set it to the whsec_... that 'stripe listen' prints, then restart." >&2
 fi
 
-# Background work: django-tasks' database worker, and the sweeper that retries what failed.
-$PY manage.py db_worker --no-reload --interval 1 -v0 &
+# Background work: django-tasks' database workers, one for e-mails (the default queue) and one
+# for refunds, so money going back never waits behind a slow mail server; and the sweeper that
+# retries what failed. Nobody watches these wait, so on SQLite they may wait 30 s for the write
+# lock, where a web request gives up after 5 s with a "busy, try again" page.
+SQLITE_BUSY_TIMEOUT_SECONDS=30 $PY manage.py db_worker --queue-name default --no-reload --interval 1 -v0 &
 children+=($!)
-$PY manage.py sweep_outbox --every 30 &
+SQLITE_BUSY_TIMEOUT_SECONDS=30 $PY manage.py db_worker --queue-name refunds --no-reload --interval 1 -v0 &
+children+=($!)
+SQLITE_BUSY_TIMEOUT_SECONDS=30 $PY manage.py sweep_outbox --every 30 &
 children+=($!)
 
 echo

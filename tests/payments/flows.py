@@ -64,6 +64,7 @@ def with_repeats(events: list[dict]) -> list[dict]:
 
 
 def run_tasks() -> None:
-    """Run every queued background task (refunds, e-mails) with the real `manage.py db_worker`.
-    It opens and closes connections as it likes: call it only from transactional tests."""
-    call_command("db_worker", batch=True, startup_delay=False, reload=False, verbosity=0)
+    """Run every queued background task (refunds, e-mails; every queue) with the real
+    `manage.py db_worker`. It opens and closes connections as it likes: call it only from
+    transactional tests."""
+    call_command("db_worker", queue_name="*", batch=True, startup_delay=False, reload=False, verbosity=0)

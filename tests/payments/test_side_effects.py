@@ -6,7 +6,10 @@ import smtplib
 import pytest
 import stripe
 from django.core import mail
+from django.core.management import call_command
 from django.utils import timezone
+from django_tasks import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
 
 from appointments.models import AppointmentStatus as A
 from hospital import outbox
@@ -46,6 +49,27 @@ def test_a_refund_stripe_refuses_is_marked_failed_and_staff_are_told(standin, cl
     alert = next(m for m in mail.outbox if m.to == ["desk@example.com"])
     assert alert.subject == f"Refund #{refund.pk} failed and needs attention"
     assert len(standin.get(f"refunds?payment_intent={flow.payment_intent_id}")["data"]) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_refunds_have_a_queue_and_a_worker_of_their_own_so_e_mails_cannot_hold_them_up(standin, client):
+    flow, refund = late_payment_refund(standin, client)
+    queued = DBTaskResult.objects.filter(status=TaskResultStatus.READY)
+    assert list(queued.filter(task_path="payments.tasks.refund_issue").values_list("queue_name", flat=True)) == [
+        "refunds"
+    ]
+    emails = queued.filter(task_path="hospital.tasks.email_deliver")
+    assert set(emails.values_list("queue_name", flat=True)) == {"default"}
+
+    # The refunds worker alone, as if the e-mail worker were stuck on a mail server.
+    call_command("db_worker", queue_name="refunds", batch=True, startup_delay=False, reload=False, verbosity=0)
+
+    refund.refresh_from_db()
+    assert refund.status == RefundStatus.SUCCEEDED
+    assert len(standin.get(f"refunds?payment_intent={flow.payment_intent_id}")["data"]) == 1
+    assert emails.exists() and not emails.exclude(status=TaskResultStatus.READY).exists()
+    assert mail.outbox == []
+    assert OutboundEmail.objects.filter(status=EmailStatus.PENDING).exists()
 
 
 def test_a_worker_that_died_mid_refund_is_replaced_once_its_claim_lapses(standin, client):
@@ -122,7 +146,8 @@ def test_an_email_is_retried_with_backoff_then_given_up_and_its_message_id_never
     assert "Connection unexpectedly closed" in email.last_error
     assert email.next_attempt_at > timezone.now()
 
-    OutboundEmail.objects.filter(pk=email.pk).update(attempts=EMAIL_MAX_ATTEMPTS - 1)
+    # The last attempt, once its backoff has passed.
+    OutboundEmail.objects.filter(pk=email.pk).update(attempts=EMAIL_MAX_ATTEMPTS - 1, next_attempt_at=timezone.now())
     with pytest.raises(smtplib.SMTPServerDisconnected):
         email_deliver(email_id=email.pk)
     email.refresh_from_db()
