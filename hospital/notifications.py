@@ -13,7 +13,7 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from hospital import outbox, tasks
+from hospital import outbox
 from hospital.models import EmailStatus, OutboundEmail
 
 logger = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ def email_queue(*, key: str, to: str, subject: str, template: str, context: dict
             },
         )
         if created:
-            tasks.email_deliver.enqueue(email.pk)
+            outbox.enqueue(email)
     return email
 
 
