@@ -73,7 +73,7 @@ class UserAdmin(DjangoUserAdmin):
 
 @admin.register(PatientProfile)
 class PatientProfileAdmin(admin.ModelAdmin):
-    list_display = ("user", "date_of_birth")
+    list_display = ("user", "date_of_birth", "timezone")
     search_fields = ("user__email", "user__first_name", "user__last_name")
     list_select_related = ("user",)
     autocomplete_fields = ("user",)

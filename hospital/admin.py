@@ -4,8 +4,9 @@ from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.utils import timezone
 
+from accounts.timezones import timezone_choices
 from hospital import services
-from hospital.models import Doctor, OutboundEmail, Slot, Specialty, TimeOff, WorkingHours, timezone_choices
+from hospital.models import Doctor, OutboundEmail, Slot, Specialty, TimeOff, WorkingHours
 from hospital.money import format_money
 
 

@@ -6,6 +6,7 @@ import zoneinfo
 
 import pytest
 
+from accounts.models import PatientProfile
 from appointments.services import appointments_expire_lapsed_holds
 from hospital.models import OutboundEmail
 from tests.factories import DoctorFactory, PatientFactory, SlotFactory, UserFactory, hold_slot
@@ -54,3 +55,19 @@ def test_the_late_payment_refund_email_names_the_visit_in_the_doctors_zone(stand
 
     body = OutboundEmail.objects.get(key=f"late-payment-refund:{flow.appointment.pk}").body
     assert f"{starts:%A} {starts.day} {starts:%B %Y}, 10:00 JST (Asia/Tokyo)" in " ".join(body.split())
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("webhook_endpoint")
+def test_the_confirmation_email_adds_the_patients_time_when_their_zone_differs(standin, client):
+    starts = ten_oclock_local("Asia/Tokyo")
+    flow = Flow(standin, client, slot=SlotFactory(doctor=DoctorFactory(timezone="Asia/Tokyo"), starts_at=starts))
+    PatientProfile.objects.filter(user=flow.appointment.patient).update(timezone="America/New_York")
+
+    flow.pay()
+    flow.deliver(flow.events())
+
+    body = OutboundEmail.objects.get(key=f"appointment-confirmed:{flow.appointment.pk}").body
+    theirs = starts.astimezone(zoneinfo.ZoneInfo("America/New_York"))  # the evening before
+    assert "10:00 JST (Asia/Tokyo)" in body
+    assert f"(your time: {theirs:%a} {theirs.day} {theirs:%b}, {theirs:%H:%M} {theirs.tzname()})" in body
