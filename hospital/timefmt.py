@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from dataclasses import dataclass
 
 
 def local(moment: dt.datetime, zone: str) -> dt.datetime:
@@ -27,10 +28,15 @@ def format_clock(moment: dt.datetime, zone: str) -> str:
     return f"{at:%H:%M} {at.tzname()}"
 
 
+def format_date(moment: dt.datetime, zone: str) -> str:
+    """'2 Dec 2026'"""
+    at = local(moment, zone)
+    return f"{at.day} {at:%b %Y}"
+
+
 def format_short(moment: dt.datetime, zone: str) -> str:
     """'2 Dec 2026, 10:00 JST'"""
-    at = local(moment, zone)
-    return f"{at.day} {at:%b %Y}, {format_clock(moment, zone)}"
+    return f"{format_date(moment, zone)}, {format_clock(moment, zone)}"
 
 
 def format_when(moment: dt.datetime, zone: str) -> str:
@@ -49,3 +55,54 @@ def format_beside(moment: dt.datetime, *, zone: str, beside: str) -> str:
         return ""
     clock = format_clock(moment, zone)
     return clock if here.date() == there.date() else f"{here:%a} {here.day} {here:%b}, {clock}"
+
+
+@dataclass(frozen=True)
+class Shown:
+    """One moment as a page prints it: `iso` for <time datetime>, `text` on the doctor's clock
+    with its zone, `yours` on the viewer's clock where it reads differently (else '')."""
+
+    iso: str
+    text: str
+    yours: str
+
+
+def shown(moment: dt.datetime, *, zone: str, viewer_zone: str, style=format_clock) -> Shown:
+    return Shown(
+        iso=local(moment, zone).isoformat(),
+        text=style(moment, zone),
+        yours=format_beside(moment, zone=viewer_zone, beside=zone),
+    )
+
+
+@dataclass(frozen=True)
+class VisitTimes:
+    """A visit's time as pages print it, computed once per row (never in a template loop): the
+    doctor's wall clock and zone, and the viewer's own clock beside it where it differs."""
+
+    zone: str  # the doctor's IANA name, e.g. "Europe/London"
+    zone_abbr: str  # "BST"
+    iso: str  # the start, for <time datetime>
+    day: str  # "Tuesday 2 June 2026"
+    starts: str  # "14:00"
+    ends: str  # "14:30"
+    yours: str  # the start on the viewer's clock, "09:00 EDT", or ""
+    month: str  # "Jun", for the list's date tile
+    day_of_month: int  # 2
+    weekday: str  # "Tue"
+
+
+def visit_times(*, starts_at: dt.datetime, ends_at: dt.datetime, zone: str, viewer_zone: str) -> VisitTimes:
+    start = local(starts_at, zone)
+    return VisitTimes(
+        zone=zone,
+        zone_abbr=start.tzname(),
+        iso=start.isoformat(),
+        day=format_day(starts_at, zone),
+        starts=f"{start:%H:%M}",
+        ends=f"{local(ends_at, zone):%H:%M}",
+        yours=format_beside(starts_at, zone=viewer_zone, beside=zone),
+        month=f"{start:%b}",
+        day_of_month=start.day,
+        weekday=f"{start:%a}",
+    )

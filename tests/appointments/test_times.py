@@ -5,11 +5,14 @@ import datetime as dt
 import zoneinfo
 
 import pytest
+import time_machine
+from django.conf import settings
+from django.urls import reverse
 
 from accounts.models import PatientProfile
 from appointments.services import appointments_expire_lapsed_holds
 from hospital.models import OutboundEmail
-from tests.factories import DoctorFactory, PatientFactory, SlotFactory, UserFactory, hold_slot
+from tests.factories import DoctorFactory, PatientFactory, SlotFactory, StaffFactory, UserFactory, hold_slot
 from tests.payments.flows import Flow
 
 # --- E-mails -----------------------------------------------------------------------------------
@@ -71,3 +74,183 @@ def test_the_confirmation_email_adds_the_patients_time_when_their_zone_differs(s
     theirs = starts.astimezone(zoneinfo.ZoneInfo("America/New_York"))  # the evening before
     assert "10:00 JST (Asia/Tokyo)" in body
     assert f"(your time: {theirs:%a} {theirs.day} {theirs:%b}, {theirs:%H:%M} {theirs.tzname()})" in body
+
+
+# --- Pages -------------------------------------------------------------------------------------
+# The page tests freeze the clock at NOW (06:00 UTC, 07:00 BST in London, 02:00 EDT in New York).
+
+NOW = dt.datetime(2026, 6, 1, 6, tzinfo=dt.UTC)
+PAY_BY = NOW + dt.timedelta(minutes=settings.CHECKOUT_SESSION_MINUTES)  # 07:35 BST
+LIST = reverse("appointments:list")
+
+
+@pytest.fixture
+def frozen():
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
+
+
+def doctor_in(zone: str, first: str = "Amara", last: str = "Okafor"):
+    return DoctorFactory(user=UserFactory(first_name=first, last_name=last, role="doctor"), timezone=zone)
+
+
+def slot_of(doctor, starts_at: dt.datetime):
+    return SlotFactory(doctor=doctor, starts_at=starts_at, ends_at=starts_at + dt.timedelta(minutes=30))
+
+
+def patient_in(zone: str):
+    return PatientFactory(profile__timezone=zone)
+
+
+def logged_in(client, user):
+    client.force_login(user)
+    return client
+
+
+TUESDAY_14_BST = dt.datetime(2026, 6, 2, 13, tzinfo=dt.UTC)
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("frozen")
+class TestTheHoldDeadlineIsTheCheckoutSessionsExpiry:
+    def test_the_booking_page_promises_the_sessions_length(self, client):
+        patient = patient_in("Europe/London")
+        text = (
+            logged_in(client, patient)
+            .get(reverse("appointments:book", args=[slot_of(doctor_in("Europe/London"), TUESDAY_14_BST).pk]))
+            .text
+        )
+        assert f"held for you for {settings.CHECKOUT_SESSION_MINUTES} minutes while you pay" in text
+
+    def test_the_booking_page_of_ones_own_hold_gives_the_sessions_expiry(self, client):
+        patient = patient_in("Europe/London")
+        slot = slot_of(doctor_in("Europe/London"), TUESDAY_14_BST)
+        hold_slot(patient=patient, slot=slot)
+
+        text = logged_in(client, patient).get(reverse("appointments:book", args=[slot.pk])).text
+
+        assert "held for you until <strong>07:35 BST</strong>" in text
+
+    def test_the_detail_page_gives_the_sessions_expiry_and_the_minutes_left(self, client):
+        patient = patient_in("Europe/London")
+        appointment = hold_slot(patient=patient, slot=slot_of(doctor_in("Europe/London"), TUESDAY_14_BST))
+
+        text = logged_in(client, patient).get(reverse("appointments:detail", args=[appointment.pk])).text
+
+        local_pay_by = PAY_BY.astimezone(zoneinfo.ZoneInfo("Europe/London"))
+        assert f'Awaiting payment — held until <time datetime="{local_pay_by.isoformat()}">07:35 BST</time>' in text
+        assert f"({settings.CHECKOUT_SESSION_MINUTES}\xa0minutes left)" in text
+
+    def test_the_list_gives_the_sessions_expiry(self, client):
+        patient = patient_in("Europe/London")
+        hold_slot(patient=patient, slot=slot_of(doctor_in("Europe/London"), TUESDAY_14_BST))
+
+        text = logged_in(client, patient).get(LIST).text
+
+        assert ">07:35 BST</time>" in text
+        assert f"({settings.CHECKOUT_SESSION_MINUTES}\xa0minutes left)" in text
+
+    def test_after_the_session_expired_the_pages_no_longer_offer_to_pay(self, client, frozen):
+        patient = patient_in("Europe/London")
+        appointment = hold_slot(patient=patient, slot=slot_of(doctor_in("Europe/London"), TUESDAY_14_BST))
+        frozen.move_to(PAY_BY + dt.timedelta(minutes=1))  # inside the grace the hold keeps internally
+        assert appointment.hold_expires_at > PAY_BY + dt.timedelta(minutes=1)
+
+        listing = logged_in(client, patient).get(LIST).text
+        detail = client.get(reverse("appointments:detail", args=[appointment.pk])).text
+
+        assert 'badge-grey">Hold lapsed</span>' in listing
+        assert "held until" not in listing and "Pay now" not in listing
+        assert "Awaiting payment — held until" not in detail and "Pay now" not in detail
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("webhook_endpoint")
+def test_after_resuming_payment_the_pages_give_the_new_sessions_expiry(standin, client):
+    flow = Flow(standin, client)
+    later = flow.appointment.created_at + dt.timedelta(minutes=34)
+    flow.open_checkout(now=later)  # "resume payment": a second attempt, a new session
+    new_expiry = later + dt.timedelta(minutes=settings.CHECKOUT_SESSION_MINUTES)
+    shown = new_expiry.astimezone(zoneinfo.ZoneInfo(flow.slot.doctor.timezone))
+
+    with time_machine.travel(later, tick=False):
+        text = (
+            logged_in(client, flow.appointment.patient)
+            .get(reverse("appointments:detail", args=[flow.appointment.pk]))
+            .text
+        )
+
+    assert f">{shown:%H:%M} {shown.tzname()}</time>" in text
+    assert f"({settings.CHECKOUT_SESSION_MINUTES}\xa0minutes left)" in text
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("frozen")
+class TestThePatientsOwnTimeBesideTheDoctors:
+    def test_the_list_shows_the_patients_time_where_their_zone_differs(self, client):
+        patient = patient_in("America/New_York")
+        hold_slot(patient=patient, slot=slot_of(doctor_in("Europe/London"), TUESDAY_14_BST))
+
+        text = logged_in(client, patient).get(LIST).text
+
+        assert "Tuesday 2 June 2026, 14:00" in text
+        assert "BST · Europe/London" in text
+        assert "(your time: 09:00 EDT)" in text
+        assert "(your time: 02:35 EDT)" in text  # the hold deadline too
+
+    def test_holds_made_at_one_moment_read_as_one_moment_on_the_patients_clock(self, client):
+        patient = patient_in("Europe/London")
+        for hours, zone in enumerate(["Europe/Berlin", "America/New_York", "Europe/London"], start=5):
+            hold_slot(patient=patient, slot=slot_of(doctor_in(zone, last=zone), NOW + dt.timedelta(hours=hours)))
+
+        text = logged_in(client, patient).get(LIST).text
+
+        assert ">08:35 CEST</time>" in text and ">02:35 EDT</time>" in text and ">07:35 BST</time>" in text
+        assert text.count("(your time: 07:35 BST)") == 2  # not beside the London doctor's own 07:35 BST
+
+    def test_the_detail_page_shows_the_patients_time(self, client):
+        patient = patient_in("Asia/Tokyo")
+        appointment = hold_slot(patient=patient, slot=slot_of(doctor_in("Europe/London"), TUESDAY_14_BST))
+
+        text = logged_in(client, patient).get(reverse("appointments:detail", args=[appointment.pk])).text
+
+        assert "Tuesday 2 June 2026, 14:00–14:30 BST" in text
+        assert "(your time: 22:00 JST)" in text
+        assert "(your time: 15:35 JST)" in text  # the hold deadline
+
+    def test_the_booking_page_shows_the_patients_time(self, client):
+        patient = patient_in("America/New_York")
+        slot = slot_of(doctor_in("Asia/Tokyo"), dt.datetime(2026, 6, 3, 1, tzinfo=dt.UTC))  # 10:00 JST
+
+        text = logged_in(client, patient).get(reverse("appointments:book", args=[slot.pk])).text
+
+        assert "Wednesday 3 June 2026" in text and "10:00–10:30" in text and "JST" in text
+        assert "(your time: Tue 2 Jun, 21:00 EDT)" in text
+
+    def test_no_second_time_when_the_patients_zone_reads_the_same(self, client):
+        patient = patient_in("Europe/Guernsey")  # another name, the same clock as London's
+        appointment = hold_slot(patient=patient, slot=slot_of(doctor_in("Europe/London"), TUESDAY_14_BST))
+
+        listing = logged_in(client, patient).get(LIST).text
+        detail = client.get(reverse("appointments:detail", args=[appointment.pk])).text
+
+        assert "your time" not in listing and "your time" not in detail
+
+    def test_staff_see_the_doctors_time_only(self, client):
+        appointment = hold_slot(
+            patient=patient_in("Asia/Tokyo"), slot=slot_of(doctor_in("Europe/London"), TUESDAY_14_BST)
+        )
+
+        text = logged_in(client, StaffFactory()).get(reverse("appointments:detail", args=[appointment.pk])).text
+
+        assert "Tuesday 2 June 2026, 14:00–14:30 BST" in text
+        assert "your time" not in text
+
+    def test_the_timeline_and_payment_times_are_in_the_doctors_zone_with_the_patients_beside(self, client):
+        patient = patient_in("America/New_York")
+        appointment = hold_slot(patient=patient, slot=slot_of(doctor_in("Europe/London"), TUESDAY_14_BST))
+
+        text = logged_in(client, patient).get(reverse("appointments:detail", args=[appointment.pk])).text
+
+        timeline = text[text.index("Timeline") :]
+        assert "1 Jun 2026, 07:00 BST" in timeline and "(your time: 02:00 EDT)" in timeline
