@@ -87,3 +87,17 @@ def test_the_site_refuses_a_hospital_zone_it_cannot_offer(settings):
 
     settings.HOSPITAL_TIME_ZONE = "Europe/Atlantis"
     assert [error.id for error in hospital_time_zone_setting(None)] == ["accounts.E001"]
+
+
+def test_staff_pick_a_patients_zone_from_the_list_in_the_admin(staff_client, patient):
+    url = reverse("admin:accounts_patientprofile_change", args=[patient.patient_profile.pk])
+    data = {"user": patient.pk, "date_of_birth": "1990-05-17"}
+
+    assert '<option value="Asia/Tokyo">Asia/Tokyo</option>' in staff_client.get(url).text
+    refused = staff_client.post(url, data | {"timezone": "Mars/Olympus_Mons"})
+    saved = staff_client.post(url, data | {"timezone": "Asia/Tokyo"})
+
+    assert "Select a valid choice" in refused.text
+    assert saved.status_code == 302
+    patient.patient_profile.refresh_from_db()
+    assert patient.patient_profile.timezone == "Asia/Tokyo"
