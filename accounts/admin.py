@@ -1,9 +1,11 @@
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 
 from accounts import services
 from accounts.models import PatientProfile, User
+from accounts.timezones import timezone_choices
 
 
 class UserCreationAdminForm(AdminUserCreationForm):
@@ -18,8 +20,18 @@ class UserChangeAdminForm(UserChangeForm):
         fields = "__all__"
 
 
+class PatientProfileForm(forms.ModelForm):
+    # The model keeps no `choices` (the tz database differs between machines); the form offers them.
+    timezone = forms.ChoiceField(label="Time zone", choices=timezone_choices)
+
+    class Meta:
+        model = PatientProfile
+        fields = ["user", "date_of_birth", "timezone"]
+
+
 class PatientProfileInline(admin.StackedInline):
     model = PatientProfile
+    form = PatientProfileForm
     can_delete = False
     extra = 0
 
@@ -73,7 +85,8 @@ class UserAdmin(DjangoUserAdmin):
 
 @admin.register(PatientProfile)
 class PatientProfileAdmin(admin.ModelAdmin):
-    list_display = ("user", "date_of_birth")
+    form = PatientProfileForm
+    list_display = ("user", "date_of_birth", "timezone")
     search_fields = ("user__email", "user__first_name", "user__last_name")
     list_select_related = ("user",)
     autocomplete_fields = ("user",)

@@ -5,7 +5,8 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.password_validation import password_validators_help_text_html
 from django.utils import timezone
 
-from accounts.models import normalize_email_address
+from accounts.models import hospital_time_zone, normalize_email_address
+from accounts.timezones import timezone_choices
 
 OLDEST_PLAUSIBLE_AGE_YEARS = 125
 
@@ -33,6 +34,14 @@ class ProfileForm(forms.Form):
         widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
     )
     date_of_birth = DateOfBirthField()
+    timezone = forms.ChoiceField(
+        label="Your time zone",
+        choices=timezone_choices,
+        initial=hospital_time_zone,
+        help_text="Appointment times are given in the doctor's zone; where yours differs, we show your time too.",
+        # The sign-up page's script preselects the browser's zone; without scripts the hospital's stays.
+        widget=forms.Select(attrs={"data-browser-time-zone": ""}),
+    )
 
 
 class SignUpForm(ProfileForm):
@@ -54,7 +63,7 @@ class SignUpForm(ProfileForm):
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
 
-    field_order = ["first_name", "last_name", "email", "phone", "date_of_birth", "password1", "password2"]
+    field_order = ["first_name", "last_name", "email", "phone", "date_of_birth", "timezone", "password1", "password2"]
 
     def clean(self):
         cleaned = super().clean()

@@ -1,8 +1,11 @@
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+
+from accounts.timezones import validate_timezone_name
 
 
 def normalize_email_address(email: str) -> str:
@@ -90,9 +93,22 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.role == Role.DOCTOR
 
 
+def hospital_time_zone() -> str:
+    return settings.HOSPITAL_TIME_ZONE
+
+
 class PatientProfile(models.Model):
     user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="patient_profile")
     date_of_birth = models.DateField()
+    # Visits are shown in the doctor's zone; where this one differs, the patient's time beside it.
+    # No `choices`, as for the doctor's zone: the tz database differs between machines.
+    timezone = models.CharField(
+        "time zone",
+        max_length=64,
+        default=hospital_time_zone,
+        validators=[validate_timezone_name],
+        help_text="IANA name, e.g. Europe/London.",
+    )
 
     class Meta:
         constraints = [
@@ -100,6 +116,7 @@ class PatientProfile(models.Model):
                 condition=models.Q(date_of_birth__gt="1900-01-01"),
                 name="accounts_patientprofile_dob_plausible",
             ),
+            models.CheckConstraint(condition=~models.Q(timezone=""), name="accounts_patientprofile_timezone_set"),
         ]
 
     def __str__(self) -> str:

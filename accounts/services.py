@@ -11,7 +11,8 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from accounts.models import PatientProfile, Role, User, normalize_email_address
+from accounts.models import PatientProfile, Role, User, hospital_time_zone, normalize_email_address
+from accounts.timezones import validate_timezone_name
 
 EMAIL_TAKEN_MESSAGE = "An account with this e-mail address already exists. Log in or reset your password."
 
@@ -25,9 +26,13 @@ def patient_register(
     last_name: str,
     date_of_birth: datetime.date,
     phone: str = "",
+    timezone: str | None = None,
 ) -> User:
-    """Create a patient account and its profile, or change nothing and say what is wrong."""
+    """Create a patient account and its profile, or change nothing and say what is wrong.
+    Without a `timezone` the patient gets the hospital's."""
     email = normalize_email_address(email)
+    timezone = timezone or hospital_time_zone()
+    _check_timezone(timezone)
     user = User(email=email, first_name=first_name, last_name=last_name, phone=phone, role=Role.PATIENT)
     # Field rules (lengths, e-mail shape) checked here too, so every caller gets a clear error
     # instead of a database error; uniqueness gets its own, friendlier message below.
@@ -45,8 +50,15 @@ def patient_register(
             user.save()
     except IntegrityError as error:
         raise ValidationError({"email": EMAIL_TAKEN_MESSAGE}) from error
-    PatientProfile.objects.create(user=user, date_of_birth=date_of_birth)
+    PatientProfile.objects.create(user=user, date_of_birth=date_of_birth, timezone=timezone)
     return user
+
+
+def _check_timezone(timezone: str) -> None:
+    try:
+        validate_timezone_name(timezone)
+    except ValidationError as error:
+        raise ValidationError({"timezone": error.messages}) from error
 
 
 @transaction.atomic
@@ -57,13 +69,19 @@ def user_profile_update(
     last_name: str,
     phone: str,
     date_of_birth: datetime.date | None = None,
+    timezone: str | None = None,
 ) -> User:
+    """A patient's `date_of_birth` and `timezone` go on their profile; left as they are when None."""
+    if timezone is not None:
+        _check_timezone(timezone)
     user.first_name = first_name
     user.last_name = last_name
     user.phone = phone
     user.save(update_fields=["first_name", "last_name", "phone"])
-    if user.is_patient and date_of_birth is not None:
-        PatientProfile.objects.update_or_create(user=user, defaults={"date_of_birth": date_of_birth})
+    profile_fields = {"date_of_birth": date_of_birth, "timezone": timezone}
+    profile_fields = {name: value for name, value in profile_fields.items() if value is not None}
+    if user.is_patient and profile_fields:
+        PatientProfile.objects.update_or_create(user=user, defaults=profile_fields)
     return user
 
 

@@ -51,6 +51,7 @@ def signup(request):
                 last_name=data["last_name"],
                 phone=data["phone"],
                 date_of_birth=data["date_of_birth"],
+                timezone=data["timezone"],
             )
         except ValidationError as error:
             form.add_error(None, error)
@@ -85,9 +86,11 @@ def profile(request):
         "phone": user.phone,
         "date_of_birth": patient_profile.date_of_birth if patient_profile else None,
     }
+    if patient_profile:
+        initial["timezone"] = patient_profile.timezone
     form = ProfileForm(request.POST if request.method == "POST" else None, initial=initial)
     if not user.is_patient:
-        del form.fields["date_of_birth"]
+        del form.fields["date_of_birth"], form.fields["timezone"]
     if request.method == "POST" and form.is_valid():
         services.user_profile_update(user=user, **form.cleaned_data)
         messages.success(request, "Your details were saved.")

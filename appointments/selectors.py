@@ -1,11 +1,16 @@
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.timesince import timeuntil
 
 from accounts.access import get_for_user_or_404
-from appointments.models import Appointment, AppointmentStatus
+from appointments import payment_deadline
+from appointments.models import Appointment, AppointmentLogEntry, AppointmentStatus
+from hospital import timefmt
+from hospital.models import Slot
 from hospital.slot_holders import BookedVisit
 
 _ORDERINGS = {
@@ -13,6 +18,68 @@ _ORDERINGS = {
     "latest": ["-slot__starts_at"],
     "booked": ["-created_at"],
 }
+
+
+@dataclass(frozen=True)
+class AppointmentTimes:
+    """What an appointment's pages print about time, computed once per row (`appointment.times`).
+
+    Every time is on the doctor's clock, named, with the viewer's own beside it where their zone
+    reads differently. The hold is shown ending when its Checkout session does: the grace the
+    hold keeps after that (for a payment finished in the last second) is never promised."""
+
+    visit: timefmt.VisitTimes
+    payable: bool  # awaiting payment and the Checkout session still open
+    pay_by: timefmt.Shown | None  # the session's expiry, while payable
+    left: str  # "35 minutes", while payable
+    # The detail page's other times; empty on the list.
+    booked: timefmt.Shown | None = None
+    paid: timefmt.Shown | None = None
+    timeline: list[tuple[AppointmentLogEntry, timefmt.Shown]] = field(default_factory=list)
+    refunds: list[tuple[object, str]] = field(default_factory=list)  # (payments.Refund, its day)
+
+
+def viewer_time_zone(user) -> str:
+    """The zone whose clock is shown beside the doctor's: a patient's own. Staff and doctors read
+    the doctor's time alone."""
+    profile = getattr(user, "patient_profile", None) if user.is_patient else None
+    return profile.timezone if profile else ""
+
+
+def _with_checkout_expiry(appointments: QuerySet[Appointment]) -> QuerySet[Appointment]:
+    return appointments.annotate(checkout_expires_at=payment_deadline.annotation())
+
+
+def _times(appointment: Appointment, *, viewer_zone: str, now: dt.datetime) -> AppointmentTimes:
+    zone = appointment.doctor.timezone
+    pay_by = appointment.checkout_expires_at
+    payable = appointment.status == AppointmentStatus.PENDING_PAYMENT and pay_by is not None and pay_by > now
+    slot = appointment.slot
+    return AppointmentTimes(
+        visit=timefmt.visit_times(starts_at=slot.starts_at, ends_at=slot.ends_at, zone=zone, viewer_zone=viewer_zone),
+        payable=payable,
+        pay_by=timefmt.shown(pay_by, zone=zone, viewer_zone=viewer_zone) if payable else None,
+        left=timeuntil(pay_by, now) if payable else "",
+    )
+
+
+def appointments_with_times(
+    appointments: Iterable[Appointment], *, user, now: dt.datetime | None = None
+) -> list[Appointment]:
+    """The rows of one list page, each with its `times` (rows from `appointments_for_patient`)."""
+    now = now or timezone.now()
+    viewer_zone = viewer_time_zone(user)
+    rows = list(appointments)
+    for appointment in rows:
+        appointment.times = _times(appointment, viewer_zone=viewer_zone, now=now)
+    return rows
+
+
+def slot_times(*, slot: Slot, user) -> timefmt.VisitTimes:
+    """A slot's time for the booking page, as the appointment pages print it."""
+    return timefmt.visit_times(
+        starts_at=slot.starts_at, ends_at=slot.ends_at, zone=slot.doctor.timezone, viewer_zone=viewer_time_zone(user)
+    )
 
 
 def default_sort(*, when: str) -> str:
@@ -53,9 +120,9 @@ def appointments_for_patient(
         appointments = appointments.filter(status=status)
     if payment_statuses:
         appointments = appointments.filter(payment__status__in=payment_statuses)
-    return appointments.select_related("doctor__user", "doctor__specialty", "slot", "payment").order_by(
-        *_ORDERINGS.get(sort or default_sort(when=when)), "pk"
-    )
+    return _with_checkout_expiry(
+        appointments.select_related("doctor__user", "doctor__specialty", "slot", "payment")
+    ).order_by(*_ORDERINGS.get(sort or default_sort(when=when)), "pk")
 
 
 def appointment_for_user(*, user, pk: int) -> Appointment:
@@ -63,21 +130,47 @@ def appointment_for_user(*, user, pk: int) -> Appointment:
     return get_for_user_or_404(Appointment.objects.select_related("payment"), user=user, pk=pk)
 
 
-def appointment_detail(*, user, pk: int) -> Appointment:
-    """One appointment as its detail page shows it; someone else's is a 404."""
-    return get_for_user_or_404(
-        Appointment.objects.select_related("doctor__user", "doctor__specialty", "slot", "payment").prefetch_related(
-            "log_entries", "payment__refunds"
-        ),
+def appointment_detail(*, user, pk: int, now: dt.datetime | None = None) -> Appointment:
+    """One appointment as its detail page shows it, with its `times`; someone else's is a 404."""
+    now = now or timezone.now()
+    appointment = get_for_user_or_404(
+        _with_checkout_expiry(
+            Appointment.objects.select_related("doctor__user", "doctor__specialty", "slot", "payment")
+        ).prefetch_related("log_entries", "payment__refunds"),
         user=user,
         pk=pk,
     )
+    viewer_zone = viewer_time_zone(user)
+    zone = appointment.doctor.timezone
+    payment = getattr(appointment, "payment", None)
+
+    def at(moment: dt.datetime) -> timefmt.Shown:
+        return timefmt.shown(moment, zone=zone, viewer_zone=viewer_zone, style=timefmt.format_short)
+
+    appointment.times = replace(
+        _times(appointment, viewer_zone=viewer_zone, now=now),
+        booked=at(appointment.created_at),
+        paid=at(payment.paid_at) if payment and payment.paid_at else None,
+        timeline=[(entry, at(entry.at)) for entry in appointment.log_entries.all()],
+        refunds=[(refund, timefmt.format_date(refund.created_at, zone)) for refund in payment.refunds.all()]
+        if payment
+        else [],
+    )
+    return appointment
 
 
 def patient_hold_on_slot(*, user, slot_id: int, now: dt.datetime | None = None) -> Appointment | None:
-    """The patient's own live (unpaid, not lapsed) hold on a slot, if any."""
+    """The patient's own live (unpaid, not lapsed) hold on a slot, if any, with its `times`."""
     now = now or timezone.now()
-    return Appointment.objects.filter(patient=user, slot_id=slot_id).live_holds(now=now).first()
+    appointment = (
+        _with_checkout_expiry(Appointment.objects.select_related("doctor", "slot"))
+        .filter(patient=user, slot_id=slot_id)
+        .live_holds(now=now)
+        .first()
+    )
+    if appointment is not None:
+        appointment.times = _times(appointment, viewer_zone=viewer_time_zone(user), now=now)
+    return appointment
 
 
 def visits_booked_between(*, doctor_id: int, starts_at: dt.datetime, ends_at: dt.datetime) -> list[BookedVisit]:

@@ -57,6 +57,7 @@ def book(request, slot_id: int):
     is_free = Slot.objects.bookable().filter(pk=slot.pk).exists()
     context = {
         "slot": slot,
+        "times": selectors.slot_times(slot=slot, user=request.user),
         "doctor": slot.doctor,
         "form": form,
         "is_free": is_free,
@@ -94,6 +95,7 @@ def my_appointments(request):
         sort=sort,
     )
     page = Paginator(appointments, APPOINTMENTS_PER_PAGE).get_page(request.GET.get("page"))
+    page.object_list = selectors.appointments_with_times(page.object_list, user=request.user)
     query = QueryDict(mutable=True)  # links keep the filters in use, not what was typed
     query.update(filters)
     tab_query = query.copy()  # the tabs switch `when` and keep the other filters
@@ -109,7 +111,6 @@ def my_appointments(request):
             "filter_query": query.urlencode(),
             "tab_query": tab_query.urlencode(),
             "is_filtered": bool(filters.get("status") or filters.get("payment")),
-            "now": timezone.now(),
         },
     )
 
@@ -117,18 +118,17 @@ def my_appointments(request):
 @role_required(Role.PATIENT, Role.STAFF)
 @require_GET
 def detail(request, pk: int):
-    appointment = selectors.appointment_detail(user=request.user, pk=pk)
     now = timezone.now()
+    appointment = selectors.appointment_detail(user=request.user, pk=pk, now=now)
     return render(
         request,
         "appointments/detail.html",
         {
             "appointment": appointment,
             "payment": appointment.payment,
-            "hold_is_live": appointment.hold_is_live(now=now),
-            "hold_lapsed": (
-                appointment.status == AppointmentStatus.PENDING_PAYMENT and not appointment.hold_is_live(now=now)
-            ),
+            # Payable until the Checkout session expires; the hold's grace after it is not offered.
+            "hold_is_live": appointment.times.payable,
+            "hold_lapsed": appointment.status == AppointmentStatus.PENDING_PAYMENT and not appointment.times.payable,
             "now": now,
         },
     )

@@ -2,8 +2,9 @@ from decimal import Decimal
 
 from django import forms
 
+from accounts.timezones import timezone_choices
 from hospital import services
-from hospital.models import Currency, Doctor, Specialty, TimeOff, timezone_choices
+from hospital.models import Currency, Doctor, Specialty, TimeOff
 from hospital.money import TooManyDecimals, decimal_places, to_major_units, to_minor_units
 
 

@@ -1,6 +1,5 @@
 import datetime as dt
 import zoneinfo
-from functools import cache
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -10,23 +9,10 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.models import Role
+from accounts.timezones import validate_timezone_name
 from hospital import slot_holders
 from hospital.local_time import local_span
 from hospital.money import MINIMUM_CHARGE, format_money
-
-
-@cache
-def _known_timezones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
-
-
-def validate_timezone_name(value: str) -> None:
-    if value not in _known_timezones():
-        raise ValidationError(f"“{value}” is not an IANA time zone name, e.g. Europe/London.")
-
-
-def timezone_choices() -> list[tuple[str, str]]:
-    return sorted((name, name.replace("_", " ")) for name in _known_timezones() if "/" in name)
 
 
 class Currency(models.TextChoices):

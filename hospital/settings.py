@@ -173,6 +173,8 @@ EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=10.0)
 
 # --- Product settings -----------------------------------------------------------------------
 HOSPITAL_NAME = env.str("HOSPITAL_NAME", default="Northbridge Hospital")
+# Where the hospital is (an IANA name): a new patient's zone when their browser does not say theirs.
+HOSPITAL_TIME_ZONE = env.str("HOSPITAL_TIME_ZONE", default="Europe/London")
 SLOT_HORIZON_DAYS = env.int("SLOT_HORIZON_DAYS", default=28)
 
 # --- Booking and payment ----------------------------------------------------------------------

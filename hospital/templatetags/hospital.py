@@ -1,5 +1,7 @@
 from django import template
+from django.utils.html import format_html
 
+from hospital import timefmt
 from hospital.money import format_money
 
 register = template.Library()
@@ -8,6 +10,27 @@ register = template.Library()
 @register.filter
 def money(amount: int, currency: str) -> str:
     return format_money(amount, currency)
+
+
+@register.filter
+def when(moment, zone: str) -> str:
+    """`{{ starts|when:doctor.timezone }}`: 'Wednesday 2 December 2026, 10:00 JST (Asia/Tokyo)',
+    whatever zone is active (e-mails are rendered in workers, where UTC is)."""
+    return timefmt.format_when(moment, zone) if moment else ""
+
+
+@register.simple_tag
+def time_beside(moment, zone: str, beside: str) -> str:
+    """`{% time_beside starts patient_zone doctor.timezone as yours %}`: the moment on the
+    patient's clock, or '' when it reads as the doctor's does."""
+    return timefmt.format_beside(moment, zone=zone, beside=beside) if moment else ""
+
+
+@register.filter
+def your_time(clock: str) -> str:
+    """`{{ times.yours|your_time }}`: ' (your time: 09:00 EDT)' beside the doctor's time, or
+    nothing when the viewer's clock reads the same (`yours` is computed by the page's selector)."""
+    return format_html(' <span class="your-time">(your time: {})</span>', clock) if clock else ""
 
 
 @register.simple_tag(takes_context=True)

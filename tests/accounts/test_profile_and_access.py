@@ -16,7 +16,13 @@ pytestmark = pytest.mark.django_db
 def test_patient_edits_their_details(patient_client, patient):
     response = patient_client.post(
         reverse("accounts:profile"),
-        {"first_name": "Patricia", "last_name": "Jones", "phone": "+1 555 0199", "date_of_birth": "1985-02-03"},
+        {
+            "first_name": "Patricia",
+            "last_name": "Jones",
+            "phone": "+1 555 0199",
+            "date_of_birth": "1985-02-03",
+            "timezone": "Europe/London",
+        },
         follow=True,
     )
 

@@ -18,6 +18,7 @@ def signup_data(**overrides) -> dict:
         "email": "ada@example.com",
         "phone": "+44 20 7946 0000",
         "date_of_birth": "1990-12-10",
+        "timezone": "Europe/London",
         "password1": "analytical-engine-42",
         "password2": "analytical-engine-42",
     } | overrides
@@ -90,7 +91,7 @@ def test_date_of_birth_in_the_future_is_refused(client):
 def test_missing_fields_are_named(client):
     response = client.post(URL, {})
     assert response.status_code == 200
-    assert response.text.count("This field is required.") == 6  # every field but the optional phone
+    assert response.text.count("This field is required.") == 7  # every field but the optional phone
 
 
 def test_an_over_long_email_is_a_form_error_not_a_crash(client):

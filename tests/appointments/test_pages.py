@@ -28,7 +28,7 @@ pytestmark = pytest.mark.django_db
 
 UTC = dt.UTC
 NOW = dt.datetime(2026, 6, 1, 6, tzinfo=UTC)  # a Monday; 07:00 BST in London
-HOLD_MINUTES = settings.CHECKOUT_SESSION_MINUTES + settings.HOLD_GRACE_MINUTES
+PAY_MINUTES = settings.CHECKOUT_SESSION_MINUTES
 
 
 @pytest.fixture(autouse=True)
@@ -277,8 +277,9 @@ class TestMyAppointments:
         assert "Tuesday 2 June 2026, 14:00" in text
         assert "BST · Europe/London" in text
         assert "Awaiting payment" in text
-        hold_ends = (NOW + dt.timedelta(minutes=HOLD_MINUTES)).astimezone(Doctor(timezone="Europe/London").zone)
-        assert f'held until <time datetime="{hold_ends.isoformat()}">{hold_ends:%H:%M}</time> BST' in text
+        # The Checkout session's expiry: the hold's grace after it is never promised.
+        pay_by = (NOW + dt.timedelta(minutes=PAY_MINUTES)).astimezone(Doctor(timezone="Europe/London").zone)
+        assert f'held until <time datetime="{pay_by.isoformat()}">{pay_by:%H:%M} BST</time>' in text
 
     def test_a_lapsed_hold_shows_as_lapsed(self, patient_client, patient):
         appointment = hold(patient, hours_from_now(london_doctor(), 5))
@@ -536,7 +537,7 @@ class TestDetail:
         assert "Chest pain" in text
         assert "£90.00" in text
         assert "Awaiting payment — held until" in text
-        assert f"({HOLD_MINUTES}\xa0minutes left)" in text  # timeuntil keeps number and unit together
+        assert f"({PAY_MINUTES}\xa0minutes left)" in text  # timeuntil keeps number and unit together
         assert f'action="{reverse("appointments:pay", args=[appointment.pk])}"' in text
         assert "Pay now" in text
         assert f'action="{reverse("appointments:cancel_hold", args=[appointment.pk])}"' in text
