@@ -11,8 +11,8 @@ from django.utils.text import slugify
 from accounts.models import Role
 from accounts.timezones import validate_timezone_name
 from hospital import slot_holders
-from hospital.local_time import local_span
 from hospital.money import MINIMUM_CHARGE, format_money
+from hospital.timefmt import format_span
 
 
 class Currency(models.TextChoices):
@@ -190,7 +190,7 @@ class TimeOff(models.Model):
     @property
     def local_span(self) -> str:
         """In the doctor's zone, named: staff plan time off in the doctor's local time."""
-        return local_span(self.starts_at, self.ends_at, self.doctor.zone)
+        return format_span(self.starts_at, self.ends_at, self.doctor.timezone)
 
     def clean(self):
         super().clean()

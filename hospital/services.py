@@ -9,8 +9,8 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from hospital import slot_holders
-from hospital.local_time import local_moment
 from hospital.models import Doctor, Slot, WorkingHours
+from hospital.timefmt import format_moment
 
 UTC = dt.UTC
 
@@ -164,7 +164,7 @@ def time_off_validate(*, doctor: Doctor, starts_at: dt.datetime, ends_at: dt.dat
             [
                 "This time off covers booked visits; cancel or move them first:",
                 *(
-                    f"{local_moment(visit.starts_at, doctor.zone)}: {visit.patient_name}, {visit.status_label}"
+                    f"{format_moment(visit.starts_at, doctor.timezone)}: {visit.patient_name}, {visit.status_label}"
                     for visit in visits
                 ),
             ]

@@ -44,6 +44,23 @@ def format_when(moment: dt.datetime, zone: str) -> str:
     return f"{format_day(moment, zone)}, {format_clock(moment, zone)} ({zone})"
 
 
+def format_moment(moment: dt.datetime, zone: str) -> str:
+    """'Mon 7 Dec 2026 09:00 JST (Asia/Tokyo)': what the admin lists."""
+    at = local(moment, zone)
+    return f"{at:%a} {format_date(moment, zone)} {format_clock(moment, zone)} ({zone})"
+
+
+def format_span(starts_at: dt.datetime, ends_at: dt.datetime, zone: str) -> str:
+    """'Mon 7 Dec 2026 09:00 – 12:00 JST (Asia/Tokyo)'; the end's day only when it differs, and the
+    start's abbreviation too when a clock change falls inside ('23:00 BST – … 12:00 GMT')."""
+    start, end = local(starts_at, zone), local(ends_at, zone)
+    start_text = f"{start:%a} {format_date(starts_at, zone)} {start:%H:%M}"
+    if start.tzname() != end.tzname():
+        start_text += f" {start.tzname()}"
+    end_text = f"{end:%H:%M}" if end.date() == start.date() else f"{end:%a} {format_date(ends_at, zone)} {end:%H:%M}"
+    return f"{start_text} – {end_text} {end.tzname()} ({zone})"
+
+
 def format_beside(moment: dt.datetime, *, zone: str, beside: str) -> str:
     """The moment on the clock of `zone`, to print beside its reading in `beside` (the doctor's
     zone); empty when both clocks read the same, or when `zone` is not given. The day is named
