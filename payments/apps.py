@@ -7,7 +7,10 @@ class PaymentsConfig(AppConfig):
     def ready(self):
         from hospital import outbox
         from payments import checks, receivers, services, stripe_api, tasks  # noqa: F401  (they register on import)
-        from payments.models import Refund
+        from payments.models import Refund, SessionClosing
 
         stripe_api.configure()
         outbox.register(model=Refund, pending=services.REFUND_PENDING_WORK, enqueue=tasks.refund_issue.enqueue)
+        outbox.register(
+            model=SessionClosing, pending=services.SESSION_CLOSE_PENDING, enqueue=tasks.checkout_session_close.enqueue
+        )

@@ -1,5 +1,6 @@
 from django import template
 
+from hospital.models import booking_cutoff_words
 from hospital.money import format_money
 
 register = template.Library()
@@ -14,3 +15,8 @@ def money(amount: int, currency: str) -> str:
 def nav_active(context, *url_names: str) -> str:
     match = context["request"].resolver_match
     return "is-active" if match and match.view_name in url_names else ""
+
+
+@register.simple_tag
+def booking_cutoff_text() -> str:
+    return booking_cutoff_words()
