@@ -220,4 +220,4 @@ class StripeCustomer(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.stripe_customer_id
+        return self.stripe_customer_id or f"Customer of user #{self.user_id} (not yet at Stripe)"
