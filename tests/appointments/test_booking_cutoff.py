@@ -61,3 +61,14 @@ def test_the_site_refuses_to_start_with_a_cut_off_shorter_than_a_hold(closes):
 def test_a_cut_off_as_long_as_a_hold_passes_the_check():
     with override_settings(BOOKING_CLOSES_MINUTES_BEFORE_START=40):
         call_command("check")
+
+
+@override_settings(BOOKING_CLOSES_MINUTES_BEFORE_START=10)  # below a hold: only the check forbids it
+def test_a_hold_never_outlives_the_slots_start_whatever_the_settings(patient):
+    from tests.factories import hold_slot
+
+    slot = slot_in(20)
+
+    appointment = hold_slot(patient=patient, slot=slot)
+
+    assert appointment.hold_expires_at == slot.starts_at
