@@ -73,9 +73,6 @@ def _seconds_left() -> float | None:
 class _BudgetedClient(stripe.RequestsClient):
     """stripe-python's requests client, with each call's timeout and retries bound by the budget."""
 
-    def __init__(self, *, timeout: float):
-        super().__init__(timeout=timeout)
-
     @property
     def _timeout(self) -> float:
         left = _seconds_left()
