@@ -18,7 +18,7 @@ from appointments.models import (
     CancelReason,
 )
 from hospital.locks import lock_patient, lock_slot
-from hospital.models import Slot
+from hospital.models import Slot, booking_cutoff, booking_cutoff_words
 
 S = AppointmentStatus
 
@@ -108,6 +108,11 @@ def appointment_hold(
     slot_expire_lapsed_holds(slot=slot, now=now)
     if slot.starts_at <= now:
         raise BookingError("This time has already passed. Please choose a later slot.")
+    if slot.starts_at - booking_cutoff() <= now:
+        raise BookingError(
+            f"Online booking for this time has closed: it closes {booking_cutoff_words()} before the start. "
+            "Please choose a later time."
+        )
     if not slot_is_bookable(slot=slot, now=now):
         raise BookingError("This time slot is not available for booking. Please choose another time.")
     holder = slot.appointments.filter(status__in=ACTIVE_STATUSES).first()
@@ -127,7 +132,8 @@ def appointment_hold(
         doctor=slot.doctor,
         slot=slot,
         status=S.PENDING_PAYMENT,
-        hold_expires_at=hold_expires_at,
+        # Never past the start, whatever the caller asked for: nobody pays for a visit under way.
+        hold_expires_at=min(hold_expires_at, slot.starts_at),
         fee_amount=slot.doctor.fee_amount,
         fee_currency=slot.doctor.fee_currency,
         reason=reason.strip(),

@@ -1,10 +1,12 @@
 import datetime as dt
 import zoneinfo
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -198,12 +200,27 @@ class TimeOff(models.Model):
             raise ValidationError({"ends_at": "The end must be after the start."})
 
 
+def booking_cutoff() -> dt.timedelta:
+    """Online booking of a slot closes this long before it starts: a hold made before then (its
+    Checkout Session plus the grace) ends before the visit does (payments.checks holds that)."""
+    return dt.timedelta(minutes=settings.BOOKING_CLOSES_MINUTES_BEFORE_START)
+
+
+def booking_cutoff_words() -> str:
+    """The cut-off as pages and messages say it: "1 hour", "2 hours", "45 minutes"."""
+    minutes = settings.BOOKING_CLOSES_MINUTES_BEFORE_START
+    if minutes % 60:
+        return f"{minutes} minute{pluralize(minutes)}"
+    return f"{minutes // 60} hour{pluralize(minutes // 60)}"
+
+
 class SlotQuerySet(models.QuerySet):
     def bookable(self, *, now=None) -> "SlotQuerySet":
-        """Slots a patient may pick: in the future, not blocked by staff, and not held by an
-        appointment. A payment hold that has lapsed does not count: the next booking expires it."""
+        """Slots a patient may pick: starting after the booking cut-off, not blocked by staff, and
+        not held by an appointment. A payment hold that has lapsed does not count: the next
+        booking expires it."""
         now = now or timezone.now()
-        slots = self.filter(starts_at__gt=now, is_blocked=False)
+        slots = self.filter(starts_at__gt=now + booking_cutoff(), is_blocked=False)
         for holding in slot_holders.holding_querysets(now=now):
             slots = slots.exclude(models.Exists(holding.filter(slot=models.OuterRef("pk"))))
         return slots

@@ -186,6 +186,9 @@ HOLD_GRACE_MINUTES = env.int("HOLD_GRACE_MINUTES", default=5)
 # "Resume payment" extends a hold with a fresh session, but never beyond this from booking.
 HOLD_MAX_MINUTES = env.int("HOLD_MAX_MINUTES", default=120)
 MAX_UNPAID_HOLDS = env.int("MAX_UNPAID_HOLDS", default=3)
+# Online booking of a slot closes this long before it starts, so a hold (session + grace) always
+# ends before the visit; payments.checks refuses to start with less than CHECKOUT + GRACE.
+BOOKING_CLOSES_MINUTES_BEFORE_START = env.int("BOOKING_CLOSES_MINUTES_BEFORE_START", default=60)
 # Booking attempts per patient per hour (each one may create a Stripe Checkout Session).
 BOOKING_RATE_LIMIT_PER_HOUR = env.int("BOOKING_RATE_LIMIT_PER_HOUR", default=30)
 
@@ -208,6 +211,9 @@ if env.str("STRIPE_API_BASE", default=""):
 # fail fast instead of stripe-python's 80 s and 2 retries.
 STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=5.0)
 STRIPE_MAX_NETWORK_RETRIES = 1
+# All the Stripe calls of one page request together (a first booking's customer and session)
+# give up after this long, so a slow Stripe shows "try again" instead of a 15-30 s wait.
+STRIPE_REQUEST_BUDGET_SECONDS = env.float("STRIPE_REQUEST_BUDGET_SECONDS", default=8.0)
 DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
 # Webhook bodies larger than this are refused before dj-stripe stores them (Stripe's are < 100 KB).
 STRIPE_WEBHOOK_MAX_BYTES = 256 * 1024

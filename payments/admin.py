@@ -43,7 +43,7 @@ class PaymentAdmin(AmountAsMoneyMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ["appointment__patient"]
     fields = [
         "appointment", "amount_display", "status", "captured_display", "dispute_status", "last_failure_reason",
-        "payment_intent_id", "stripe_objects", "paid_at", "created_at", "updated_at",
+        "last_failure_detail", "payment_intent_id", "stripe_objects", "paid_at", "created_at", "updated_at",
     ]  # fmt: skip
     readonly_fields = fields
     inlines = [CheckoutAttemptInline, RefundInline]

@@ -20,4 +20,14 @@ def booking_hold_settings(app_configs, **kwargs):
                 "HOLD_MAX_MINUTES must be at least CHECKOUT_SESSION_MINUTES + HOLD_GRACE_MINUTES.", id="payments.E002"
             )
         )
+    hold = settings.CHECKOUT_SESSION_MINUTES + settings.HOLD_GRACE_MINUTES
+    if hold > settings.BOOKING_CLOSES_MINUTES_BEFORE_START:
+        # A hold made just before the cut-off would otherwise outlive the slot's start.
+        errors.append(
+            Error(
+                f"BOOKING_CLOSES_MINUTES_BEFORE_START is {settings.BOOKING_CLOSES_MINUTES_BEFORE_START}; it must be "
+                f"at least CHECKOUT_SESSION_MINUTES + HOLD_GRACE_MINUTES ({hold}).",
+                id="payments.E003",
+            )
+        )
     return errors

@@ -38,7 +38,10 @@ class Payment(models.Model):
     # has not reported failed, recomputed by payments.services.reconcile whenever a fact changes.
     refunded_amount = models.PositiveIntegerField(default=0, editable=False)
     dispute_status = models.CharField(max_length=20, choices=DisputeStatus.choices, blank=True, default="")
+    # What the patient reads about the last failed attempt, in plain words.
     last_failure_reason = models.CharField(max_length=300, blank=True)
+    # What Stripe said, codes and developer text, for staff only.
+    last_failure_detail = models.CharField("Stripe's account of the last failure", max_length=500, blank=True)
     payment_intent_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
     paid_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(
@@ -114,6 +117,21 @@ class CheckoutAttempt(models.Model):
         return self.session_id or f"Checkout attempt #{self.pk}"
 
 
+class SessionClosing(DurableSideEffect):
+    """A replaced Checkout Session still to be expired at Stripe, so it cannot be paid as well.
+
+    Written in the transaction that replaces it ("resume payment"); the resume tries at once, and
+    if Stripe cannot be reached the worker (or the patient's next resume) closes it later.
+    """
+
+    attempt = models.OneToOneField(CheckoutAttempt, on_delete=models.CASCADE, related_name="closing")
+    closed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Closing {self.attempt}"
+
+
 class RefundStatus(models.TextChoices):
     REQUESTED = "requested", "Requested (not yet at Stripe)"
     PENDING = "pending", "Pending"
@@ -181,11 +199,19 @@ class Refund(DurableSideEffect):
 
 
 class StripeCustomer(models.Model):
-    """The one Stripe Customer of a patient, created on first checkout and reused after."""
+    """The one Stripe Customer of a patient, created on first checkout and reused after.
+
+    The row comes first, with the create request's parameters and idempotency key, and the
+    customer's id once Stripe answers: a create that timed out is retried with the same key and
+    parameters, so Stripe replays the same customer instead of making a second one.
+    """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="stripe_customers")
     livemode = models.BooleanField()
-    stripe_customer_id = models.CharField(max_length=255, unique=True)
+    stripe_customer_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    idempotency_key = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    create_params = models.JSONField(default=dict, blank=True)
+    key_created_at = models.DateTimeField(null=True, blank=True, help_text="Stripe forgets a key after 24 hours.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -194,4 +220,4 @@ class StripeCustomer(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.stripe_customer_id
+        return self.stripe_customer_id or f"Customer of user #{self.user_id} (not yet at Stripe)"

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from django.db.models import OuterRef, Subquery
 from djstripe.models import Charge
 
-from payments.models import Payment, Refund
+from payments.models import CheckoutAttempt, Payment, Refund
 from payments.stripe_objects import METADATA_PAYMENT, METADATA_REFUND, metadata_int
 
 
@@ -43,3 +44,12 @@ def payment_id_via_synced_charge(charge_id: str | None) -> int | None:
         return None
     # (dj-stripe stores amounts as decimals of the major unit, so only the currency is compared.)
     return payment_for({"metadata": charge.metadata, "currency": charge.currency})
+
+
+def latest_checkout_expiry() -> Subquery:
+    """For a query of appointments: when the latest Checkout session of each one expires."""
+    return Subquery(
+        CheckoutAttempt.objects.filter(payment__appointment=OuterRef("pk"))
+        .order_by("-created_at", "-pk")
+        .values("expires_at")[:1]
+    )

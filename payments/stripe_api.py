@@ -8,7 +8,11 @@ minutes. Results are plain dicts, so callers never depend on stripe-python's obj
 
 from __future__ import annotations
 
+import contextvars
 import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import stripe
@@ -40,10 +44,55 @@ class StripeRejected(Exception):
         self.status = status
 
 
+# The monotonic time by which every Stripe call of the current page request must be done (None:
+# no budget, e.g. a worker or dj-stripe's webhook re-fetch, which keep the per-call timeout).
+_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("stripe_deadline", default=None)
+# Below this, a call (or a retry) is not started: it could only time out.
+MIN_CALL_SECONDS = 0.5
+
+
+@contextmanager
+def time_budget(seconds: float) -> Iterator[None]:
+    """All Stripe calls inside share `seconds`: each call's timeout is what is left (or the usual
+    timeout if shorter), no retry starts when too little is left, and once it is spent calls fail
+    at once as StripeUnavailable. A budget inside another never extends it."""
+    deadline = time.monotonic() + seconds
+    outer = _deadline.get()
+    token = _deadline.set(deadline if outer is None else min(outer, deadline))
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
+def _seconds_left() -> float | None:
+    deadline = _deadline.get()
+    return None if deadline is None else deadline - time.monotonic()
+
+
+class _BudgetedClient(stripe.RequestsClient):
+    """stripe-python's requests client, with each call's timeout and retries bound by the budget."""
+
+    @property
+    def _timeout(self) -> float:
+        left = _seconds_left()
+        return self._usual_timeout if left is None else max(min(self._usual_timeout, left), 0.01)
+
+    @_timeout.setter
+    def _timeout(self, value: float) -> None:
+        self._usual_timeout = value
+
+    def _should_retry(self, response, api_connection_error, num_retries, max_network_retries):
+        left = _seconds_left()
+        if left is not None and left < MIN_CALL_SECONDS + self.INITIAL_DELAY:
+            return False  # the pause before a retry and the retry itself would not fit
+        return super()._should_retry(response, api_connection_error, num_retries, max_network_retries)
+
+
 def configure() -> None:
     """Apply the timeout and retry policy to stripe-python's global client (dj-stripe uses it too)."""
     stripe.max_network_retries = settings.STRIPE_MAX_NETWORK_RETRIES
-    stripe.default_http_client = stripe.RequestsClient(timeout=settings.STRIPE_TIMEOUT_SECONDS)
+    stripe.default_http_client = _BudgetedClient(timeout=settings.STRIPE_TIMEOUT_SECONDS)
     api_host = getattr(settings, "STRIPE_API_HOST", "")
     if api_host:
         stripe.api_base = api_host
@@ -54,6 +103,9 @@ def _api_key() -> str:
 
 
 def _call(operation, /, *args: Any, **params: Any) -> dict:
+    left = _seconds_left()
+    if left is not None and left < MIN_CALL_SECONDS:
+        raise StripeUnavailable("The time allowed for Stripe in this request is used up.")
     try:
         result = operation(*args, api_key=_api_key(), **params)
     except (stripe.APIConnectionError, stripe.RateLimitError) as exc:

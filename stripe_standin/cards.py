@@ -37,6 +37,12 @@ TEST_CARDS: dict[str, str | Decline] = {
     "4000000000000002": GENERIC_DECLINE,
     "4000000000009995": Decline("card_declined", "insufficient_funds", "Your card has insufficient funds."),
     "4000000000009987": Decline("card_declined", "lost_card", "Your card was declined."),
+    "4000000000009979": Decline("card_declined", "stolen_card", "Your card was declined."),
+    "4000000000000119": Decline(
+        "processing_error",
+        "processing_error",
+        "An error occurred while processing your card. Try again in a little bit.",
+    ),
     "4000000000000069": Decline("expired_card", "expired_card", "Your card has expired."),
     "4000000000000127": Decline("incorrect_cvc", "incorrect_cvc", "Your card's security code is incorrect."),
     "4000002500003155": AUTHENTICATE,

@@ -18,7 +18,7 @@ route = ROUTER.route
 find_route = ROUTER.find
 
 
-SWITCHES = ("duplicate", "reorder", "delay_seconds", "withhold", "fail_api")
+SWITCHES = ("duplicate", "reorder", "delay_seconds", "api_delay_seconds", "withhold", "fail_api")
 SETTINGS = (
     "webhook_url",
     "webhook_secret",
@@ -47,6 +47,7 @@ def describe_config(app) -> dict:
         "duplicate": switches.duplicate,
         "reorder": switches.reorder,
         "delay_seconds": switches.delay_seconds,
+        "api_delay_seconds": switches.api_delay_seconds,
         "withhold": switches.withhold,
         "withheld_events": app.dispatcher.withheld_count,
         "fail_api": None if fail is None else vars(fail),
@@ -69,8 +70,9 @@ def set_config(app, body):
         for name in ("duplicate", "reorder", "withhold"):
             if name in body:
                 setattr(state.switches, name, bool(body[name]))
-        if "delay_seconds" in body:
-            state.switches.delay_seconds = float(body["delay_seconds"] or 0)
+        for name in ("delay_seconds", "api_delay_seconds"):
+            if name in body:
+                setattr(state.switches, name, float(body[name] or 0))
         if "fail_api" in body:
             state.switches.fail_api = _fail_rule(body["fail_api"])
         for name in ("webhook_url", "webhook_secret", "merchant_name"):
@@ -147,6 +149,13 @@ def deliver(app, body):
 def wait_idle(app, body):
     idle = app.dispatcher.wait_idle(float(body.get("timeout", 10)))
     return {"idle": idle}
+
+
+@route("GET", "/requests")
+def list_requests(app, body):
+    """Every /v1 call received since the last reset, oldest first (a test counts its Stripe calls)."""
+    with app.state.lock:
+        return {"object": "list", "data": list(app.state.requests)}
 
 
 @route("GET", "/events")

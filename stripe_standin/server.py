@@ -198,6 +198,11 @@ class Handler(BaseHTTPRequestHandler):
             return
 
         key = self.headers.get("Idempotency-Key") if method == "POST" else None
+        with state.lock:
+            state.requests.append({"method": method, "path": path, "idempotency_key": key})
+            delay = state.switches.api_delay_seconds
+        if delay:
+            time.sleep(delay)  # slow, not broken: the call completes, however long the client waited
         record = found = None
         if key:
             fingerprint = json.dumps(params, sort_keys=True)

@@ -59,6 +59,8 @@ class Switches:
     duplicate: bool = False
     reorder: bool = False
     delay_seconds: float = 0.0
+    # A slow Stripe, not a down one: every API call answers, after this long.
+    api_delay_seconds: float = 0.0
     withhold: bool = False
     fail_api: FailRule | None = None
 
@@ -118,6 +120,8 @@ class State:
             self.idempotency: dict[tuple[str, str], IdempotencyRecord] = {}
             # Request details Stripe keeps but does not show on the object (a session's payment_intent_data).
             self.private: dict[str, dict] = {}
+            # Every /v1 call received, in order (method, path, idempotency key), for tests to count.
+            self.requests: list[dict] = []
             self.clock = Clock()
             self.switches = Switches()
 

@@ -85,7 +85,8 @@ class SlotFactory(factory.django.DjangoModelFactory):
         model = Slot
 
     doctor = factory.SubFactory(DoctorFactory)
-    starts_at = factory.Sequence(lambda n: timezone.now().replace(microsecond=0) + dt.timedelta(hours=n + 1))
+    # Two hours ahead at the soonest: online booking closes an hour before the start.
+    starts_at = factory.Sequence(lambda n: timezone.now().replace(microsecond=0) + dt.timedelta(hours=n + 2))
     ends_at = factory.LazyAttribute(lambda slot: slot.starts_at + dt.timedelta(minutes=30))
 
 

@@ -2,6 +2,7 @@ from django import template
 from django.utils.html import format_html
 
 from hospital import timefmt
+from hospital.models import booking_cutoff_words
 from hospital.money import format_money
 
 register = template.Library()
@@ -37,3 +38,8 @@ def your_time(clock: str) -> str:
 def nav_active(context, *url_names: str) -> str:
     match = context["request"].resolver_match
     return "is-active" if match and match.view_name in url_names else ""
+
+
+@register.simple_tag
+def booking_cutoff_text() -> str:
+    return booking_cutoff_words()

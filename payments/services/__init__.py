@@ -11,11 +11,13 @@ The names below are the public face the views, receivers, admin, tasks and tests
 """
 
 from payments.services.checkout import (
+    SESSION_CLOSE_PENDING,
     appointment_book,
     checkout_redirect_url,
     checkout_success,
     hold_cancel,
     payment_open,
+    session_close,
     stripe_customer_for,
 )
 from payments.services.common import UNAVAILABLE_MESSAGE, PaymentUnavailable
@@ -32,6 +34,7 @@ from payments.services.refunds import REFUND_PENDING_WORK, refunds_retry_now
 
 __all__ = [
     "REFUND_PENDING_WORK",
+    "SESSION_CLOSE_PENDING",
     "UNAVAILABLE_MESSAGE",
     "PaymentUnavailable",
     "appointment_book",
@@ -47,5 +50,6 @@ __all__ = [
     "refund_issue",
     "refund_record",
     "refunds_retry_now",
+    "session_close",
     "stripe_customer_for",
 ]

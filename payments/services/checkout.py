@@ -10,18 +10,20 @@ import logging
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
 from appointments.models import Appointment, AppointmentStatus
 from appointments.services import BookingError, appointment_cancel_hold, appointment_hold, appointment_log
+from hospital import outbox
 from payments import stripe_api
 from payments.locks import lock_payment
-from payments.models import CheckoutAttempt, CheckoutAttemptStatus, Payment, StripeCustomer
-from payments.services.common import UNAVAILABLE_MESSAGE, PaymentUnavailable, new_key
+from payments.models import CheckoutAttempt, CheckoutAttemptStatus, Payment, SessionClosing, StripeCustomer
+from payments.services.common import IDEMPOTENCY_KEY_LIFETIME, UNAVAILABLE_MESSAGE, PaymentUnavailable, new_key
 from payments.services.facts import checkout_session_record
 from payments.stripe_api import StripeRejected, StripeUnavailable
-from payments.stripe_objects import METADATA_APPOINTMENT, METADATA_PAYMENT
+from payments.stripe_objects import METADATA_APPOINTMENT, METADATA_PAYMENT, metadata_int
 
 logger = logging.getLogger(__name__)
 S = AppointmentStatus
@@ -29,6 +31,7 @@ S = AppointmentStatus
 STRIPE_MIN_SESSION_LIFETIME = dt.timedelta(minutes=31)
 # An open session about to expire is not worth sending the patient to: replace it.
 SESSION_REUSE_MARGIN = dt.timedelta(minutes=2)
+SESSION_CLOSE_PENDING = Q(closed_at__isnull=True)
 
 
 def appointment_book(*, patient: User, slot_id: int, reason: str, site_url: str, now: dt.datetime | None = None):
@@ -93,32 +96,59 @@ def payment_open(*, appointment: Appointment, checkout_expires_at: dt.datetime, 
     return payment
 
 
-def stripe_customer_for(user: User) -> str:
-    """The patient's one Stripe Customer, created on first use and reused after.
+def stripe_customer_for(user: User, *, now: dt.datetime | None = None) -> str:
+    """The patient's one Stripe Customer, created on first use and reused after: one Stripe call
+    the first time, none after.
 
-    Before creating, Stripe is asked for a customer we made earlier for this user: a create that
-    timed out may have succeeded there. Two first bookings racing each other could still both
-    create one; the unique row below keeps exactly one in use.
+    The create goes out with a key and parameters stored on our row first, so a create that timed
+    out is retried as the same request and Stripe replays the customer it made. Two first
+    bookings racing share the one row, so they share the key too. Stripe forgets a key after
+    24 hours: a row whose key is older than that and never got its customer looks for one made
+    under it (our user id is in its metadata) before trying again under a new key.
     """
+    now = now or timezone.now()
     livemode = settings.STRIPE_LIVE_MODE
-    existing = StripeCustomer.objects.filter(user=user, livemode=livemode).first()
-    if existing:
-        return existing.stripe_customer_id
-    customer = next(
-        (c for c in stripe_api.customers_with_email(user.email) if c["metadata"].get("user_id") == str(user.pk)),
-        None,
-    ) or stripe_api.customer_create(
-        email=user.email,
-        name=user.get_full_name(),
-        metadata={"user_id": str(user.pk)},
-        idempotency_key=new_key("customer"),
-    )
+    row = StripeCustomer.objects.filter(user=user, livemode=livemode).first()
+    if row and row.stripe_customer_id:
+        return row.stripe_customer_id
+    if row is None:
+        row = _customer_row_create(user=user, livemode=livemode, now=now)
+    elif now - row.key_created_at > IDEMPOTENCY_KEY_LIFETIME:
+        found = next(
+            (c for c in stripe_api.customers_with_email(user.email) if metadata_int(c, "user_id") == user.pk), None
+        )
+        if found:
+            return _customer_row_settle(row, found["id"])
+        _customer_row_rotate_key(row, now=now)
+    try:
+        customer = stripe_api.customer_create(**row.create_params, idempotency_key=row.idempotency_key)
+    except StripeUnavailable as exc:
+        if exc.server_error:
+            _customer_row_rotate_key(row, now=now)  # Stripe would replay its stored 5xx for this key
+        raise
+    return _customer_row_settle(row, customer["id"])
+
+
+def _customer_row_rotate_key(row: StripeCustomer, *, now: dt.datetime) -> None:
+    row.idempotency_key, row.key_created_at = new_key("customer"), now
+    StripeCustomer.objects.filter(pk=row.pk).update(idempotency_key=row.idempotency_key, key_created_at=now)
+
+
+def _customer_row_create(*, user: User, livemode: bool, now: dt.datetime) -> StripeCustomer:
+    params = {"email": user.email, "name": user.get_full_name(), "metadata": {"user_id": str(user.pk)}}
     try:
         with transaction.atomic():
-            StripeCustomer.objects.create(user=user, livemode=livemode, stripe_customer_id=customer["id"])
-    except IntegrityError:
-        return StripeCustomer.objects.get(user=user, livemode=livemode).stripe_customer_id
-    return customer["id"]
+            return StripeCustomer.objects.create(
+                user=user, livemode=livemode, idempotency_key=new_key("customer"), create_params=params,
+                key_created_at=now,
+            )  # fmt: skip
+    except IntegrityError:  # a concurrent first booking made it: use its key
+        return StripeCustomer.objects.get(user=user, livemode=livemode)
+
+
+def _customer_row_settle(row: StripeCustomer, customer_id: str) -> str:
+    StripeCustomer.objects.filter(pk=row.pk, stripe_customer_id__isnull=True).update(stripe_customer_id=customer_id)
+    return customer_id
 
 
 def _session_for_attempt(attempt: CheckoutAttempt, *, patient: User, customer_recreated: bool = False) -> str:
@@ -164,12 +194,19 @@ def checkout_redirect_url(*, appointment_id: int, site_url: str, now: dt.datetim
 
     Reuses the latest attempt's session while Stripe says it is open; otherwise starts a new
     attempt with a new key and a hold extended to match, never past HOLD_MAX_MINUTES from
-    booking. Network calls happen only outside transactions.
+    booking nor past the slot's start. A replaced session is closed at Stripe before the patient
+    gets a new one. Network calls happen only outside transactions, and all of them together
+    within the request's Stripe budget.
     """
     now = now or timezone.now()
+    with stripe_api.time_budget(settings.STRIPE_REQUEST_BUDGET_SECONDS):
+        return _checkout_redirect_url(appointment_id=appointment_id, site_url=site_url, now=now)
+
+
+def _checkout_redirect_url(*, appointment_id: int, site_url: str, now: dt.datetime) -> str:
     appointment = Appointment.objects.select_related("payment", "patient").get(pk=appointment_id)
     _require_live_hold(appointment, now)
-    attempt = appointment.payment.checkout_attempts.first()
+    attempt, *older = appointment.payment.checkout_attempts.all()[:2]
     if attempt.session_id and attempt.status == CheckoutAttemptStatus.OPEN:
         if attempt.expires_at > now + SESSION_REUSE_MARGIN:
             session = _stripe_or_unavailable(stripe_api.checkout_session_retrieve, attempt.session_id)
@@ -179,15 +216,43 @@ def checkout_redirect_url(*, appointment_id: int, site_url: str, now: dt.datetim
             appointment.refresh_from_db()
             _require_live_hold(appointment, now)
     elif not attempt.session_id and attempt.expires_at > now + STRIPE_MIN_SESSION_LIFETIME:
+        if older:  # an earlier "resume" may have left the session it replaced open
+            _replaced_sessions_close(appointment, now=now)
         return _session_for_attempt(attempt, patient=appointment.patient)
     # A new attempt first, then close the old session: its "expired" event then finds a newer
     # attempt and leaves the hold alone.
     new_attempt = _attempt_renew(appointment_id=appointment_id, replacing=attempt, site_url=site_url, now=now)
-    if attempt.session_id and attempt.status == CheckoutAttemptStatus.OPEN:
-        _expire_session_at_stripe(attempt)
+    _replaced_sessions_close(appointment, now=now)
+    return _session_for_attempt(new_attempt, patient=appointment.patient)
+
+
+def _replaced_sessions_close(appointment: Appointment, *, now: dt.datetime) -> None:
+    """Close at Stripe every replaced session still to be closed, before opening another one, so
+    the patient never has two payable pages. If Stripe cannot be reached the closing stays
+    recorded for the worker and the patient is asked to try again."""
+    closings = SessionClosing.objects.filter(SESSION_CLOSE_PENDING, attempt__payment__appointment=appointment)
+    for closing in closings.select_related("attempt"):
+        _session_close(closing, now=now)
         appointment.refresh_from_db()
         _require_live_hold(appointment, now)  # the old session may have been paid after all
-    return _session_for_attempt(new_attempt, patient=appointment.patient)
+
+
+def _session_close(closing: SessionClosing, *, now: dt.datetime) -> None:
+    _expire_session_at_stripe(closing.attempt)
+    SessionClosing.objects.filter(pk=closing.pk).update(closed_at=now, claimed_until=None, last_error="")
+
+
+def session_close(*, closing_id: int, now: dt.datetime | None = None) -> None:
+    """Worker: close a replaced session at Stripe once it can be reached (outside transactions)."""
+    now = now or timezone.now()
+    closing = outbox.claim(SessionClosing, SESSION_CLOSE_PENDING, closing_id, now=now)
+    if closing is None:
+        return
+    try:
+        _session_close(closing, now=now)
+    except PaymentUnavailable as exc:
+        outbox.release_for_retry(closing, str(exc.__cause__ or exc), now=now)
+        raise
 
 
 def _stripe_or_unavailable(call, *args):
@@ -215,6 +280,12 @@ def _attempt_renew(
         latest = payment.checkout_attempts.first()
         if latest.pk != replacing.pk:
             return latest  # a second click got here first: use its attempt, do not extend twice
+        if hold_until > appointment.slot.starts_at:
+            # A new payment page would still be open when the visit starts.
+            raise BookingError(
+                "It is too close to the appointment's start to pay online now, so this booking cannot be "
+                "paid for. Please choose a later time."
+            )
         if hold_until > appointment.created_at + dt.timedelta(minutes=settings.HOLD_MAX_MINUTES):
             raise BookingError(
                 "This slot has been held for as long as we can. Cancel this booking and book again to pay."
@@ -222,12 +293,17 @@ def _attempt_renew(
         appointment.hold_expires_at = hold_until
         appointment.save(update_fields=["hold_expires_at", "updated_at"])
         attempt = _attempt_create(payment=payment, checkout_expires_at=checkout_expires_at, site_url=site_url)
+        if replacing.session_id and replacing.status == CheckoutAttemptStatus.OPEN:
+            # Recorded with the new attempt, so it is closed even if Stripe is down right now.
+            outbox.enqueue(SessionClosing.objects.create(attempt=replacing))
         appointment_log(appointment=appointment, message="Payment restarted; the hold was extended.", now=now)
     return attempt
 
 
 def _expire_session_at_stripe(attempt: CheckoutAttempt) -> None:
     """Close an open session before replacing or abandoning it, so it cannot be paid as well."""
+    if not CheckoutAttempt.objects.filter(pk=attempt.pk, status=CheckoutAttemptStatus.OPEN).exists():
+        return  # its expiry or payment was recorded meanwhile
     try:
         stripe_api.checkout_session_expire(attempt.session_id)
     except StripeRejected:
@@ -245,8 +321,9 @@ def hold_cancel(*, appointment_id: int) -> Appointment:
     """The patient gives up an unpaid hold: close its open session at Stripe first, so it cannot be
     paid afterwards, then release the slot. If Stripe cannot be reached the hold stays."""
     appointment = Appointment.objects.select_related("payment").get(pk=appointment_id)
-    for attempt in appointment.payment.checkout_attempts.filter(status=CheckoutAttemptStatus.OPEN):
-        _expire_session_at_stripe(attempt)
+    with stripe_api.time_budget(settings.STRIPE_REQUEST_BUDGET_SECONDS):
+        for attempt in appointment.payment.checkout_attempts.filter(status=CheckoutAttemptStatus.OPEN):
+            _expire_session_at_stripe(attempt)
     return appointment_cancel_hold(appointment_id=appointment_id)
 
 
@@ -256,7 +333,8 @@ def checkout_success(*, appointment: Appointment, session_id: str) -> None:
     if not appointment.payment.checkout_attempts.filter(session_id=session_id).exists():
         raise BookingError("That payment does not belong to this appointment.")
     try:
-        session = stripe_api.checkout_session_retrieve(session_id)
+        with stripe_api.time_budget(settings.STRIPE_REQUEST_BUDGET_SECONDS):
+            session = stripe_api.checkout_session_retrieve(session_id)
     except (StripeUnavailable, StripeRejected) as exc:
         raise PaymentUnavailable(
             "We are waiting for the payment provider to confirm your payment. This page will show it shortly."

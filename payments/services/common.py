@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 
 from accounts.models import User
 from appointments.services import BookingError
 from hospital.notifications import email_queue
 
+# Stripe keeps an idempotency key for 24 hours; after that a retry must look before it leaps.
+IDEMPOTENCY_KEY_LIFETIME = dt.timedelta(hours=24)
 UNAVAILABLE_MESSAGE = "We could not reach our payment provider just now. Your slot is still held; please try again."
 
 

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from appointments.models import AppointmentStatus
 from appointments.services import appointment_log, appointment_transition
+from payments.card_failures import card_failure_detail, card_failure_words
 from payments.locks import lock_payment
 from payments.models import CheckoutAttempt, CheckoutAttemptStatus, DisputeStatus, Payment, Refund, RefundReason
 from payments.selectors import appointment_id_for, payment_for, payment_id_via_synced_charge, refund_row_for
@@ -108,11 +109,13 @@ def payment_intent_failure_record(*, payment_intent: dict, now: dt.datetime | No
     if payment_id is None:
         return
     error = payment_intent.get("last_payment_error") or {}
-    reason = error.get("message") or "The payment did not go through."
+    # The patient reads plain words; Stripe's developer text is kept for staff beside them.
+    reason = card_failure_words(error)
     with transaction.atomic():
         appointment, payment = lock_payment(appointment_id_for(payment_id))
         payment.last_failure_reason = reason[:300]
-        payment.save(update_fields=["last_failure_reason", "updated_at"])
+        payment.last_failure_detail = card_failure_detail(error)[:500]
+        payment.save(update_fields=["last_failure_reason", "last_failure_detail", "updated_at"])
         appointment_log(appointment=appointment, message=f"Payment attempt failed: {reason}", now=now)
 
 

@@ -46,9 +46,9 @@ def reconcile(appointment: Appointment, payment: Payment, *, now: dt.datetime) -
     """Bring a locked appointment in line with its payment's facts (DESIGN section 4)."""
     payment_status_refresh(payment)
     if payment.money_received:
-        if appointment.status == S.PENDING_PAYMENT:
+        if appointment.status == S.PENDING_PAYMENT and not _slot_started(appointment, now):
             _confirm(appointment, payment, message="Payment received; your appointment is confirmed.", now=now)
-        elif appointment.status == S.EXPIRED or (
+        elif appointment.status in (S.PENDING_PAYMENT, S.EXPIRED) or (
             appointment.status == S.CANCELED and appointment.cancel_reason == CancelReason.HOLD_CANCELED
         ):
             _late_payment(appointment, payment, now=now)
@@ -74,21 +74,33 @@ def reconcile(appointment: Appointment, payment: Payment, *, now: dt.datetime) -
         )
 
 
+def _slot_started(appointment: Appointment, now: dt.datetime) -> bool:
+    return appointment.slot.starts_at <= now
+
+
 def _late_payment(appointment: Appointment, payment: Payment, *, now: dt.datetime) -> None:
-    """Money arrived after the hold ended. Never keep money without a booking: confirm if the
-    slot is still free and still ahead, otherwise refund in full."""
+    """Money arrived after the hold ended, or after the visit's start for a booking still waiting
+    for it. Never keep money without a booking: confirm if the slot is still free and still
+    ahead, otherwise refund in full."""
     if payment.refunds.filter(reason=RefundReason.LATE_PAYMENT).exists():
         return  # already decided: it is being refunded
     slot = appointment.slot  # locked by lock_payment
-    slot_expire_lapsed_holds(slot=slot, now=now)
-    if slot_is_bookable(slot=slot, now=now) and not slot_is_held_by_other(appointment=appointment, now=now):
-        _confirm(
-            appointment,
-            payment,
-            message="Your payment arrived after the hold ended; the slot was still free, so it is confirmed.",
-            now=now,
+    started = _slot_started(appointment, now)
+    if not started:
+        slot_expire_lapsed_holds(slot=slot, now=now)
+        if slot_is_bookable(slot=slot, now=now) and not slot_is_held_by_other(appointment=appointment, now=now):
+            _confirm(
+                appointment,
+                payment,
+                message="Your payment arrived after the hold ended; the slot was still free, so it is confirmed.",
+                now=now,
+            )
+            return
+    elif appointment.status == S.PENDING_PAYMENT:
+        # Its hold never reached this far (holds end by the start): end it as the lapse would have.
+        appointment_transition(
+            appointment=appointment, to=S.EXPIRED, message="The visit's start came before the payment.", now=now
         )
-        return
     refund = refund_request(
         payment=payment,
         payment_intent_id=payment.payment_intent_id,
@@ -98,14 +110,20 @@ def _late_payment(appointment: Appointment, payment: Payment, *, now: dt.datetim
     if refund is not None:
         appointment_log(
             appointment=appointment,
-            message="Your payment arrived after the slot was taken; it is being refunded in full.",
+            message=(
+                "Your payment arrived after the appointment's start time; it is being refunded in full."
+                if started
+                else "Your payment arrived after the slot was taken; it is being refunded in full."
+            ),
             now=now,
         )
         email_queue(
             key=f"late-payment-refund:{appointment.pk}",
             to=appointment.patient.email,
             subject="Your payment is being refunded",
-            template="payments/email/late_payment_refund.txt",
+            template=(
+                "payments/email/started_payment_refund.txt" if started else "payments/email/late_payment_refund.txt"
+            ),
             context={"appointment": appointment, "amount": format_money(refund.amount, refund.currency)},
         )
 

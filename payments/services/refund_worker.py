@@ -11,14 +11,11 @@ from hospital import outbox
 from payments import stripe_api
 from payments.locks import lock_payment
 from payments.models import Refund
-from payments.services.common import new_key
+from payments.services.common import IDEMPOTENCY_KEY_LIFETIME, new_key
 from payments.services.reconcile import reconcile
 from payments.services.refunds import REFUND_PENDING_WORK, refund_record_locked, refund_rejected
 from payments.stripe_api import StripeRejected, StripeUnavailable
 from payments.stripe_objects import METADATA_PAYMENT, METADATA_REFUND, metadata_int
-
-# Stripe keeps an idempotency key for 24 hours; after that a retry must look before it leaps.
-IDEMPOTENCY_KEY_LIFETIME = dt.timedelta(hours=24)
 
 
 def refund_issue(*, refund_id: int, now: dt.datetime | None = None) -> None:

@@ -20,6 +20,10 @@ class Standin:
     def get(self, path: str) -> dict:
         return self.process.request("GET", f"/v1/{path}")
 
+    def api_calls(self) -> list[str]:
+        """The /v1 calls the stand-in received since the reset, as "METHOD /path"."""
+        return [f"{row['method']} {row['path']}" for row in self.control("requests", method="GET")["data"]]
+
     # -- what people do -----------------------------------------------------------------------
 
     def pay(self, session_id: str, card: str = "4242424242424242") -> dict:

@@ -1,3 +1,5 @@
+import time
+
 import pytest
 from django.core import mail
 from django.test import Client
@@ -5,6 +7,7 @@ from django.test import Client
 from appointments.models import AppointmentLogEntry
 from appointments.models import AppointmentStatus as A
 from hospital.models import OutboundEmail
+from payments.card_failures import DECLINED
 from payments.models import CheckoutAttempt, Payment, StripeCustomer
 from payments.models import PaymentStatus as P
 from tests.concurrency import run_concurrently
@@ -96,7 +99,9 @@ def test_stripe_unreachable_while_booking_shows_a_clear_message_and_orphans_noth
     import stripe
 
     monkeypatch.setattr(stripe, "default_http_client", stripe.RequestsClient(timeout=0.5))
-    standin.control("config", fail_api={"mode": failure, "count": 10, "timeout_seconds": 1})
+    # A hung call outlasts the client's retry, which finds it still in flight (409), so the booking
+    # POST gives up; with a shorter hang the retry could replay the finished call and succeed.
+    standin.control("config", fail_api={"mode": failure, "count": 10, "timeout_seconds": 2})
     slot = SlotFactory()
 
     response = patient_client.post(f"/appointments/book/{slot.pk}/", {"reason": ""}, follow=True)
@@ -113,6 +118,8 @@ def test_stripe_unreachable_while_booking_shows_a_clear_message_and_orphans_noth
     # Stripe is back: "Pay now" creates the one session (the same attempt and key, so no second
     # customer and no second session even if the first call did reach Stripe).
     standin.control("config", fail_api=None)
+    if failure == "timeout":
+        time.sleep(2)  # the hung call ends at the stand-in (Stripe would answer a retry 409 until then)
     response = patient_client.post(f"/appointments/{payment.appointment_id}/pay/")
     assert response.status_code == 303
     assert len(standin.get("checkout/sessions")["data"]) == 1
@@ -132,8 +139,9 @@ def test_a_declined_card_records_the_reason_and_keeps_the_hold(standin, client):
 
     appointment = flow.refresh()
     assert (appointment.status, appointment.payment.status) == (A.PENDING_PAYMENT, P.UNPAID)
-    assert appointment.payment.last_failure_reason == "Your card was declined."
-    assert appointment.log_entries.last().message == "Payment attempt failed: Your card was declined."
+    assert appointment.payment.last_failure_reason == DECLINED
+    assert appointment.log_entries.last().message == f"Payment attempt failed: {DECLINED}"
+    assert appointment.payment.last_failure_detail == "card_declined / generic_decline: Your card was declined."
 
 
 @pytest.mark.django_db
