@@ -93,8 +93,9 @@ def _new_stripe_refund_row(refund: dict, *, payment: Payment | None) -> Refund:
     )
 
 
-def refund_record_locked(payment: Payment, refund: dict, *, now: dt.datetime) -> None:
+def refund_record_locked(payment: Payment, refund: dict, *, now: dt.datetime | None = None) -> None:
     """Record one Stripe refund on a payment whose row (and appointment) the caller has locked."""
+    now = now or timezone.now()
     row = refund_row_for(refund)
     if row is None:
         _new_stripe_refund_row(refund, payment=payment)

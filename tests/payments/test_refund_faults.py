@@ -122,15 +122,11 @@ def test_a_late_payment_refund_the_bank_returns_is_issued_again_once_then_handed
 
 @pytest.mark.django_db(transaction=True)
 def test_a_second_payments_refund_returned_for_a_closed_card_goes_straight_to_staff(standin, client, staff_client):
-    import stripe
-
     StaffFactory(email="desk@example.com")
     flow = Flow(standin, client)
     flow.pay()
     flow.deliver(flow.events())
-    attempt = flow.appointment.payment.checkout_attempts.first()
-    second = stripe.checkout.Session.create(api_key=standin.process.api_key, **attempt.params)
-    standin.pay(second.id)
+    flow.pay_a_second_session()
     flow.deliver(flow.events())
     run_tasks()
     flow.deliver(flow.events())
@@ -210,12 +206,17 @@ def record(event: dict) -> None:
         refund_record(refund=obj)
 
 
+def paid_and_recorded(standin, client) -> Flow:
+    flow = Flow(standin, client)
+    flow.pay()
+    for event in flow.events():
+        record(event)
+    return flow
+
+
 def test_two_dashboard_refunds_told_twice_each_in_every_order_are_counted_once(standin, client):
     for order in itertools.permutations(range(4)):
-        flow = Flow(standin, client)
-        flow.pay()
-        for event in flow.events():
-            record(event)
+        flow = paid_and_recorded(standin, client)
         standin.refund(flow.payment_intent_id, amount=1000)
         standin.refund(flow.payment_intent_id, amount=1500)
         events = flow.events()
@@ -230,10 +231,7 @@ def test_two_dashboard_refunds_told_twice_each_in_every_order_are_counted_once(s
 
 def test_a_refund_that_fails_after_charge_refunded_gives_the_money_back_in_every_order(standin, client):
     for order in itertools.permutations(range(4)):
-        flow = Flow(standin, client)
-        flow.pay()
-        for event in flow.events():
-            record(event)
+        flow = paid_and_recorded(standin, client)
         refund = standin.refund(flow.payment_intent_id, amount=2000)
         standin.control(f"refunds/{refund['id']}/fail")
         events = flow.events()
