@@ -1,12 +1,15 @@
 """Row locks, and the one order in which everybody takes them.
 
-    slot → appointment → payment → patient
+    payment intent → slot → appointment → payment → patient
 
 Booking locks the slot before it creates or touches any appointment on it; a webhook or the
 success page locks the slot, then the appointment, then its payment; the unpaid-holds limit locks
-the patient last. Taking them in this order everywhere means two transactions never wait on each
+the patient last. A Stripe fact about a payment intent (a capture, a refund) locks that intent
+first of all, before it even looks for whose payment it is: a refund can arrive before we know the
+intent is ours. Taking them in this order everywhere means two transactions never wait on each
 other in a cycle. Each app locks its own rows, the lower one first:
 
+    payments.locks.lock_payment_intent  (first, only when recording Stripe's facts)
     hospital.locks.lock_slot            (this module)
     appointments.locks.lock_appointment (slot, then appointment)
     payments.locks.lock_payment         (slot, appointment, then payment)

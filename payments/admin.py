@@ -7,8 +7,8 @@ from djstripe.models import Session as CheckoutSession
 
 from hospital.admin import ReadOnlyAdminMixin, titled
 from hospital.money import format_money
-from payments.models import CheckoutAttempt, Payment, Refund, StripeCustomer
-from payments.services import refunds_retry_now
+from payments.models import CheckoutAttempt, Payment, Refund, RefundFollowUp, StripeCustomer
+from payments.services import refunds_retry_now, refunds_settle
 
 
 class AmountAsMoneyMixin:
@@ -28,7 +28,10 @@ class CheckoutAttemptInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 class RefundInline(AmountAsMoneyMixin, ReadOnlyAdminMixin, admin.TabularInline):
     model = Refund
-    fields = ["created_at", "amount_display", "status", "reason", "stripe_refund_id", "failure_reason", "attempts"]
+    fields = [
+        "created_at", "amount_display", "status", "reason", "stripe_refund_id", "failure_reason", "follow_up",
+        "attempts",
+    ]  # fmt: skip
     readonly_fields = fields
     extra = 0
 
@@ -86,15 +89,33 @@ class PaymentAdmin(AmountAsMoneyMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(Refund)
 class RefundAdmin(AmountAsMoneyMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["pk", "payment", "amount_display", "status", "reason", "attempts", "next_attempt_at", "created_at"]
-    list_filter = [("status", titled("refund status")), "reason"]
+    """Refunds, ours and Stripe's. Those the bank returned and that a person must settle with the
+    patient are flagged "Needs action" (filter: follow-up "needs staff")."""
+
+    list_display = [
+        "pk", "payment", "amount_display", "status", "reason", "needs_action", "attempts", "next_attempt_at",
+        "created_at",
+    ]  # fmt: skip
+    list_filter = [("follow_up", titled("follow-up")), ("status", titled("refund status")), "reason"]
     search_fields = ["stripe_refund_id", "payment__payment_intent_id", "payment__appointment__patient__email"]
     readonly_fields = [
-        "payment", "payment_intent_id", "amount_display", "status", "reason", "stripe_refund_id", "idempotency_key",
-        "failure_reason", "attempts", "next_attempt_at", "claimed_until", "last_error", "created_at", "updated_at",
+        "payment", "payment_intent_id", "amount_display", "status", "reason", "follow_up", "reissue_of",
+        "stripe_refund_id", "idempotency_key", "failure_reason", "attempts", "next_attempt_at", "claimed_until",
+        "last_error", "created_at", "updated_at",
     ]  # fmt: skip
     fields = readonly_fields
-    actions = ["retry_now"]
+    actions = ["retry_now", "mark_settled"]
+
+    @admin.display(description="Needs action", boolean=True, ordering="follow_up")
+    def needs_action(self, refund):
+        return refund.follow_up == RefundFollowUp.NEEDS_STAFF
+
+    @admin.action(description="Mark the selected returned refunds as settled with the patient")
+    def mark_settled(self, request, queryset):
+        settled, skipped = refunds_settle(refund_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"{settled} refund(s) marked as settled with the patient.", messages.SUCCESS)
+        if skipped:
+            self.message_user(request, f"{skipped} refund(s) were not waiting for staff and were left alone.")
 
     @admin.action(description="Retry the selected requested refunds now")
     def retry_now(self, request, queryset):

@@ -146,11 +146,22 @@ class RefundReason(models.TextChoices):
     STRIPE = "stripe", "Made in Stripe (e.g. the Dashboard)"
 
 
+class RefundFollowUp(models.TextChoices):
+    """What became of one of our refunds that Stripe accepted and the bank later returned."""
+
+    NONE = "", "None"
+    REISSUED = "reissued", "Returned by the bank; issued again automatically"
+    NEEDS_STAFF = "needs_staff", "Returned by the bank; needs staff"
+    SETTLED = "settled", "Returned by the bank; settled by staff"
+
+
 class Refund(DurableSideEffect):
     """Money going back. Our own refunds start REQUESTED in the transaction that decided them and
     are issued by a retrying worker; refunds made in Stripe's Dashboard are recorded from events."""
 
     MONEY_RETURNED_STATUSES = (RefundStatus.PENDING, RefundStatus.SUCCEEDED)
+    # Stripe had it, and then it did not go through: the money stayed with (or came back to) us.
+    DID_NOT_GO_THROUGH_STATUSES = (RefundStatus.FAILED, RefundStatus.CANCELED)
     # How far each status is along Stripe's life cycle, so an older snapshot never overwrites a newer one.
     STATUS_RANK = {
         RefundStatus.REQUESTED: 0,
@@ -171,6 +182,12 @@ class Refund(DurableSideEffect):
     stripe_refund_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
     idempotency_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
     failure_reason = models.CharField(max_length=300, blank=True)
+    # One of our refunds the bank returned is issued again once, automatically; the second one
+    # points back at the first, and a returned second one goes to staff (payments.services.refunds).
+    reissue_of = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reissue", editable=False
+    )
+    follow_up = models.CharField(max_length=12, choices=RefundFollowUp.choices, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -179,14 +196,20 @@ class Refund(DurableSideEffect):
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive"),
             # The automatic late-payment refund happens once per payment, however often the
-            # event that triggers it is delivered.
+            # event that triggers it is delivered (its one re-issue aside).
             models.UniqueConstraint(
-                fields=["payment"], condition=Q(reason="late_payment"), name="refund_one_late_payment_refund"
+                fields=["payment"],
+                condition=Q(reason="late_payment", reissue_of__isnull=True),
+                name="refund_one_late_payment_refund",
             ),
             models.UniqueConstraint(
                 fields=["payment_intent_id"],
-                condition=Q(reason="duplicate_payment"),
+                condition=Q(reason="duplicate_payment", reissue_of__isnull=True),
                 name="refund_one_duplicate_refund_per_intent",
+            ),
+            models.CheckConstraint(
+                condition=Q(follow_up="") | Q(status__in=["failed", "canceled"]),
+                name="refund_follow_up_only_when_failed",
             ),
         ]
 
@@ -196,6 +219,17 @@ class Refund(DurableSideEffect):
     @property
     def returns_money(self) -> bool:
         return self.status in self.MONEY_RETURNED_STATUSES
+
+
+class PaymentIntentLock(models.Model):
+    """A row to lock per Stripe payment intent (payments.locks.lock_payment_intent): recording its
+    capture and recording a refund of it take this first, so whichever commits second sees the
+    first even when the refund comes before we know whose payment intent it is."""
+
+    payment_intent_id = models.CharField(max_length=255, unique=True)
+
+    def __str__(self) -> str:
+        return self.payment_intent_id
 
 
 class StripeCustomer(models.Model):

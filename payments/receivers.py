@@ -43,7 +43,7 @@ def on_charge_refunded(sender, event, **kwargs):
     services.charge_record(charge=event.data["object"])
 
 
-@handles("refund.created", "refund.updated", "refund.failed")
+@handles("refund.created", "refund.updated", "refund.failed", "charge.refund.updated")
 def on_refund(sender, event, **kwargs):
     services.refund_record(refund=event.data["object"])
 

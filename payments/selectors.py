@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, Subquery, Sum
 from djstripe.models import Charge
 
 from payments.models import CheckoutAttempt, Payment, Refund
@@ -35,6 +35,13 @@ def refund_row_for(refund: dict) -> Refund | None:
     by_stripe_id = Refund.objects.filter(stripe_refund_id=refund["id"]).first()
     ours = metadata_int(refund, METADATA_REFUND)
     return by_stripe_id or (Refund.objects.filter(pk=ours).first() if ours else None)
+
+
+def refunded_on_payment_intent(payment_intent_id: str) -> int:
+    """What our refund rows of one payment intent say has gone back (or is on its way), whether
+    or not we know yet whose payment it is."""
+    returned = Refund.objects.filter(payment_intent_id=payment_intent_id, status__in=Refund.MONEY_RETURNED_STATUSES)
+    return returned.aggregate(total=Sum("amount"))["total"] or 0
 
 
 def payment_id_via_synced_charge(charge_id: str | None) -> int | None:

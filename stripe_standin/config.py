@@ -26,6 +26,8 @@ DEFAULT_ENABLED_EVENTS = (
     "refund.created",
     "refund.updated",
     "refund.failed",
+    # Before API version 2024-10-28 a charge's refund that fails later is told only by this event.
+    "charge.refund.updated",
     "charge.dispute.created",
     "charge.dispute.closed",
 )

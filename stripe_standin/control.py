@@ -5,6 +5,7 @@ as /v1, so nothing else on the machine can flip them.
 """
 
 import datetime as dt
+import re
 import time
 
 from . import flows
@@ -27,6 +28,7 @@ SETTINGS = (
     "webhook_retry_seconds",
     "webhook_timeout_seconds",
     "merchant_name",
+    "api_version",
 )
 
 
@@ -78,6 +80,8 @@ def set_config(app, body):
         for name in ("webhook_url", "webhook_secret", "merchant_name"):
             if name in body:
                 setattr(state.settings, name, body[name] or "")
+        if "api_version" in body:
+            state.settings.api_version = _api_version(body["api_version"])
         if "enabled_events" in body:
             state.settings.enabled_events = tuple(body["enabled_events"])
         for name, kind in (
@@ -88,6 +92,13 @@ def set_config(app, body):
             if name in body:
                 setattr(state.settings, name, kind(body[name]))
     return describe_config(app)
+
+
+def _api_version(raw) -> str:
+    """A Stripe API version such as "2024-09-30.acacia": events carry it and follow its rules."""
+    if not isinstance(raw, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}(\.[a-z]+)?", raw):
+        raise ValidationError('api_version looks like "2024-09-30.acacia"', param="api_version")
+    return raw
 
 
 def _fail_rule(raw) -> FailRule | None:

@@ -282,9 +282,11 @@ def create_refund(state: State, *, charge: dict, amount: int, reason: str | None
     previous = {"amount_refunded": charge["amount_refunded"], "refunded": charge["refunded"]}
     charge["amount_refunded"] += amount
     charge["refunded"] = charge["amount_refunded"] >= charge["amount"]
-    # The charge in this event has no `refunds` list (API 2022-11-15 on): refund.created tells which.
+    # The charge in this event has no `refunds` list (API 2022-11-15 on): refund.created tells
+    # which, on API versions that send it.
     state.emit("charge.refunded", charge, previous)
-    state.emit("refund.created", refund)
+    if state.sends_refund_events_for_charges():
+        state.emit("refund.created", refund)
     return refund
 
 
@@ -292,7 +294,8 @@ def fail_refund(state: State, refund: dict, *, failure_reason: str) -> dict:
     """The bank returned a refund: the money is back in the merchant's balance, the charge is refundable again.
 
     Stripe announces it with refund.updated (and the legacy charge.refund.updated) plus
-    refund.failed; the charge gets no charge.refunded event.
+    refund.failed, or with charge.refund.updated alone on API versions before 2024-10-28; the
+    charge gets no charge.refunded event.
     """
     if refund["status"] not in ("pending", "succeeded", "requires_action"):
         raise StripeError(f"Refund {refund['id']} has status {refund['status']} and cannot fail.")
@@ -310,9 +313,12 @@ def fail_refund(state: State, refund: dict, *, failure_reason: str) -> dict:
     refund.update(status="failed", failure_reason=failure_reason, failure_balance_transaction=txn["id"])
     charge["amount_refunded"] -= refund["amount"]
     charge["refunded"] = charge["amount_refunded"] >= charge["amount"]
-    state.emit("refund.updated", refund, previous)
+    refund_events = state.sends_refund_events_for_charges()
+    if refund_events:
+        state.emit("refund.updated", refund, previous)
     state.emit("charge.refund.updated", refund, previous)
-    state.emit("refund.failed", refund)
+    if refund_events:
+        state.emit("refund.failed", refund)
     return refund
 
 

@@ -19,6 +19,7 @@ from .config import Settings
 from .errors import no_such
 
 _ALPHABET = string.ascii_letters + string.digits
+REFUND_EVENTS_SINCE = "2024-10-28"
 
 
 def new_id(prefix: str, length: int = 24) -> str:
@@ -208,6 +209,12 @@ class State:
         else:
             self.on_events([event])
         return event
+
+    def sends_refund_events_for_charges(self) -> bool:
+        """Stripe sends refund.created / updated / failed for a charge's refunds only from API
+        version 2024-10-28 on; older versions tell of them by charge.refunded (and
+        charge.refund.updated) alone. Versions are dates, so they compare as text."""
+        return self.settings.api_version[:10] >= REFUND_EVENTS_SINCE
 
     def event_enabled(self, event_type: str) -> bool:
         enabled = self.settings.enabled_events

@@ -30,7 +30,7 @@ from payments.services.facts import (
 )
 from payments.services.reconcile import payment_status_refresh
 from payments.services.refund_worker import refund_issue
-from payments.services.refunds import REFUND_PENDING_WORK, refunds_retry_now
+from payments.services.refunds import REFUND_PENDING_WORK, refunds_retry_now, refunds_settle
 
 __all__ = [
     "REFUND_PENDING_WORK",
@@ -50,6 +50,7 @@ __all__ = [
     "refund_issue",
     "refund_record",
     "refunds_retry_now",
+    "refunds_settle",
     "session_close",
     "stripe_customer_for",
 ]

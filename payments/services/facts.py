@@ -16,10 +16,17 @@ from django.utils import timezone
 
 from appointments.models import AppointmentStatus
 from appointments.services import appointment_log, appointment_transition
+from payments import stripe_api
 from payments.card_failures import card_failure_detail, card_failure_words
-from payments.locks import lock_payment
+from payments.locks import lock_payment, lock_payment_intent
 from payments.models import CheckoutAttempt, CheckoutAttemptStatus, DisputeStatus, Payment, Refund, RefundReason
-from payments.selectors import appointment_id_for, payment_for, payment_id_via_synced_charge, refund_row_for
+from payments.selectors import (
+    appointment_id_for,
+    payment_for,
+    payment_id_via_synced_charge,
+    refund_row_for,
+    refunded_on_payment_intent,
+)
 from payments.services.reconcile import reconcile
 from payments.services.refunds import refund_record_locked, refund_record_unattached, refund_request
 from payments.stripe_objects import id_of
@@ -37,11 +44,13 @@ def checkout_session_record(*, session: dict, async_failed: bool = False, now: d
     if payment_id is None:
         logger.info("Checkout session %s is not one of ours; ignored.", session["id"])
         return
+    payment_intent_id = id_of(session.get("payment_intent"))
     with transaction.atomic():
+        if payment_intent_id:
+            lock_payment_intent(payment_intent_id)  # a refund of it may be being recorded right now
         appointment, payment = lock_payment(appointment_id_for(payment_id))
         if attempt is not None:
             _attempt_record_status(attempt, session.get("status"))
-        payment_intent_id = id_of(session.get("payment_intent"))
         if session.get("payment_status") == "paid" and payment_intent_id:
             _record_capture(payment, payment_intent_id=payment_intent_id, amount=session["amount_total"], now=now)
         elif session.get("status") == "complete" and payment_intent_id and not payment.captured_amount:
@@ -120,35 +129,63 @@ def payment_intent_failure_record(*, payment_intent: dict, now: dt.datetime | No
 
 
 def charge_record(*, charge: dict, now: dt.datetime | None = None) -> None:
-    """charge.refunded: the capture, and the refunds if the charge lists them (it does not since
-    Stripe's API version 2022-11-15; refund.* events tell about each refund instead)."""
+    """charge.refunded: the capture, and the refunds behind the charge's `amount_refunded`.
+
+    Since API version 2022-11-15 a charge lists no refunds, and before 2024-10-28 Stripe sends no
+    refund.* event for a refund made in its Dashboard, so this event may be all we hear of one.
+    When the charge's refunded total disagrees with our rows, Stripe's list of the intent's
+    refunds says which refunds make it up, each with its status as of now. Rows are keyed by
+    Stripe's refund id, so a refund also told by refund.* is never counted twice, and since the
+    list is never older than the event, a late charge snapshot cannot undo a newer fact (a
+    refund that failed since gave the money back, whatever the old total said).
+    """
     now = now or timezone.now()
     payment_intent_id = id_of(charge.get("payment_intent"))
     payment_id = payment_for(charge, payment_intent_id=payment_intent_id, amount=charge.get("amount"))
     if payment_id is None:
         return
+    refunds = _charge_refunds(charge, payment_intent_id)  # a Stripe call, before we lock anything
     with transaction.atomic():
+        if payment_intent_id:
+            lock_payment_intent(payment_intent_id)
         appointment, payment = lock_payment(appointment_id_for(payment_id))
         if charge.get("captured") and charge.get("amount_captured") and payment_intent_id:
             _record_capture(payment, payment_intent_id=payment_intent_id, amount=charge["amount_captured"], now=now)
-        for refund in (charge.get("refunds") or {}).get("data", []):
-            refund_record_locked(payment, refund)
+        for refund in refunds:
+            refund_record_locked(payment, refund, now=now)
         reconcile(appointment, payment, now=now)
+
+
+def _charge_refunds(charge: dict, payment_intent_id: str | None) -> list[dict]:
+    """The refunds that make up the charge's `amount_refunded`, when our rows do not already."""
+    listed = charge.get("refunds") or {}
+    if listed.get("data") is not None and not listed.get("has_more"):
+        return listed["data"]  # an API version before 2022-11-15 still lists them
+    told = charge.get("amount_refunded")
+    if not payment_intent_id or told is None or told == refunded_on_payment_intent(payment_intent_id):
+        return []
+    return stripe_api.refunds_for_payment_intent(payment_intent_id)
 
 
 def refund_record(*, refund: dict, now: dt.datetime | None = None) -> None:
     """refund.created / refund.updated / refund.failed: one refund and its status (a failed refund
     gives the money back to the payment). Refunds made in Stripe's Dashboard arrive here too."""
     now = now or timezone.now()
-    row = refund_row_for(refund)
     payment_intent_id = id_of(refund.get("payment_intent"))
-    payment_id = row.payment_id if row and row.payment_id else payment_for(refund, payment_intent_id=payment_intent_id)
-    if payment_id is None:
-        refund_record_unattached(refund)
-        return
     with transaction.atomic():
+        if payment_intent_id:
+            # Before looking for whose refund it is: if that payment's capture is being recorded
+            # right now, we wait for it and find the payment, or it waits for us and finds our row.
+            lock_payment_intent(payment_intent_id)
+        row = refund_row_for(refund)
+        payment_id = (
+            row.payment_id if row and row.payment_id else payment_for(refund, payment_intent_id=payment_intent_id)
+        )
+        if payment_id is None:
+            refund_record_unattached(refund)
+            return
         appointment, payment = lock_payment(appointment_id_for(payment_id))
-        refund_record_locked(payment, refund)
+        refund_record_locked(payment, refund, now=now)
         reconcile(appointment, payment, now=now)
 
 

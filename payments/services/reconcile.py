@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Sum
 from django.utils import timezone
 
 from appointments.models import Appointment, AppointmentStatus, CancelReason
@@ -17,7 +16,8 @@ from appointments.services import (
 )
 from hospital.money import format_money
 from hospital.notifications import email_queue
-from payments.models import Payment, Refund, RefundReason
+from payments.models import Payment, RefundReason
+from payments.selectors import refunded_on_payment_intent
 from payments.services.common import tell_staff
 from payments.services.refunds import refund_request
 
@@ -30,14 +30,7 @@ def payment_status_refresh(payment: Payment) -> None:
     One query however many refunds the payment has. Only money back on this payment's own
     charge counts: a refund of a duplicate payment gives back other money.
     """
-    payment.refunded_amount = (
-        Refund.objects.filter(
-            payment=payment,
-            payment_intent_id=payment.payment_intent_id,
-            status__in=Refund.MONEY_RETURNED_STATUSES,
-        ).aggregate(total=Sum("amount"))["total"]
-        or 0
-    )
+    payment.refunded_amount = refunded_on_payment_intent(payment.payment_intent_id) if payment.payment_intent_id else 0
     payment.status = payment.derived_status()
     payment.save(update_fields=["refunded_amount", "status", "updated_at"])
 
@@ -71,6 +64,13 @@ def reconcile(appointment: Appointment, payment: Payment, *, now: dt.datetime) -
             message="The payment was refunded in full, so the appointment is canceled.",
             cancel_reason=CancelReason.REFUNDED,
             now=now,
+        )
+        email_queue(
+            key=f"appointment-canceled-refunded:{appointment.pk}",
+            to=appointment.patient.email,
+            subject=f"Booking #{appointment.pk} canceled: your payment was refunded",
+            template="payments/email/canceled_refunded.txt",
+            context={"appointment": appointment, "amount": format_money(payment.captured_amount, payment.currency)},
         )
 
 

@@ -42,7 +42,7 @@ def refund_issue(*, refund_id: int, now: dt.datetime | None = None) -> None:
         return
     with transaction.atomic():
         appointment, payment = lock_payment(refund.payment.appointment_id)
-        refund_record_locked(payment, stripe_refund)
+        refund_record_locked(payment, stripe_refund, now=now)
         Refund.objects.filter(pk=refund.pk).update(claimed_until=None, last_error="")
         reconcile(appointment, payment, now=now)
 

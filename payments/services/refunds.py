@@ -10,9 +10,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from appointments.services import appointment_log
 from hospital import outbox
 from hospital.money import format_money
-from payments.models import Payment, Refund, RefundReason, RefundStatus
+from hospital.notifications import email_queue
+from payments.models import Payment, Refund, RefundFollowUp, RefundReason, RefundStatus
+from payments.patient_labels import refund_failure_in_words
 from payments.selectors import refund_row_for
 from payments.services.common import new_key, tell_staff
 from payments.stripe_objects import id_of
@@ -21,8 +24,11 @@ logger = logging.getLogger(__name__)
 REFUND_PENDING_WORK = Q(status=RefundStatus.REQUESTED)
 
 
-def refund_request(*, payment: Payment, payment_intent_id: str, amount: int, reason: str) -> Refund | None:
-    """Record a refund to issue after commit (the worker does the Stripe call). Once per reason."""
+def refund_request(
+    *, payment: Payment, payment_intent_id: str, amount: int, reason: str, reissue_of: Refund | None = None
+) -> Refund | None:
+    """Record a refund to issue after commit (the worker does the Stripe call). Once per reason,
+    and once more as the re-issue of one the bank returned."""
     if amount <= 0:
         return None
     try:
@@ -34,6 +40,7 @@ def refund_request(*, payment: Payment, payment_intent_id: str, amount: int, rea
                 currency=payment.currency,
                 reason=reason,
                 idempotency_key=new_key("refund"),
+                reissue_of=reissue_of,
             )
     except IntegrityError:
         return None  # already requested by an earlier delivery of the same fact
@@ -60,14 +67,17 @@ def _refund_status(refund: dict) -> str:
     return status
 
 
-def _refund_advance(row: Refund, refund: dict) -> None:
-    """Move a refund row forward to what Stripe reports; an older snapshot never moves it back."""
+def _refund_advance(row: Refund, refund: dict) -> bool:
+    """Move a refund row forward to what Stripe reports; an older snapshot never moves it back.
+    Returns whether its status moved."""
     status = _refund_status(refund)
     row.stripe_refund_id = row.stripe_refund_id or refund["id"]
-    if Refund.STATUS_RANK[status] > Refund.STATUS_RANK[row.status]:
+    moved = Refund.STATUS_RANK[status] > Refund.STATUS_RANK[row.status]
+    if moved:
         row.status = status
         row.failure_reason = refund.get("failure_reason") or row.failure_reason
     row.save()
+    return moved
 
 
 def _new_stripe_refund_row(refund: dict, *, payment: Payment | None) -> Refund:
@@ -83,14 +93,75 @@ def _new_stripe_refund_row(refund: dict, *, payment: Payment | None) -> Refund:
     )
 
 
-def refund_record_locked(payment: Payment, refund: dict) -> None:
-    """Record one Stripe refund on a payment whose row the caller has locked."""
+def refund_record_locked(payment: Payment, refund: dict, *, now: dt.datetime | None = None) -> None:
+    """Record one Stripe refund on a payment whose row (and appointment) the caller has locked."""
+    now = now or timezone.now()
     row = refund_row_for(refund)
     if row is None:
         _new_stripe_refund_row(refund, payment=payment)
         return
     row.payment = payment
-    _refund_advance(row, refund)
+    moved = _refund_advance(row, refund)
+    if moved and row.status in Refund.DID_NOT_GO_THROUGH_STATUSES and row.reason != RefundReason.STRIPE:
+        _refund_returned(row, now=now)
+
+
+# Failure reasons after which the same refund to the same card cannot succeed: the card is gone,
+# the open dispute settles the money, or someone at the hospital stopped it on purpose. Others
+# (declined, insufficient_funds in our balance, unknown) may pass on a second try.
+_NOT_WORTH_REISSUING = {
+    "lost_or_stolen_card",
+    "expired_or_canceled_card",
+    "charge_for_pending_refund_disputed",
+    "merchant_request",
+}
+
+
+def _refund_returned(row: Refund, *, now: dt.datetime) -> None:
+    """One of our refunds that Stripe had accepted came back: the money is the hospital's again,
+    while the patient was told it is on its way. Issue it once more when that may help; else, or
+    when the second one comes back too, a person settles it with the patient."""
+    appointment = row.payment.appointment
+    amount = format_money(row.amount, row.currency)
+    reissue = (
+        row.status == RefundStatus.FAILED and row.failure_reason not in _NOT_WORTH_REISSUING and not row.reissue_of_id
+    )
+    if reissue:
+        row.follow_up = RefundFollowUp.REISSUED
+        row.save(update_fields=["follow_up", "updated_at"])
+        refund_request(
+            payment=row.payment,
+            payment_intent_id=row.payment_intent_id,
+            amount=row.amount,
+            reason=row.reason,
+            reissue_of=row,
+        )
+        appointment_log(
+            appointment=appointment,
+            message=f"The refund of {amount} did not go through at the bank, so it has been issued again.",
+            now=now,
+        )
+        return
+    row.follow_up = RefundFollowUp.NEEDS_STAFF
+    row.save(update_fields=["follow_up", "updated_at"])
+    appointment_log(
+        appointment=appointment,
+        message=f"The refund of {amount} could not be returned to the card; our staff will contact you about it.",
+        now=now,
+    )
+    tell_staff(
+        key=f"refund-returned:{row.pk}",
+        subject=f"Refund #{row.pk} failed at the bank and needs a person",
+        template="payments/email/refund_returned.txt",
+        context={"refund": row, "appointment": appointment, "amount": amount},
+    )
+    email_queue(
+        key=f"refund-returned-patient:{row.pk}",
+        to=appointment.patient.email,
+        subject="Your refund did not go through",
+        template="payments/email/refund_returned_patient.txt",
+        context={"appointment": appointment, "amount": amount, "why": refund_failure_in_words(row)},
+    )
 
 
 def refund_record_unattached(refund: dict) -> None:
@@ -109,7 +180,11 @@ def refund_rejected(refund: Refund, error: str, *, now: dt.datetime) -> None:
     in one transaction so a crash cannot leave a failed refund nobody hears about."""
     with transaction.atomic():
         Refund.objects.filter(pk=refund.pk).update(
-            status=RefundStatus.FAILED, failure_reason=error[:300], last_error=error[:2000], claimed_until=None
+            status=RefundStatus.FAILED,
+            failure_reason=error[:300],
+            last_error=error[:2000],
+            claimed_until=None,
+            follow_up=RefundFollowUp.NEEDS_STAFF,
         )
         tell_staff(
             key=f"refund-failed:{refund.pk}",
@@ -118,3 +193,12 @@ def refund_rejected(refund: Refund, error: str, *, now: dt.datetime) -> None:
             context={"refund": refund, "error": error, "amount": format_money(refund.amount, refund.currency)},
         )
     logger.error("Refund %s rejected by Stripe at %s: %s", refund.pk, now.isoformat(), error)
+
+
+def refunds_settle(*, refund_ids: list[int]) -> tuple[int, int]:
+    """Staff returned the money of refunds that needed a person some other way (or decided it is
+    not owed). Returns (marked settled, left alone because they were not waiting for staff)."""
+    settled = Refund.objects.filter(pk__in=refund_ids, follow_up=RefundFollowUp.NEEDS_STAFF).update(
+        follow_up=RefundFollowUp.SETTLED, updated_at=timezone.now()
+    )
+    return settled, len(set(refund_ids)) - settled

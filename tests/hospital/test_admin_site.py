@@ -94,7 +94,7 @@ def test_stripe_records_offer_no_sync_actions_that_write(staff_client, webhook_r
     [
         ("admin:appointments_appointment_changelist", ["appointment status", "payment status"]),
         ("admin:payments_payment_changelist", ["payment status", "currency", "dispute status"]),
-        ("admin:payments_refund_changelist", ["refund status", "reason"]),
+        ("admin:payments_refund_changelist", ["follow-up", "refund status", "reason"]),
         ("admin:hospital_outboundemail_changelist", ["delivery status"]),
     ],
 )

@@ -6,6 +6,7 @@ import copy
 import datetime as dt
 import secrets
 
+import stripe
 from django.core.management import call_command
 
 from appointments.models import Appointment
@@ -32,6 +33,14 @@ class Flow:
 
     def pay(self, card: str = "4242424242424242") -> dict:
         return self.standin.pay(self.session_id, card=card)
+
+    def pay_a_second_session(self) -> str:
+        """A second session for the same booking (say an earlier attempt Stripe had not yet
+        closed) gets paid too; returns its id."""
+        attempt = self.appointment.payment.checkout_attempts.first()
+        second = stripe.checkout.Session.create(api_key=self.standin.process.api_key, **attempt.params)
+        self.standin.pay(second.id)
+        return second.id
 
     @property
     def payment_intent_id(self) -> str:

@@ -17,8 +17,9 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("webhook_endpoint")
 # A booking: rate limit, slot page data, the booking transaction (lock slot, expire lapsed holds,
 # holder, patient lock and hold count, appointment, log, payment, attempt) and the session after it.
 BOOKING_QUERIES = 20
-# One refund event: dj-stripe's trigger, event and synced objects, then our lock, rows and reconcile.
-REFUND_EVENT_QUERIES = 26
+# One refund event: dj-stripe's trigger, event and synced objects, then our locks (the payment
+# intent's row, made if new, then slot, appointment, payment), rows and reconcile.
+REFUND_EVENT_QUERIES = 28
 
 
 def book(client, slot):

@@ -16,7 +16,7 @@ from hospital import outbox
 from hospital.models import EmailStatus, OutboundEmail
 from hospital.notifications import EMAIL_MAX_ATTEMPTS, email_deliver, email_queue
 from payments.models import PaymentStatus as P
-from payments.models import Refund, RefundStatus
+from payments.models import Refund, RefundFollowUp, RefundStatus
 from payments.services import REFUND_PENDING_WORK, refund_issue
 from tests.factories import PatientFactory, SlotFactory, StaffFactory, hold_slot
 from tests.payments.flows import Flow, run_tasks
@@ -44,7 +44,7 @@ def test_a_refund_stripe_refuses_is_marked_failed_and_staff_are_told(standin, cl
     run_tasks()
 
     refund.refresh_from_db()
-    assert refund.status == RefundStatus.FAILED
+    assert (refund.status, refund.follow_up) == (RefundStatus.FAILED, RefundFollowUp.NEEDS_STAFF)
     assert "refunded" in refund.failure_reason
     alert = next(m for m in mail.outbox if m.to == ["desk@example.com"])
     assert alert.subject == f"Refund #{refund.pk} failed and needs attention"
