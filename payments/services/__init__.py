@@ -25,6 +25,7 @@ from payments.services.facts import (
     dispute_record,
     payment_intent_failure_record,
     refund_record,
+    unusable_event_record,
 )
 from payments.services.reconcile import payment_status_refresh
 from payments.services.refund_worker import refund_issue
@@ -48,4 +49,5 @@ __all__ = [
     "refund_record",
     "refunds_retry_now",
     "stripe_customer_for",
+    "unusable_event_record",
 ]
