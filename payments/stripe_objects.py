@@ -4,24 +4,14 @@ meet a null amount or an id that is no id halfway through their writes."""
 
 from __future__ import annotations
 
+from payments.models import StripeDisputeStatus
+
 # Our ids in Stripe metadata, namespaced: other integrations on one Stripe account use metadata too.
 METADATA_APPOINTMENT = "hospital_appointment_id"
 METADATA_PAYMENT = "hospital_payment_id"
 METADATA_REFUND = "hospital_refund_id"
 _OUR_IDS = (METADATA_APPOINTMENT, METADATA_PAYMENT, METADATA_REFUND)
 _MAX_ID_DIGITS = 18  # a bigint
-
-# Every status Stripe documents for a dispute (stripe-python 15's Dispute.status).
-DISPUTE_STATUSES = (
-    "warning_needs_response",
-    "warning_under_review",
-    "warning_closed",
-    "needs_response",
-    "under_review",
-    "won",
-    "lost",
-    "prevented",
-)
 
 
 class UnusableStripeObject(Exception):
@@ -62,9 +52,7 @@ def checked_checkout_session(session: dict) -> dict:
 
 
 def checked_payment_intent(payment_intent: dict) -> dict:
-    _check_common(payment_intent)
-    _check_amount(payment_intent, "amount")
-    _check_currency(payment_intent)
+    _check_money(payment_intent)
     error = payment_intent.get("last_payment_error")
     if error is not None and not (isinstance(error, dict) and isinstance(error.get("message") or "", str)):
         raise UnusableStripeObject(f"{_name(payment_intent)}: last_payment_error is not an error object.")
@@ -72,9 +60,7 @@ def checked_payment_intent(payment_intent: dict) -> dict:
 
 
 def checked_charge(charge: dict) -> dict:
-    _check_common(charge)
-    _check_amount(charge, "amount")
-    _check_currency(charge)
+    _check_money(charge)
     for key in ("amount_captured", "amount_refunded"):
         if charge.get(key) is not None:
             _check_amount(charge, key, zero_allowed=True)
@@ -84,17 +70,14 @@ def checked_charge(charge: dict) -> dict:
 
 
 def checked_refund(refund: dict) -> dict:
-    _check_common(refund)
-    _check_amount(refund, "amount")
-    _check_currency(refund)
+    _check_money(refund)
     return refund
 
 
 def checked_dispute(dispute: dict) -> dict:
-    _check_common(dispute)
-    _check_amount(dispute, "amount")
-    _check_currency(dispute)
-    if dispute.get("status") not in DISPUTE_STATUSES:
+    """Every status Stripe documents is one of StripeDisputeStatus; a new one is for staff to read."""
+    _check_money(dispute)
+    if dispute.get("status") not in StripeDisputeStatus.values:
         raise UnusableStripeObject(f"{_name(dispute)}: status {dispute.get('status')!r} is not one Stripe documents.")
     return dispute
 
@@ -108,6 +91,12 @@ def _check_common(obj: dict) -> None:
         raise UnusableStripeObject(f"{_name(obj)}: no id.")
     for key in _OUR_IDS:
         metadata_int(obj, key)
+
+
+def _check_money(obj: dict) -> None:
+    _check_common(obj)
+    _check_amount(obj, "amount")
+    _check_currency(obj)
 
 
 def _check_amount(obj: dict, key: str, *, zero_allowed: bool = False) -> None:

@@ -3,12 +3,14 @@ days (issue 8 section 3); objects naming another patient's payment in their meta
 nothing of that patient's (fault 2.6). Every event goes through the real webhook URL."""
 
 import pytest
+from django.test import Client
 from djstripe.models import Dispute as SyncedDispute
 from djstripe.models import Event
 
 from appointments.models import AppointmentStatus as A
 from payments.models import Dispute, Refund, RefundReason, UnusableEvent
 from payments.models import PaymentStatus as P
+from tests.concurrency import run_concurrently
 from tests.payments import handmade
 from tests.payments.flows import Flow
 from tests.payments.stripe_events import post_event
@@ -179,3 +181,25 @@ def test_dj_stripe_syncs_a_prevented_dispute_before_our_receiver_runs(standin, c
     assert SyncedDispute.objects.get(id=opened["id"]).status == "prevented"
     assert Dispute.objects.get().status == "prevented"
     assert flow.refresh().payment.status == P.PAID
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_unique_key_race_is_retried_not_recorded_as_unusable(standin, webhook_endpoint):
+    """Two events about one new refund at once: on PostgreSQL both may insert its row, and the
+    loser's unique-key error answers 500, which Stripe's retry fixes. It is no broken rule."""
+    refund = handmade.refund(amount=700)
+    events = [handmade.event(kind, refund) for kind in ("refund.created", "refund.updated", "refund.updated")]
+    calls = iter(events)
+
+    def deliver():
+        event = next(calls)
+        return event, post_event(Client(raise_request_exception=False), event)
+
+    results = run_concurrently(deliver, threads=len(events))
+
+    assert {response.status_code for _, response in results} <= {200, 500}
+    for event, response in results:
+        if response.status_code == 500:  # Stripe delivers it again
+            assert post_event(Client(), event).status_code == 200
+    assert Refund.objects.get().amount == 700
+    assert not UnusableEvent.objects.exists()
