@@ -4,8 +4,10 @@ nothing of that patient's (fault 2.6). Every event goes through the real webhook
 
 import pytest
 from django.test import Client
+from djstripe.models import Charge as SyncedCharge
 from djstripe.models import Dispute as SyncedDispute
-from djstripe.models import Event
+from djstripe.models import Event, WebhookEventTrigger
+from djstripe.models import Session as SyncedSession
 
 from appointments.models import AppointmentStatus as A
 from payments.models import Dispute, Refund, RefundReason, UnusableEvent
@@ -154,6 +156,28 @@ class TestAnotherPatientsPaymentNamedInMetadata:
         assert not Refund.objects.exists()
         assert victim.refresh().payment.status == P.PAID
 
+    def test_a_failed_payment_intent_naming_another_payment_writes_nothing_on_its_timeline(self, standin, client):
+        victim = handmade.paid_flow(standin, client)
+        payment = victim.appointment.payment
+        log_before = list(victim.appointment.log_entries.values_list("message", flat=True))
+        forged = {
+            "id": handmade.new_id("pi"),
+            "object": "payment_intent",
+            "amount": 5000,
+            "currency": "usd",
+            "last_payment_error": {"message": "Call 0800 000 000 to unlock your card."},
+            "metadata": {"hospital_payment_id": str(payment.pk)},
+            "status": "requires_payment_method",
+        }
+
+        acknowledged_and_recorded(
+            client, handmade.event("payment_intent.payment_failed", forged), reason=f"payment #{payment.pk}"
+        )
+
+        payment.refresh_from_db()
+        assert payment.last_failure_reason == ""
+        assert list(victim.appointment.log_entries.values_list("message", flat=True)) == log_before
+
     def test_a_session_naming_another_patients_unpaid_payment_does_not_confirm_it(self, standin, client):
         victim = Flow(standin, client)
         payment = victim.appointment.payment
@@ -168,19 +192,47 @@ class TestAnotherPatientsPaymentNamedInMetadata:
         assert appointment.payment.payment_intent_id is None
 
 
-def test_dj_stripe_syncs_a_prevented_dispute_before_our_receiver_runs(standin, client, monkeypatch):
-    """dj-stripe re-fetches the disputed object and syncs it before our receivers run; the
-    stand-in never closes a dispute as `prevented`, so here Stripe's answer is the event's object."""
-    flow = handmade.paid_flow(standin, client)
-    opened = flow.standin.control(f"charges/{flow.charge_id}/dispute", reason="fraudulent")
-    prevented = {**flow.standin.get(f"disputes/{opened['id']}"), "status": "prevented"}
-    monkeypatch.setattr(SyncedDispute, "api_retrieve", lambda self, **kwargs: prevented)
+class TestWhatDjStripeSyncsFirst:
+    """dj-stripe re-fetches the event's object and syncs it before our receivers run. The stand-in
+    never serves these shapes, so here Stripe's answer to the re-fetch is the event's object."""
 
-    assert post_event(client, handmade.event("charge.dispute.closed", prevented)).status_code == 200
+    def test_a_prevented_dispute_is_synced_and_ours_is_recorded(self, standin, client, monkeypatch):
+        flow = handmade.paid_flow(standin, client)
+        opened = flow.standin.control(f"charges/{flow.charge_id}/dispute", reason="fraudulent")
+        prevented = {**flow.standin.get(f"disputes/{opened['id']}"), "status": "prevented"}
+        monkeypatch.setattr(SyncedDispute, "api_retrieve", lambda self, **kwargs: prevented)
 
-    assert SyncedDispute.objects.get(id=opened["id"]).status == "prevented"
-    assert Dispute.objects.get().status == "prevented"
-    assert flow.refresh().payment.status == P.PAID
+        assert post_event(client, handmade.event("charge.dispute.closed", prevented)).status_code == 200
+
+        assert SyncedDispute.objects.get(id=opened["id"]).status == "prevented"
+        assert Dispute.objects.get().status == "prevented"
+        assert flow.refresh().payment.status == P.PAID
+
+    def test_a_paid_session_without_an_amount_is_synced_and_recorded_as_unusable(self, standin, client, monkeypatch):
+        flow = Flow(standin, client)
+        odd = {**flow.standin.get(f"checkout/sessions/{flow.session_id}"), "amount_total": None}
+        odd.update(payment_status="paid", status="complete", metadata={"hospital_payment_id": "²"})
+        monkeypatch.setattr(SyncedSession, "api_retrieve", lambda self, **kwargs: odd)
+
+        acknowledged_and_recorded(client, handmade.event("checkout.session.completed", odd), reason="²")
+
+        assert SyncedSession.objects.filter(id=flow.session_id).exists()
+        assert flow.refresh().payment.status == P.UNPAID
+
+    def test_a_charge_without_an_amount_fails_in_dj_stripe_before_us(self, standin, client, monkeypatch):
+        """Stripe's API never gives a charge a null amount; if it did, dj-stripe's own sync would
+        fail (its column is NOT NULL) and answer 500 before our receivers run: its trigger row keeps
+        the error for staff, and nothing of ours is written."""
+        flow = handmade.paid_flow(standin, client)
+        odd = {**flow.standin.get(f"charges/{flow.charge_id}"), "amount": None}
+        monkeypatch.setattr(SyncedCharge, "api_retrieve", lambda self, **kwargs: odd)
+
+        response = post_event(Client(raise_request_exception=False), handmade.event("charge.refunded", odd))
+
+        assert response.status_code == 500
+        assert "amount" in WebhookEventTrigger.objects.order_by("-pk").first().traceback
+        assert not UnusableEvent.objects.exists()
+        assert flow.refresh().payment.status == P.PAID
 
 
 @pytest.mark.django_db(transaction=True)
