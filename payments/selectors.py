@@ -33,7 +33,8 @@ def payment_for(obj: dict, *, payment_intent_id: str | None = None, amount: int 
     """Which of our payments a Stripe object is about: by the payment intent we recorded, else by
     our id in its metadata when it agrees: the same currency and appointment (and amount, when
     given), and a payment not yet tied to another payment intent. Before we record a capture the
-    intent is unknown to us (a refund's event may come before the payment's), hence the fallback."""
+    intent is unknown to us (charge.refunded may come before checkout.session.completed, a failed
+    card attempt before any success), hence the fallback."""
     found = payment_id_for_intent(payment_intent_id)
     if found:
         return found
