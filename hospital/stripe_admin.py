@@ -22,9 +22,17 @@ class StripeRecordAdmin(ReadOnlyAdminMixin):
         return [url for url in super().get_urls() if url.name != "djstripe_custom_action"]
 
 
+# dj-stripe 2.11's Dispute cannot name a dispute in Stripe's "prevented" status (its list of
+# statuses lacks it: __str__ raises KeyError, so its admin pages answer 500). Staff read disputes
+# in our own Payments > Disputes, one row per Stripe dispute with every status.
+HIDDEN_STRIPE_MODELS = {"dispute"}
+
+
 def make_stripe_records_read_only(site: admin.AdminSite) -> None:
     for model, model_admin in list(site._registry.items()):
-        if model._meta.app_label == "djstripe":
+        if model._meta.app_label == "djstripe" and model._meta.model_name in HIDDEN_STRIPE_MODELS:
+            site.unregister(model)
+        elif model._meta.app_label == "djstripe":
             base = type(model_admin)
             site.unregister(model)
             site.register(model, type(f"ReadOnly{base.__name__}", (StripeRecordAdmin, base), {}))

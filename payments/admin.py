@@ -7,7 +7,7 @@ from djstripe.models import Session as CheckoutSession
 
 from hospital.admin import ReadOnlyAdminMixin, titled
 from hospital.money import format_money
-from payments.models import CheckoutAttempt, Payment, Refund, RefundFollowUp, StripeCustomer
+from payments.models import CheckoutAttempt, Dispute, Payment, Refund, RefundFollowUp, StripeCustomer, UnusableEvent
 from payments.services import refunds_retry_now, refunds_settle
 
 
@@ -36,6 +36,17 @@ class RefundInline(AmountAsMoneyMixin, ReadOnlyAdminMixin, admin.TabularInline):
     extra = 0
 
 
+class DisputeInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = Dispute
+    fields = ["created_at", "stripe_dispute_id", "amount_display", "status", "reason", "updated_at"]
+    readonly_fields = fields
+    extra = 0
+
+    @admin.display(description="Amount")
+    def amount_display(self, dispute):
+        return format_money(dispute.amount, dispute.currency)
+
+
 @admin.register(Payment)
 class PaymentAdmin(AmountAsMoneyMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Money facts as Stripe reported them; the status is derived from them, never edited."""
@@ -49,7 +60,7 @@ class PaymentAdmin(AmountAsMoneyMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         "last_failure_detail", "payment_intent_id", "stripe_objects", "paid_at", "created_at", "updated_at",
     ]  # fmt: skip
     readonly_fields = fields
-    inlines = [CheckoutAttemptInline, RefundInline]
+    inlines = [CheckoutAttemptInline, RefundInline, DisputeInline]
 
     @admin.display(description="Synced Stripe objects")
     def stripe_objects(self, payment):
@@ -132,3 +143,33 @@ class StripeCustomerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["stripe_customer_id", "user", "livemode", "created_at"]
     search_fields = ["stripe_customer_id", "user__email"]
     readonly_fields = ["user", "livemode", "stripe_customer_id", "created_at"]
+
+
+@admin.register(Dispute)
+class DisputeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Every dispute Stripe told us about; those on no payment of ours say why in their note."""
+
+    list_display = ["stripe_dispute_id", "payment", "amount_display", "status", "reason", "note", "updated_at"]
+    list_filter = ["status", ("payment", admin.EmptyFieldListFilter)]
+    search_fields = ["stripe_dispute_id", "charge_id", "payment_intent_id", "payment__appointment__patient__email"]
+    fields = [
+        "stripe_dispute_id", "payment", "charge_id", "payment_intent_id", "amount_display", "status", "reason", "note",
+        "created_at", "updated_at",
+    ]  # fmt: skip
+    readonly_fields = fields
+
+    @admin.display(description="Amount", ordering="amount")
+    def amount_display(self, dispute):
+        return format_money(dispute.amount, dispute.currency)
+
+
+@admin.register(UnusableEvent)
+class UnusableEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Signed events we acknowledged without acting on them, and why; dj-stripe's webhook records
+    hold their full bodies."""
+
+    list_display = ["received_at", "event_type", "event_id", "object_id", "reason"]
+    list_filter = ["event_type"]
+    search_fields = ["event_id", "object_id", "reason"]
+    fields = ["event_id", "event_type", "object_id", "reason", "received_at"]
+    readonly_fields = fields

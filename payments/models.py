@@ -21,6 +21,7 @@ class DisputeStatus(models.TextChoices):
     WON = "won", "Won"
     LOST = "lost", "Lost"
     INQUIRY_CLOSED = "inquiry_closed", "Inquiry closed without a chargeback"
+    PREVENTED = "prevented", "Prevented before a chargeback"
 
 
 class Payment(models.Model):
@@ -255,3 +256,102 @@ class StripeCustomer(models.Model):
 
     def __str__(self) -> str:
         return self.stripe_customer_id or f"Customer of user #{self.user_id} (not yet at Stripe)"
+
+
+class StripeDisputeStatus(models.TextChoices):
+    """Every status Stripe documents for a dispute (an inquiry, `warning_*`, or a chargeback)."""
+
+    WARNING_NEEDS_RESPONSE = "warning_needs_response", "Inquiry, needs a response"
+    WARNING_UNDER_REVIEW = "warning_under_review", "Inquiry, under review"
+    WARNING_CLOSED = "warning_closed", "Inquiry closed without a chargeback"
+    NEEDS_RESPONSE = "needs_response", "Chargeback, needs a response"
+    UNDER_REVIEW = "under_review", "Chargeback, under review"
+    WON = "won", "Won"
+    LOST = "lost", "Lost"
+    # Stopped before it became a chargeback (e.g. Visa's Rapid Dispute Resolution, which refunds
+    # the payment; that refund reaches us as a refund fact of its own).
+    PREVENTED = "prevented", "Prevented before a chargeback"
+
+
+class Dispute(models.Model):
+    """One Stripe dispute, with Stripe's own status. A payment's dispute fact is derived from all of
+    its disputes (`dispute_fact`), so a new dispute after a closed inquiry counts, whatever the
+    order the events arrive in.
+
+    `payment` is empty for a dispute we could not match, by its charge or payment intent, to a
+    payment of ours that captured money: it is kept for staff (`note` says why) and touches no
+    patient's payment or timeline."""
+
+    S = StripeDisputeStatus
+    # How far along Stripe's life cycle: an older snapshot never moves a dispute back, and a
+    # closed one stays closed. An inquiry may be escalated to a chargeback.
+    STATUS_RANK = {
+        S.WARNING_NEEDS_RESPONSE: 1,
+        S.WARNING_UNDER_REVIEW: 2,
+        S.NEEDS_RESPONSE: 3,
+        S.UNDER_REVIEW: 4,
+        S.WARNING_CLOSED: 5,
+        S.WON: 5,
+        S.LOST: 5,
+        S.PREVENTED: 5,
+    }
+    OPEN_STATUSES = (S.WARNING_NEEDS_RESPONSE, S.WARNING_UNDER_REVIEW, S.NEEDS_RESPONSE, S.UNDER_REVIEW)
+
+    stripe_dispute_id = models.CharField(max_length=255, unique=True)
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="disputes", null=True, blank=True)
+    charge_id = models.CharField(max_length=255, blank=True)
+    payment_intent_id = models.CharField(max_length=255, blank=True)
+    amount = models.PositiveIntegerField(help_text="In minor units.")
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=30, choices=StripeDisputeStatus.choices)
+    reason = models.CharField(max_length=50, blank=True, help_text="The cardholder's reason, as Stripe names it.")
+    note = models.CharField(max_length=300, blank=True, help_text="Why it is not on any payment of ours.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="dispute_amount_positive"),
+            models.CheckConstraint(condition=Q(status__in=StripeDisputeStatus.values), name="dispute_status_known"),
+        ]
+
+    def __str__(self) -> str:
+        return self.stripe_dispute_id
+
+
+def dispute_fact(statuses) -> str:
+    """A payment's dispute fact from the Stripe statuses of all its disputes: money lost in one
+    outweighs everything, then any still open, then how the closed ones ended."""
+    statuses = set(statuses)
+    S = StripeDisputeStatus
+    if S.LOST in statuses:
+        return DisputeStatus.LOST
+    if statuses & set(Dispute.OPEN_STATUSES):
+        return DisputeStatus.OPEN
+    for stripe_status, fact in (
+        (S.WON, DisputeStatus.WON),
+        (S.PREVENTED, DisputeStatus.PREVENTED),
+        (S.WARNING_CLOSED, DisputeStatus.INQUIRY_CLOSED),
+    ):
+        if stripe_status in statuses:
+            return fact
+    return DisputeStatus.NONE
+
+
+class UnusableEvent(models.Model):
+    """A signed Stripe event whose object we cannot use (an amount missing, a metadata id that is no
+    id, an object naming a payment its charge is not of). Kept for staff and acknowledged: Stripe
+    would retry a 500 for three days, and no retry can change what the event says."""
+
+    event_id = models.CharField(max_length=255, unique=True)
+    event_type = models.CharField(max_length=100)
+    object_id = models.CharField(max_length=255, blank=True)
+    reason = models.TextField()
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-received_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.event_id}"

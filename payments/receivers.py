@@ -2,15 +2,21 @@
 the object as it is now, which may be newer than the event) and calls one idempotent service.
 
 They run inside dj-stripe's transaction: an exception rolls back the event and answers 500, so
-Stripe delivers it again and the failed trigger stays visible to staff in the admin.
+Stripe delivers it again and the failed trigger stays visible to staff in the admin. That is only
+for what a retry can fix (the database or Stripe down, a unique-key race). A signed event whose
+object we cannot use (UnusableStripeObject, raised where the object enters, before any write) is
+recorded for staff and acknowledged instead: no retry can change what it says.
 
 `HANDLED_EVENTS` is the one list of the events we act on: the webhook endpoint subscribes to it
 (payments/webhooks.py) and a test holds the Stripe stand-in's copy equal to it.
 """
 
+import functools
+
 from djstripe.event_handlers import djstripe_receiver
 
 from payments import services
+from payments.stripe_objects import UnusableStripeObject
 
 HANDLED_EVENTS: list[str] = []
 
@@ -21,12 +27,32 @@ def handles(*event_types: str):
     return djstripe_receiver(list(event_types))
 
 
+def acknowledging_unusable(receiver):
+    """Catch exactly UnusableStripeObject: record the event for staff and let dj-stripe answer 2xx.
+    Database errors are not caught: a retry may fix them."""
+
+    @functools.wraps(receiver)
+    def receive(sender, event, **kwargs):
+        try:
+            receiver(sender, event, **kwargs)
+        except UnusableStripeObject as unusable:
+            services.unusable_event_record(
+                event_id=event.id,
+                event_type=event.type,
+                object_id=(event.data.get("object") or {}).get("id") or "",
+                reason=unusable.reason,
+            )
+
+    return receive
+
+
 @handles(
     "checkout.session.completed",
     "checkout.session.async_payment_succeeded",
     "checkout.session.async_payment_failed",
     "checkout.session.expired",
 )
+@acknowledging_unusable
 def on_checkout_session(sender, event, **kwargs):
     services.checkout_session_record(
         session=event.data["object"], async_failed=event.type == "checkout.session.async_payment_failed"
@@ -34,20 +60,24 @@ def on_checkout_session(sender, event, **kwargs):
 
 
 @handles("payment_intent.payment_failed")
+@acknowledging_unusable
 def on_payment_intent_failed(sender, event, **kwargs):
     services.payment_intent_failure_record(payment_intent=event.data["object"])
 
 
 @handles("charge.refunded")
+@acknowledging_unusable
 def on_charge_refunded(sender, event, **kwargs):
     services.charge_record(charge=event.data["object"])
 
 
 @handles("refund.created", "refund.updated", "refund.failed", "charge.refund.updated")
+@acknowledging_unusable
 def on_refund(sender, event, **kwargs):
     services.refund_record(refund=event.data["object"])
 
 
 @handles("charge.dispute.created", "charge.dispute.closed")
+@acknowledging_unusable
 def on_dispute(sender, event, **kwargs):
     services.dispute_record(dispute=event.data["object"])

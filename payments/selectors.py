@@ -1,4 +1,12 @@
-"""Reads of the payments app: which of our rows a Stripe object is about."""
+"""Reads of the payments app: which of our rows a Stripe object is about.
+
+Objects are matched by what Stripe itself links them with (session id, payment intent, charge).
+Our ids in `metadata` are a fallback, trusted only when they agree with those links, the amount
+and the currency: anyone with access to the Stripe account, or another integration on it, can
+write any metadata, and a signed event naming another patient's payment must change nothing of
+theirs. Metadata that names one of our rows and disagrees raises UnusableStripeObject, so the
+event is recorded for staff.
+"""
 
 from __future__ import annotations
 
@@ -6,23 +14,81 @@ from django.db.models import OuterRef, Subquery, Sum
 from djstripe.models import Charge
 
 from payments.models import CheckoutAttempt, Payment, Refund
-from payments.stripe_objects import METADATA_PAYMENT, METADATA_REFUND, metadata_int
+from payments.stripe_objects import (
+    METADATA_APPOINTMENT,
+    METADATA_PAYMENT,
+    METADATA_REFUND,
+    UnusableStripeObject,
+    id_of,
+    metadata_int,
+)
+
+
+def payment_id_for_intent(payment_intent_id: str | None) -> int | None:
+    if not payment_intent_id:
+        return None
+    return Payment.objects.filter(payment_intent_id=payment_intent_id).values_list("pk", flat=True).first()
 
 
 def payment_for(obj: dict, *, payment_intent_id: str | None = None, amount: int | None = None) -> int | None:
     """Which of our payments a Stripe object is about: by the payment intent we recorded, else by
-    our id in its metadata, trusted only if currency (and amount, when given) match too; other
-    integrations on the same Stripe account may use metadata as well."""
-    if payment_intent_id:
-        found = Payment.objects.filter(payment_intent_id=payment_intent_id).values_list("pk", flat=True).first()
-        if found:
-            return found
-    candidates = Payment.objects.filter(pk=metadata_int(obj, METADATA_PAYMENT))
-    if obj.get("currency"):
-        candidates = candidates.filter(currency=obj["currency"].lower())
-    if amount is not None:
-        candidates = candidates.filter(amount=amount)
-    return candidates.values_list("pk", flat=True).first()
+    our id in its metadata when it agrees: the same currency and appointment (and amount, when
+    given), and a payment not yet tied to another payment intent. Before we record a capture the
+    intent is unknown to us (charge.refunded may come before checkout.session.completed, a failed
+    card attempt before any success), hence the fallback."""
+    found = payment_id_for_intent(payment_intent_id)
+    if found:
+        return found
+    ours = metadata_int(obj, METADATA_PAYMENT)
+    if ours is None:
+        return None
+    payment = Payment.objects.filter(pk=ours).first()
+    disagreement = _metadata_disagreement(payment, obj, payment_intent_id=payment_intent_id, amount=amount)
+    if disagreement:
+        raise UnusableStripeObject(
+            f"{obj.get('object')} {obj['id']} names payment #{ours} in metadata, {disagreement}."
+        )
+    return payment.pk
+
+
+def _metadata_disagreement(payment: Payment | None, obj: dict, *, payment_intent_id, amount) -> str | None:
+    if payment is None:
+        return "which does not exist"
+    if (obj.get("currency") or "").lower() != payment.currency:
+        return f"which is in {payment.currency}, not {obj.get('currency')}"
+    if amount is not None and amount != payment.amount:
+        return f"which is for {payment.amount}, not {amount}"
+    appointment = metadata_int(obj, METADATA_APPOINTMENT)
+    if appointment is not None and appointment != payment.appointment_id:
+        return f"which is of appointment #{payment.appointment_id}, not #{appointment}"
+    if payment.payment_intent_id and payment_intent_id and payment_intent_id != payment.payment_intent_id:
+        return f"which was paid with another payment intent than {payment_intent_id}"
+    return None
+
+
+def payment_for_session(session: dict) -> int | None:
+    """A Checkout Session's payment: by the session id we stored. By metadata only when it agrees
+    (currency, amount, appointment) and the session can be ours: one of the payment's attempts
+    never heard Stripe's answer (the session was made but its id is unknown to us), or the payment
+    already captured money with another intent, so this session is a second payment of it, which
+    is given back in full and confirms nothing."""
+    attempt = CheckoutAttempt.objects.filter(session_id=session["id"]).first()
+    if attempt is not None:
+        return attempt.payment_id
+    ours = metadata_int(session, METADATA_PAYMENT)
+    if ours is None:
+        return None
+    payment = Payment.objects.filter(pk=ours).first()
+    disagreement = _metadata_disagreement(payment, session, payment_intent_id=None, amount=session.get("amount_total"))
+    if disagreement is None and not (
+        payment.captured_amount or payment.checkout_attempts.filter(session_id__isnull=True).exists()
+    ):
+        disagreement = "which made no such session and has not been paid"
+    if disagreement:
+        raise UnusableStripeObject(
+            f"checkout.session {session['id']} names payment #{ours} in metadata, {disagreement}."
+        )
+    return payment.pk
 
 
 def appointment_id_for(payment_id: int) -> int:
@@ -31,10 +97,67 @@ def appointment_id_for(payment_id: int) -> int:
 
 def refund_row_for(refund: dict) -> Refund | None:
     """Our row for a Stripe refund: by its Stripe id, or by our id in its metadata (a refund we
-    issued whose answer never reached us)."""
+    issued whose answer never reached us) when the row agrees: same payment intent, amount and
+    currency, and no other Stripe refund recorded on it."""
     by_stripe_id = Refund.objects.filter(stripe_refund_id=refund["id"]).first()
+    if by_stripe_id is not None:
+        return by_stripe_id
     ours = metadata_int(refund, METADATA_REFUND)
-    return by_stripe_id or (Refund.objects.filter(pk=ours).first() if ours else None)
+    if ours is None:
+        return None
+    row = Refund.objects.filter(pk=ours).first()
+    stripe_facts = (id_of(refund.get("payment_intent")), refund.get("amount"), (refund.get("currency") or "").lower())
+    if (
+        row is None
+        or row.stripe_refund_id is not None
+        or (row.payment_intent_id, row.amount, row.currency) != stripe_facts
+    ):
+        raise UnusableStripeObject(
+            f"refund {refund['id']} names refund #{ours} in metadata, which is not that refund of ours."
+        )
+    return row
+
+
+def refund_payment_id(refund: dict, row: Refund | None) -> int | None:
+    """The payment a Stripe refund is of: its row's, else the one holding its payment intent. Our
+    refunds are found by their row; a refund naming a payment in metadata without one is not ours."""
+    if row is not None and row.payment_id:
+        return row.payment_id
+    found = payment_id_for_intent(id_of(refund.get("payment_intent")))
+    named = metadata_int(refund, METADATA_PAYMENT)
+    if named is not None and named != found:
+        raise UnusableStripeObject(
+            f"refund {refund['id']} names payment #{named} in metadata, but refunds another payment intent."
+        )
+    return found
+
+
+def dispute_payment(dispute: dict) -> tuple[int | None, str | None, str]:
+    """The payment a dispute is about, by its payment intent, or by its charge as dj-stripe synced
+    it (an older API version names no intent); never by metadata. Returns (payment id, the payment
+    intent, "") or (None, the intent if known, why it is on no payment) for a dispute kept apart:
+    if it is about money not yet captured, recording that capture attaches it."""
+    payment_intent_id = id_of(dispute.get("payment_intent")) or _synced_charge_intent(id_of(dispute.get("charge")))
+    payment = Payment.objects.filter(payment_intent_id=payment_intent_id).first() if payment_intent_id else None
+    if payment is None:
+        duplicate = Refund.objects.filter(payment_intent_id=payment_intent_id, payment__isnull=False).first()
+        if payment_intent_id and duplicate is not None:
+            why = f"About a second payment of payment #{duplicate.payment_id}, refunded as a duplicate."
+        else:
+            why = "Its charge and payment intent are not one of our payments (or not yet captured)."
+        return None, payment_intent_id, why
+    if payment.captured_amount == 0:
+        return None, payment_intent_id, f"About payment #{payment.pk}, which captured nothing."
+    if dispute["currency"].lower() != payment.currency or dispute["amount"] > payment.captured_amount:
+        return None, payment_intent_id, f"About payment #{payment.pk}, but not its currency, or more than it captured."
+    return payment.pk, payment_intent_id, ""
+
+
+def _synced_charge_intent(charge_id: str | None) -> str | None:
+    """dj-stripe has already synced the disputed charge when receivers run."""
+    if not charge_id:
+        return None
+    return Charge.objects.filter(id=charge_id).values_list("payment_intent__id", flat=True).first()
 
 
 def refunded_on_payment_intent(payment_intent_id: str) -> int:
@@ -42,15 +165,6 @@ def refunded_on_payment_intent(payment_intent_id: str) -> int:
     or not we know yet whose payment it is."""
     returned = Refund.objects.filter(payment_intent_id=payment_intent_id, status__in=Refund.MONEY_RETURNED_STATUSES)
     return returned.aggregate(total=Sum("amount"))["total"] or 0
-
-
-def payment_id_via_synced_charge(charge_id: str | None) -> int | None:
-    """dj-stripe has already synced the disputed charge (and its metadata) when receivers run."""
-    charge = Charge.objects.filter(id=charge_id).first() if charge_id else None
-    if charge is None:
-        return None
-    # (dj-stripe stores amounts as decimals of the major unit, so only the currency is compared.)
-    return payment_for({"metadata": charge.metadata, "currency": charge.currency})
 
 
 def latest_checkout_expiry() -> Subquery:

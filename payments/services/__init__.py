@@ -27,6 +27,7 @@ from payments.services.facts import (
     dispute_record,
     payment_intent_failure_record,
     refund_record,
+    unusable_event_record,
 )
 from payments.services.reconcile import payment_status_refresh
 from payments.services.refund_worker import refund_issue
@@ -53,4 +54,5 @@ __all__ = [
     "refunds_settle",
     "session_close",
     "stripe_customer_for",
+    "unusable_event_record",
 ]

@@ -23,10 +23,11 @@ from payments.models import CheckoutAttempt, CheckoutAttemptStatus, Payment, Ses
 from payments.services.common import IDEMPOTENCY_KEY_LIFETIME, UNAVAILABLE_MESSAGE, PaymentUnavailable, new_key
 from payments.services.facts import checkout_session_record
 from payments.stripe_api import StripeRejected, StripeUnavailable
-from payments.stripe_objects import METADATA_APPOINTMENT, METADATA_PAYMENT, metadata_int
+from payments.stripe_objects import METADATA_APPOINTMENT, METADATA_PAYMENT, UnusableStripeObject, metadata_names
 
 logger = logging.getLogger(__name__)
 S = AppointmentStatus
+WAITING_MESSAGE = "We are waiting for the payment provider to confirm your payment. This page will show it shortly."
 # Stripe refuses a session whose expires_at is under 30 minutes after it receives the request.
 STRIPE_MIN_SESSION_LIFETIME = dt.timedelta(minutes=31)
 # An open session about to expire is not worth sending the patient to: replace it.
@@ -115,7 +116,7 @@ def stripe_customer_for(user: User, *, now: dt.datetime | None = None) -> str:
         row = _customer_row_create(user=user, livemode=livemode, now=now)
     elif now - row.key_created_at > IDEMPOTENCY_KEY_LIFETIME:
         found = next(
-            (c for c in stripe_api.customers_with_email(user.email) if metadata_int(c, "user_id") == user.pk), None
+            (c for c in stripe_api.customers_with_email(user.email) if metadata_names(c, "user_id", user.pk)), None
         )
         if found:
             return _customer_row_settle(row, found["id"])
@@ -212,7 +213,7 @@ def _checkout_redirect_url(*, appointment_id: int, site_url: str, now: dt.dateti
             session = _stripe_or_unavailable(stripe_api.checkout_session_retrieve, attempt.session_id)
             if session["status"] == "open":
                 return session["url"]
-            checkout_session_record(session=session, now=now)  # it was paid or expired meanwhile
+            _session_record(session, now=now)  # it was paid or expired meanwhile
             appointment.refresh_from_db()
             _require_live_hold(appointment, now)
     elif not attempt.session_id and attempt.expires_at > now + STRIPE_MIN_SESSION_LIFETIME:
@@ -309,7 +310,7 @@ def _expire_session_at_stripe(attempt: CheckoutAttempt) -> None:
     except StripeRejected:
         # Already complete or expired at Stripe: record which, as its own event would.
         session = _stripe_or_unavailable(stripe_api.checkout_session_retrieve, attempt.session_id)
-        checkout_session_record(session=session)
+        _session_record(session)
     except StripeUnavailable as exc:
         raise PaymentUnavailable(UNAVAILABLE_MESSAGE) from exc
     CheckoutAttempt.objects.filter(pk=attempt.pk, status=CheckoutAttemptStatus.OPEN).update(
@@ -336,7 +337,15 @@ def checkout_success(*, appointment: Appointment, session_id: str) -> None:
         with stripe_api.time_budget(settings.STRIPE_REQUEST_BUDGET_SECONDS):
             session = stripe_api.checkout_session_retrieve(session_id)
     except (StripeUnavailable, StripeRejected) as exc:
-        raise PaymentUnavailable(
-            "We are waiting for the payment provider to confirm your payment. This page will show it shortly."
-        ) from exc
-    checkout_session_record(session=session)
+        raise PaymentUnavailable(WAITING_MESSAGE) from exc
+    _session_record(session)
+
+
+def _session_record(session: dict, *, now: dt.datetime | None = None) -> None:
+    """Record a session we fetched ourselves, as its webhook would. One Stripe sends in a shape we
+    cannot use is for staff (logged; its webhook is recorded as unusable): the patient waits."""
+    try:
+        checkout_session_record(session=session, now=now)
+    except UnusableStripeObject as exc:
+        logger.error("Checkout session %s fetched from Stripe is unusable: %s", session.get("id"), exc)
+        raise PaymentUnavailable(WAITING_MESSAGE) from exc

@@ -19,17 +19,35 @@ from appointments.services import appointment_log, appointment_transition
 from payments import stripe_api
 from payments.card_failures import card_failure_detail, card_failure_words
 from payments.locks import lock_payment, lock_payment_intent
-from payments.models import CheckoutAttempt, CheckoutAttemptStatus, DisputeStatus, Payment, Refund, RefundReason
+from payments.models import (
+    CheckoutAttempt,
+    CheckoutAttemptStatus,
+    Dispute,
+    Payment,
+    Refund,
+    RefundReason,
+    UnusableEvent,
+    dispute_fact,
+)
 from payments.selectors import (
     appointment_id_for,
+    dispute_payment,
     payment_for,
-    payment_id_via_synced_charge,
+    payment_for_session,
+    refund_payment_id,
     refund_row_for,
     refunded_on_payment_intent,
 )
 from payments.services.reconcile import reconcile
 from payments.services.refunds import refund_record_locked, refund_record_unattached, refund_request
-from payments.stripe_objects import id_of
+from payments.stripe_objects import (
+    checked_charge,
+    checked_checkout_session,
+    checked_dispute,
+    checked_payment_intent,
+    checked_refund,
+    id_of,
+)
 
 logger = logging.getLogger(__name__)
 S = AppointmentStatus
@@ -39,8 +57,9 @@ def checkout_session_record(*, session: dict, async_failed: bool = False, now: d
     """checkout.session.* events and the success page. `async_failed`: the session came with
     checkout.session.async_payment_failed (a delayed payment method that did not go through)."""
     now = now or timezone.now()
+    session = checked_checkout_session(session)
     attempt = CheckoutAttempt.objects.filter(session_id=session["id"]).first()
-    payment_id = attempt.payment_id if attempt else payment_for(session, amount=session.get("amount_total"))
+    payment_id = attempt.payment_id if attempt else payment_for_session(session)
     if payment_id is None:
         logger.info("Checkout session %s is not one of ours; ignored.", session["id"])
         return
@@ -109,11 +128,13 @@ def _record_capture(payment: Payment, *, payment_intent_id: str, amount: int, no
     payment.save(update_fields=["payment_intent_id", "captured_amount", "paid_at", "updated_at"])
     # Refunds Stripe reported before we knew whose payment intent this was belong here now.
     Refund.objects.filter(payment__isnull=True, payment_intent_id=payment_intent_id).update(payment=payment)
+    _disputes_attach(payment, payment_intent_id=payment_intent_id, now=now)
 
 
 def payment_intent_failure_record(*, payment_intent: dict, now: dt.datetime | None = None) -> None:
     """payment_intent.payment_failed: not terminal; the patient may pay again while the hold lives."""
     now = now or timezone.now()
+    payment_intent = checked_payment_intent(payment_intent)
     payment_id = payment_for(payment_intent, payment_intent_id=payment_intent["id"], amount=payment_intent["amount"])
     if payment_id is None:
         return
@@ -140,6 +161,7 @@ def charge_record(*, charge: dict, now: dt.datetime | None = None) -> None:
     refund that failed since gave the money back, whatever the old total said).
     """
     now = now or timezone.now()
+    charge = checked_charge(charge)
     payment_intent_id = id_of(charge.get("payment_intent"))
     payment_id = payment_for(charge, payment_intent_id=payment_intent_id, amount=charge.get("amount"))
     if payment_id is None:
@@ -171,6 +193,7 @@ def refund_record(*, refund: dict, now: dt.datetime | None = None) -> None:
     """refund.created / refund.updated / refund.failed: one refund and its status (a failed refund
     gives the money back to the payment). Refunds made in Stripe's Dashboard arrive here too."""
     now = now or timezone.now()
+    refund = checked_refund(refund)
     payment_intent_id = id_of(refund.get("payment_intent"))
     with transaction.atomic():
         if payment_intent_id:
@@ -178,9 +201,7 @@ def refund_record(*, refund: dict, now: dt.datetime | None = None) -> None:
             # right now, we wait for it and find the payment, or it waits for us and finds our row.
             lock_payment_intent(payment_intent_id)
         row = refund_row_for(refund)
-        payment_id = (
-            row.payment_id if row and row.payment_id else payment_for(refund, payment_intent_id=payment_intent_id)
-        )
+        payment_id = refund_payment_id(refund, row)
         if payment_id is None:
             refund_record_unattached(refund)
             return
@@ -189,41 +210,87 @@ def refund_record(*, refund: dict, now: dt.datetime | None = None) -> None:
         reconcile(appointment, payment, now=now)
 
 
-_DISPUTE_OUTCOMES = {
-    "won": DisputeStatus.WON,
-    "lost": DisputeStatus.LOST,
-    # An inquiry closed without becoming a chargeback.
-    "warning_closed": DisputeStatus.INQUIRY_CLOSED,
-}
-_DISPUTE_RANK = {
-    DisputeStatus.NONE: 0,
-    DisputeStatus.OPEN: 1,
-    DisputeStatus.WON: 2,
-    DisputeStatus.LOST: 2,
-    DisputeStatus.INQUIRY_CLOSED: 2,
-}
-
-
 def dispute_record(*, dispute: dict, now: dt.datetime | None = None) -> None:
-    """charge.dispute.created / closed. The appointment is left as it is; staff decide."""
+    """charge.dispute.created / closed: one row per Stripe dispute, never moved back to an earlier
+    stage; the payment's dispute fact is derived from all its disputes. The appointment is left as
+    it is; staff decide. A dispute on no payment of ours that captured money is kept apart."""
     now = now or timezone.now()
-    payment_intent_id = id_of(dispute.get("payment_intent"))
-    payment_id = payment_for(dispute, payment_intent_id=payment_intent_id) or payment_id_via_synced_charge(
-        id_of(dispute.get("charge"))
-    )
-    if payment_id is None:
-        return
-    outcome = _DISPUTE_OUTCOMES.get(dispute.get("status"), DisputeStatus.OPEN)
+    dispute = checked_dispute(dispute)
     with transaction.atomic():
-        appointment, payment = lock_payment(appointment_id_for(payment_id))
-        if payment.payment_intent_id and payment_intent_id and payment_intent_id != payment.payment_intent_id:
-            logger.warning("Dispute %s is about a refunded duplicate payment of %s.", dispute["id"], payment.pk)
+        payment_id, payment_intent_id, note = dispute_payment(dispute)
+        if payment_intent_id:
+            # As for refunds: a capture of this intent being recorded right now is waited for, and
+            # the payment is looked up again once we hold its lock.
+            lock_payment_intent(payment_intent_id)
+            payment_id, payment_intent_id, note = dispute_payment(dispute)
+        if payment_id is None:
+            _dispute_row_record(dispute, payment=None, payment_intent_id=payment_intent_id, note=note)
             return
-        # Closed is final: a "created" event delivered late must not reopen it.
-        if _DISPUTE_RANK[outcome] > _DISPUTE_RANK[payment.dispute_status]:
-            payment.dispute_status = outcome
-            payment.save(update_fields=["dispute_status", "updated_at"])
-            appointment_log(
-                appointment=appointment, message=f"Card dispute: {DisputeStatus(outcome).label.lower()}.", now=now
-            )
+        appointment, payment = lock_payment(appointment_id_for(payment_id))
+        row, changed = _dispute_row_record(dispute, payment=payment, payment_intent_id=payment_intent_id, note="")
+        if changed:
+            _dispute_log(row, appointment=appointment, now=now)
+        _dispute_fact_refresh(payment)
         reconcile(appointment, payment, now=now)
+
+
+def _dispute_log(row: Dispute, *, appointment, now: dt.datetime) -> None:
+    appointment_log(appointment=appointment, message=f"Card dispute: {row.get_status_display().lower()}.", now=now)
+
+
+def _dispute_fact_refresh(payment: Payment) -> None:
+    payment.dispute_status = dispute_fact(payment.disputes.values_list("status", flat=True))
+    payment.save(update_fields=["dispute_status", "updated_at"])
+
+
+def _disputes_attach(payment: Payment, *, payment_intent_id: str, now: dt.datetime) -> None:
+    """Disputes Stripe reported before we recorded the capture of their payment intent belong to
+    this (locked) payment now; the caller reconciles."""
+    kept_apart = list(Dispute.objects.filter(payment__isnull=True, payment_intent_id=payment_intent_id))
+    if not kept_apart:
+        return
+    for row in kept_apart:
+        row.payment, row.note = payment, ""
+        row.save(update_fields=["payment", "note", "updated_at"])
+        _dispute_log(row, appointment=payment.appointment, now=now)
+    _dispute_fact_refresh(payment)
+
+
+def _dispute_row_record(
+    dispute: dict, *, payment: Payment | None, payment_intent_id: str | None, note: str
+) -> tuple[Dispute, bool]:
+    """Create or advance the dispute's row; (row, whether its status changed). Two first deliveries
+    of one unmatched dispute at once collide on the unique id: the loser answers 500 and Stripe's
+    retry finds the row (matched ones are serialized by the payment's lock)."""
+    row = Dispute.objects.select_for_update().filter(stripe_dispute_id=dispute["id"]).first()
+    if row is None:
+        row = Dispute.objects.create(
+            stripe_dispute_id=dispute["id"],
+            payment=payment,
+            charge_id=id_of(dispute.get("charge")) or "",
+            payment_intent_id=payment_intent_id or "",
+            amount=dispute["amount"],
+            currency=dispute["currency"].lower(),
+            status=dispute["status"],
+            reason=(dispute.get("reason") or "")[:50],
+            note=note,
+        )
+        return row, True
+    attach = payment is not None and row.payment_id is None
+    advance = Dispute.STATUS_RANK[dispute["status"]] > Dispute.STATUS_RANK[row.status]
+    if not (attach or advance):
+        return row, False
+    if attach:
+        row.payment, row.note = payment, ""
+    if advance:
+        row.status, row.amount = dispute["status"], dispute["amount"]
+    row.save()
+    return row, True
+
+
+def unusable_event_record(*, event_id: str, event_type: str, object_id: str, reason: str) -> None:
+    """A signed event we cannot use, kept for staff (its body is in dj-stripe's webhook records)."""
+    logger.warning("Unusable Stripe event %s (%s): %s", event_id, event_type, reason)
+    UnusableEvent.objects.get_or_create(
+        event_id=event_id, defaults={"event_type": event_type, "object_id": object_id or "", "reason": reason}
+    )

@@ -15,7 +15,7 @@ from payments.services.common import IDEMPOTENCY_KEY_LIFETIME, new_key
 from payments.services.reconcile import reconcile
 from payments.services.refunds import REFUND_PENDING_WORK, refund_record_locked, refund_rejected
 from payments.stripe_api import StripeRejected, StripeUnavailable
-from payments.stripe_objects import METADATA_PAYMENT, METADATA_REFUND, metadata_int
+from payments.stripe_objects import METADATA_PAYMENT, METADATA_REFUND, metadata_names
 
 
 def refund_issue(*, refund_id: int, now: dt.datetime | None = None) -> None:
@@ -58,7 +58,7 @@ def _refund_create(refund: Refund) -> dict:
 
 def _refund_made_earlier(refund: Refund) -> dict | None:
     for candidate in stripe_api.refunds_for_payment_intent(refund.payment_intent_id):
-        if metadata_int(candidate, METADATA_REFUND) == refund.pk:
+        if metadata_names(candidate, METADATA_REFUND, refund.pk):
             return candidate
     return None
 

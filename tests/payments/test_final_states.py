@@ -311,7 +311,7 @@ def test_an_inquiry_closed_without_a_chargeback_is_not_a_dispute_any_more(standi
     flow = Flow(standin, client)
     flow.pay()
     flow.deliver(flow.events())
-    inquiry = {"id": "dp_inquiry", "object": "dispute", "charge": flow.charge_id, "currency": "usd"}
+    inquiry = {"id": "dp_inquiry", "object": "dispute", "charge": flow.charge_id, "amount": 5000, "currency": "usd"}
     inquiry["payment_intent"] = flow.payment_intent_id
 
     dispute_record(dispute={**inquiry, "status": "warning_needs_response"})
