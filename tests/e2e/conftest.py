@@ -40,3 +40,13 @@ def screenshot(page):
         return path
 
     return take
+
+
+@pytest.fixture
+def stripe_delivering_to(live_server, standin):
+    """The stand-in posts its events to the live server, as Stripe would."""
+    from payments.webhooks import webhook_endpoint_ensure, webhook_url_path
+
+    webhook_endpoint_ensure(base_url=live_server.url)
+    standin.control("config", withhold=False, webhook_url=live_server.url + webhook_url_path())
+    return standin

@@ -2,7 +2,6 @@
 the stand-in delivering signed webhooks to the live server."""
 
 import datetime as dt
-import time
 
 import pytest
 from djstripe.models import Event
@@ -11,25 +10,10 @@ from playwright.sync_api import expect
 from appointments.models import Appointment, AppointmentStatus
 from hospital.services import slots_generate
 from payments.models import PaymentStatus
-from payments.webhooks import webhook_endpoint_ensure, webhook_url_path
+from tests.e2e.helpers import wait_for
 from tests.factories import DoctorFactory, SpecialtyFactory, UserFactory, WorkingHoursFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def stripe_delivering_to(live_server, standin):
-    """The stand-in posts its events to the live server, as Stripe would."""
-    webhook_endpoint_ensure(base_url=live_server.url)
-    standin.control("config", withhold=False, webhook_url=live_server.url + webhook_url_path())
-    return standin
-
-
-def wait_for(condition, *, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting"
-        time.sleep(0.1)
 
 
 def pay_with(page, card: str) -> None:
