@@ -207,12 +207,13 @@ def test_patient_pages(live_server, page, audit, doctor, stripe_delivering_to):
     refunded = hold_slot(patient=patient, slot=refunded_slot)
     for appointment in (paid, refunded):
         standin.pay(_open_checkout(appointment, base)[1])
+    # Paid before the next holds: a patient may hold only three unpaid times at once.
+    wait_for(lambda: _appointment_status(paid) == (AppointmentStatus.CONFIRMED, PaymentStatus.PAID))
+    wait_for(lambda: _appointment_status(refunded) == (AppointmentStatus.CONFIRMED, PaymentStatus.PAID))
     canceled = hold_cancel(appointment_id=hold_slot(patient=patient, slot=canceled_slot).pk)
     two_days_ago = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(days=2)
     past_slot = SlotFactory(doctor=doctor, starts_at=two_days_ago)
     lapsed = hold_slot(patient=patient, slot=past_slot, now=past_slot.starts_at - dt.timedelta(days=1))
-    wait_for(lambda: _appointment_status(paid) == (AppointmentStatus.CONFIRMED, PaymentStatus.PAID))
-    wait_for(lambda: _appointment_status(refunded) == (AppointmentStatus.CONFIRMED, PaymentStatus.PAID))
     standin.refund(refunded.payment.payment_intent_id)
     wait_for(lambda: _appointment_status(refunded) == (AppointmentStatus.CANCELED, PaymentStatus.REFUNDED))
 
