@@ -19,19 +19,14 @@ from playwright.sync_api import expect
 
 from appointments.models import Appointment, AppointmentStatus
 from hospital.models import Slot
-from hospital.services import slots_generate
 from payments.models import CheckoutAttempt, PaymentStatus
 from payments.services import checkout_redirect_url, hold_cancel
 from tests.e2e.helpers import wait_for
 from tests.factories import (
     TEST_PASSWORD,
-    DoctorFactory,
     PatientFactory,
     SlotFactory,
-    SpecialtyFactory,
     StaffFactory,
-    UserFactory,
-    WorkingHoursFactory,
     hold_slot,
 )
 
@@ -81,22 +76,6 @@ def audit(page):
     return AxeAudit(page)
 
 
-@pytest.fixture
-def doctor():
-    doctor = DoctorFactory(
-        user=UserFactory(first_name="Amara", last_name="Okafor", role="doctor"),
-        specialty=SpecialtyFactory(name="Cardiology"),
-        timezone="Europe/London",
-        fee_amount=6500,
-        fee_currency="gbp",
-        bio="Consultant cardiologist.",
-    )
-    for weekday in range(7):
-        WorkingHoursFactory(doctor=doctor, weekday=weekday, start_time=dt.time(9), end_time=dt.time(12))
-    slots_generate(doctor=doctor, days=7)
-    return doctor
-
-
 def free_slots(doctor, count: int) -> list[Slot]:
     slots = list(Slot.objects.bookable().filter(doctor=doctor).order_by("starts_at")[:count])
     assert len(slots) == count
@@ -112,10 +91,10 @@ def log_in(page, base_url: str, email: str, path: str = "/accounts/login/") -> N
     expect(page.get_by_role("button", name=re.compile("log out", re.I))).to_be_visible()
 
 
-def test_visitor_pages(live_server, page, audit, doctor):
+def test_visitor_pages(live_server, page, audit, bookable_doctor):
     base = live_server.url
     patient = PatientFactory(email="pat@example.com")
-    slot = free_slots(doctor, 1)[0]
+    slot = free_slots(bookable_doctor, 1)[0]
 
     page.goto(f"{base}/")
     audit.check("home")
@@ -125,7 +104,7 @@ def test_visitor_pages(live_server, page, audit, doctor):
     page.goto(f"{base}/doctors/?q=nobody-by-this-name")
     expect(page.get_by_text("No doctor matches your search")).to_be_visible()
     audit.check("doctor directory, no results")
-    page.goto(f"{base}/doctors/{doctor.pk}/")
+    page.goto(f"{base}/doctors/{bookable_doctor.pk}/")
     audit.check("doctor page")
     page.goto(f"{base}/accounts/login/")
     audit.check("log-in")
@@ -183,7 +162,7 @@ def _appointment_status(appointment: Appointment) -> tuple[str, str]:
     return appointment.status, appointment.payment.status
 
 
-def test_patient_pages(live_server, page, audit, doctor, stripe_delivering_to):
+def test_patient_pages(live_server, page, audit, bookable_doctor, stripe_delivering_to):
     base = live_server.url
     standin = stripe_delivering_to
     patient = PatientFactory(email="pat@example.com", first_name="Pat")
@@ -197,7 +176,7 @@ def test_patient_pages(live_server, page, audit, doctor, stripe_delivering_to):
     page.goto(f"{base}/accounts/password/change/")
     audit.check("password change")
 
-    to_book, held_slot, paid_slot, refunded_slot, canceled_slot = free_slots(doctor, 5)
+    to_book, held_slot, paid_slot, refunded_slot, canceled_slot = free_slots(bookable_doctor, 5)
     page.goto(f"{base}/appointments/book/{to_book.pk}/")
     audit.check("booking confirm page")
 
@@ -212,7 +191,7 @@ def test_patient_pages(live_server, page, audit, doctor, stripe_delivering_to):
     wait_for(lambda: _appointment_status(refunded) == (AppointmentStatus.CONFIRMED, PaymentStatus.PAID))
     canceled = hold_cancel(appointment_id=hold_slot(patient=patient, slot=canceled_slot).pk)
     two_days_ago = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(days=2)
-    past_slot = SlotFactory(doctor=doctor, starts_at=two_days_ago)
+    past_slot = SlotFactory(doctor=bookable_doctor, starts_at=two_days_ago)
     lapsed = hold_slot(patient=patient, slot=past_slot, now=past_slot.starts_at - dt.timedelta(days=1))
     standin.refund(refunded.payment.payment_intent_id)
     wait_for(lambda: _appointment_status(refunded) == (AppointmentStatus.CANCELED, PaymentStatus.REFUNDED))
@@ -251,10 +230,10 @@ def test_patient_pages(live_server, page, audit, doctor, stripe_delivering_to):
     audit.assert_clean()
 
 
-def test_staff_pages(live_server, page, audit, doctor):
+def test_staff_pages(live_server, page, audit, bookable_doctor):
     base = live_server.url
     staff = StaffFactory(email="staff@example.com")
-    hold_slot(patient=PatientFactory(), slot=free_slots(doctor, 1)[0])
+    hold_slot(patient=PatientFactory(), slot=free_slots(bookable_doctor, 1)[0])
     appointment = Appointment.objects.get()
 
     page.goto(f"{base}/admin/login/")
@@ -266,7 +245,7 @@ def test_staff_pages(live_server, page, audit, doctor):
     audit.check("admin appointments list")
     page.goto(f"{base}/appointments/{appointment.pk}/")
     audit.check("appointment detail as staff")
-    page.goto(f"{base}/doctors/{doctor.pk}/")
+    page.goto(f"{base}/doctors/{bookable_doctor.pk}/")
     audit.check("doctor page as staff (times not bookable)")
     page.goto(f"{base}/appointments/")
     expect(page.get_by_role("heading", name="This page is not for your account")).to_be_visible()
@@ -347,11 +326,11 @@ class Keyboard:
         self.page.keyboard.type(text)
 
 
-def test_a_patient_books_and_pays_with_the_keyboard_alone(live_server, page, doctor, stripe_delivering_to):
+def test_a_patient_books_and_pays_with_the_keyboard_alone(live_server, page, bookable_doctor, stripe_delivering_to):
     patient = PatientFactory(email="pat@example.com", first_name="Pat")
     keys = Keyboard(page)
 
-    page.goto(f"{live_server.url}/doctors/{doctor.pk}/")
+    page.goto(f"{live_server.url}/doctors/{bookable_doctor.pk}/")
     keys.tab_to(page.locator("a.slot-chip").first)
     page.keyboard.press("Enter")
 
