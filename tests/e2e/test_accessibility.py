@@ -22,13 +22,7 @@ from hospital.models import Slot
 from payments.models import CheckoutAttempt, PaymentStatus
 from payments.services import checkout_redirect_url, hold_cancel
 from tests.e2e.helpers import wait_for
-from tests.factories import (
-    TEST_PASSWORD,
-    PatientFactory,
-    SlotFactory,
-    StaffFactory,
-    hold_slot,
-)
+from tests.factories import TEST_PASSWORD, PatientFactory, SlotFactory, StaffFactory, hold_slot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -326,7 +320,9 @@ class Keyboard:
         self.page.keyboard.type(text)
 
 
-def test_a_patient_books_and_pays_with_the_keyboard_alone(live_server, page, bookable_doctor, stripe_delivering_to):
+def test_a_patient_books_and_pays_with_the_keyboard_alone(
+    live_server, page, audit, bookable_doctor, stripe_delivering_to
+):
     patient = PatientFactory(email="pat@example.com", first_name="Pat")
     keys = Keyboard(page)
 
@@ -362,10 +358,13 @@ def test_a_patient_books_and_pays_with_the_keyboard_alone(live_server, page, boo
     # Back on the site, confirmed.
     expect(page.get_by_role("heading", name="You're booked")).to_be_visible()
     expect(page.locator(".badge", has_text="Confirmed")).to_be_visible()
+    expect(page.get_by_text("Payment received.")).to_be_visible()
+    audit.check("appointment confirmed, with its message")
     appointment = Appointment.objects.get(patient=patient)
     assert appointment.status == AppointmentStatus.CONFIRMED
     assert appointment.reason == "Chest tightness when running"
     wait_for(lambda: _appointment_status(appointment) == (AppointmentStatus.CONFIRMED, PaymentStatus.PAID))
+    audit.assert_clean()
     assert not keys.unseen_focus, "focus not visible (no outline of 2px and 3:1, nor a box-shadow):\n" + "\n".join(
         keys.unseen_focus
     )
