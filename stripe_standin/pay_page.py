@@ -295,7 +295,7 @@ def _document(title: str, body: str) -> str:
 <style>{_CSS}</style>
 </head>
 <body>
-<p class="banner" role="note">{BANNER}</p>
+<header><p class="banner" role="note">{BANNER}</p></header>
 <main>
 {body}
 </main>

@@ -40,3 +40,37 @@ def screenshot(page):
         return path
 
     return take
+
+
+@pytest.fixture
+def stripe_delivering_to(live_server, standin):
+    """The stand-in posts its events to the live server, as Stripe would."""
+    from payments.webhooks import webhook_endpoint_ensure, webhook_url_path
+
+    webhook_endpoint_ensure(base_url=live_server.url)
+    standin.control("config", withhold=False, webhook_url=live_server.url + webhook_url_path())
+    yield standin
+    # Nothing in flight when the test's tables are flushed: on PostgreSQL a delivery still
+    # writing would deadlock with the flush's TRUNCATE.
+    standin.process.wait_idle()
+
+
+@pytest.fixture
+def bookable_doctor(db):
+    """Dr Amara Okafor, cardiologist in London at £65: free 09:00-12:00 every day for a week."""
+    import datetime as dt
+
+    from hospital.services import slots_generate
+    from tests.factories import DoctorFactory, SpecialtyFactory, UserFactory, WorkingHoursFactory
+
+    doctor = DoctorFactory(
+        user=UserFactory(first_name="Amara", last_name="Okafor", role="doctor"),
+        specialty=SpecialtyFactory(name="Cardiology"),
+        timezone="Europe/London",
+        fee_amount=6500,
+        fee_currency="gbp",
+    )
+    for weekday in range(7):
+        WorkingHoursFactory(doctor=doctor, weekday=weekday, start_time=dt.time(9), end_time=dt.time(12))
+    slots_generate(doctor=doctor, days=7)
+    return doctor

@@ -1,35 +1,15 @@
 """A patient books and pays in a real browser, through the Stripe stand-in's hosted page, with
 the stand-in delivering signed webhooks to the live server."""
 
-import datetime as dt
-import time
-
 import pytest
 from djstripe.models import Event
 from playwright.sync_api import expect
 
 from appointments.models import Appointment, AppointmentStatus
-from hospital.services import slots_generate
 from payments.models import PaymentStatus
-from payments.webhooks import webhook_endpoint_ensure, webhook_url_path
-from tests.factories import DoctorFactory, SpecialtyFactory, UserFactory, WorkingHoursFactory
+from tests.e2e.helpers import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def stripe_delivering_to(live_server, standin):
-    """The stand-in posts its events to the live server, as Stripe would."""
-    webhook_endpoint_ensure(base_url=live_server.url)
-    standin.control("config", withhold=False, webhook_url=live_server.url + webhook_url_path())
-    return standin
-
-
-def wait_for(condition, *, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting"
-        time.sleep(0.1)
 
 
 def pay_with(page, card: str) -> None:
@@ -41,19 +21,9 @@ def pay_with(page, card: str) -> None:
 
 
 def test_patient_signs_up_books_pays_after_a_decline_and_sees_confirmed(
-    live_server, page, screenshot, stripe_delivering_to
+    live_server, page, screenshot, stripe_delivering_to, bookable_doctor
 ):
-    doctor = DoctorFactory(
-        user=UserFactory(first_name="Amara", last_name="Okafor", role="doctor"),
-        specialty=SpecialtyFactory(name="Cardiology"),
-        timezone="Europe/London",
-        fee_amount=6500,
-        fee_currency="gbp",
-    )
-    for weekday in range(7):
-        WorkingHoursFactory(doctor=doctor, weekday=weekday, start_time=dt.time(9), end_time=dt.time(12))
-    slots_generate(doctor=doctor, days=7)
-
+    doctor = bookable_doctor
     page.goto(f"{live_server.url}/doctors/{doctor.pk}/")
     page.locator(".slot-chip").first.click()
     expect(page.get_by_role("heading", name="Log in")).to_be_visible()

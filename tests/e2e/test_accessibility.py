@@ -1,0 +1,370 @@
+"""Every page a person can reach passes axe-core's WCAG 2.2 AA checks (no serious or critical
+violation), and a booking can be made and paid with the keyboard alone, focus always visible.
+
+axe-core's script comes inside the `axe-playwright-python` package (no network needed). One
+browser context per role; each test walks that role's pages and reports every page's violations
+at once, so a run shows all there is to fix.
+"""
+
+import datetime as dt
+import re
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+from playwright.sync_api import expect
+
+from appointments.models import Appointment, AppointmentStatus
+from hospital.models import Slot
+from payments.models import CheckoutAttempt, PaymentStatus
+from payments.services import checkout_redirect_url, hold_cancel
+from tests.e2e.helpers import wait_for
+from tests.factories import TEST_PASSWORD, PatientFactory, SlotFactory, StaffFactory, hold_slot
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+AXE = Axe()
+FAILING_IMPACTS = {"serious", "critical"}
+MAX_TARGETS = 5  # per rule and page in the report: a list of slot chips says it all in five
+# WCAG 2.0-2.2 A and AA, plus axe's best practices (landmarks, headings, regions).
+AXE_OPTIONS = {
+    "runOnly": {
+        "type": "tag",
+        "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"],
+    },
+    "resultTypes": ["violations"],
+}
+
+
+class AxeAudit:
+    """Runs axe on each page visited and keeps the serious and critical violations by page."""
+
+    def __init__(self, page):
+        self.page = page
+        self.found: dict[str, list[str]] = {}
+
+    def check(self, name: str) -> None:
+        results = AXE.run(self.page, options=AXE_OPTIONS).response
+        lines = []
+        for violation in results["violations"]:
+            if violation["impact"] not in FAILING_IMPACTS:
+                continue
+            targets = [" ".join(node["target"]) for node in violation["nodes"]]
+            lines.append(f"  {violation['id']} ({violation['impact']}): {violation['help']}")
+            lines.extend(f"      {target}" for target in targets[:MAX_TARGETS])
+            if len(targets) > MAX_TARGETS:
+                lines.append(f"      … and {len(targets) - MAX_TARGETS} more")
+        if lines:
+            self.found[f"{name} ({self.page.url})"] = lines
+
+    def assert_clean(self) -> None:
+        report = "\n".join(f"{page}\n" + "\n".join(lines) for page, lines in self.found.items())
+        assert not self.found, f"axe found serious or critical violations on {len(self.found)} page(s):\n{report}"
+
+
+@pytest.fixture
+def audit(page):
+    return AxeAudit(page)
+
+
+def free_slots(doctor, count: int) -> list[Slot]:
+    slots = list(Slot.objects.bookable().filter(doctor=doctor).order_by("starts_at")[:count])
+    assert len(slots) == count
+    return slots
+
+
+def log_in(page, base_url: str, email: str, path: str = "/accounts/login/") -> None:
+    page.goto(base_url + path)
+    page.get_by_label(re.compile("e-?mail", re.I)).first.fill(email)
+    page.get_by_label("Password").fill(TEST_PASSWORD)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("button", name=re.compile("log out", re.I))).to_be_visible()
+
+
+def test_visitor_pages(live_server, page, audit, bookable_doctor):
+    base = live_server.url
+    patient = PatientFactory(email="pat@example.com")
+    slot = free_slots(bookable_doctor, 1)[0]
+
+    page.goto(f"{base}/")
+    audit.check("home")
+    page.goto(f"{base}/doctors/")
+    expect(page.get_by_role("link", name="Dr Amara Okafor")).to_be_visible()
+    audit.check("doctor directory")
+    page.goto(f"{base}/doctors/?q=nobody-by-this-name")
+    expect(page.get_by_text("No doctor matches your search")).to_be_visible()
+    audit.check("doctor directory, no results")
+    page.goto(f"{base}/doctors/{bookable_doctor.pk}/")
+    audit.check("doctor page")
+    page.goto(f"{base}/accounts/login/")
+    audit.check("log-in")
+    page.goto(f"{base}/accounts/login/?next=/appointments/book/{slot.pk}/")
+    expect(page.get_by_text("Log in to book Dr Amara Okafor")).to_be_visible()
+    audit.check("log-in for a booking")
+    page.goto(f"{base}/accounts/signup/?next=/appointments/book/{slot.pk}/")
+    audit.check("sign-up")
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("alert")).to_be_visible()
+    audit.check("sign-up with errors")
+
+    page.goto(f"{base}/accounts/password/reset/")
+    audit.check("password reset")
+    page.get_by_label(re.compile("e-?mail", re.I)).fill(patient.email)
+    page.get_by_role("button", name="Send reset link").click()
+    expect(page.get_by_role("heading", name="Check your e-mail")).to_be_visible()
+    audit.check("password reset sent")
+    uid = urlsafe_base64_encode(force_bytes(patient.pk))
+    token = default_token_generator.make_token(patient)
+    page.goto(f"{base}/accounts/password/reset/{uid}/{token}/")
+    expect(page.get_by_role("heading", name="Choose a new password")).to_be_visible()
+    audit.check("password reset, choose a new password")
+    page.goto(f"{base}/accounts/password/reset/{uid}/not-a-token/")
+    audit.check("password reset, link no longer works")
+    page.goto(f"{base}/accounts/password/reset/complete/")
+    audit.check("password reset complete")
+
+    page.goto(f"{base}/no-such-page/")
+    audit.check("404")
+
+    page.goto(f"{base}/accounts/login/")
+    for attempt in range(settings.AXES_FAILURE_LIMIT):
+        page.get_by_label(re.compile("e-?mail", re.I)).fill(patient.email)
+        page.get_by_label("Password").fill("not-the-password")
+        with page.expect_navigation():
+            page.get_by_role("button", name="Log in").click()
+        if attempt == 0:
+            expect(page.get_by_role("alert")).to_be_visible()
+            audit.check("log-in with errors")
+    expect(page.get_by_role("heading", name="Log-in temporarily locked")).to_be_visible()
+    audit.check("locked out")
+    audit.assert_clean()
+
+
+def _open_checkout(appointment: Appointment, base_url: str) -> tuple[str, str]:
+    """The stand-in's hosted page URL and session id for a held appointment."""
+    url = checkout_redirect_url(appointment_id=appointment.pk, site_url=base_url)
+    return url, CheckoutAttempt.objects.filter(payment__appointment=appointment).first().session_id
+
+
+def _appointment_status(appointment: Appointment) -> tuple[str, str]:
+    appointment.refresh_from_db()
+    appointment.payment.refresh_from_db()
+    return appointment.status, appointment.payment.status
+
+
+def test_patient_pages(live_server, page, audit, bookable_doctor, stripe_delivering_to):
+    base = live_server.url
+    standin = stripe_delivering_to
+    patient = PatientFactory(email="pat@example.com", first_name="Pat")
+    log_in(page, base, patient.email)
+
+    page.goto(f"{base}/appointments/")
+    expect(page.get_by_text("You have no upcoming appointments")).to_be_visible()
+    audit.check("my appointments, none")
+    page.goto(f"{base}/accounts/profile/")
+    audit.check("profile")
+    page.goto(f"{base}/accounts/password/change/")
+    audit.check("password change")
+
+    to_book, held_slot, paid_slot, refunded_slot, canceled_slot = free_slots(bookable_doctor, 5)
+    page.goto(f"{base}/appointments/book/{to_book.pk}/")
+    audit.check("booking confirm page")
+
+    held = hold_slot(patient=patient, slot=held_slot)
+    held_pay_url, _ = _open_checkout(held, base)
+    paid = hold_slot(patient=patient, slot=paid_slot)
+    refunded = hold_slot(patient=patient, slot=refunded_slot)
+    for appointment in (paid, refunded):
+        standin.pay(_open_checkout(appointment, base)[1])
+    # Paid before the next holds: a patient may hold only three unpaid times at once.
+    wait_for(lambda: _appointment_status(paid) == (AppointmentStatus.CONFIRMED, PaymentStatus.PAID))
+    wait_for(lambda: _appointment_status(refunded) == (AppointmentStatus.CONFIRMED, PaymentStatus.PAID))
+    canceled = hold_cancel(appointment_id=hold_slot(patient=patient, slot=canceled_slot).pk)
+    two_days_ago = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(days=2)
+    past_slot = SlotFactory(doctor=bookable_doctor, starts_at=two_days_ago)
+    lapsed = hold_slot(patient=patient, slot=past_slot, now=past_slot.starts_at - dt.timedelta(days=1))
+    standin.refund(refunded.payment.payment_intent_id)
+    wait_for(lambda: _appointment_status(refunded) == (AppointmentStatus.CANCELED, PaymentStatus.REFUNDED))
+
+    page.goto(f"{base}/appointments/")
+    expect(page.locator(".badge", has_text="Awaiting payment")).to_be_visible()
+    audit.check("my appointments, upcoming")
+    page.goto(f"{base}/appointments/?when=past")
+    audit.check("my appointments, past")
+    page.goto(f"{base}/appointments/?when=upcoming&status=confirmed&payment=paid")
+    audit.check("my appointments, filtered")
+    page.goto(f"{base}/appointments/?when=upcoming&status=completed")
+    expect(page.get_by_text("No appointments match these filters")).to_be_visible()
+    audit.check("my appointments, filtered to nothing")
+
+    for name, appointment in [
+        ("awaiting payment", held),
+        ("confirmed and paid", paid),
+        ("refunded", refunded),
+        ("canceled before paying", canceled),
+        ("hold lapsed", lapsed),
+    ]:
+        page.goto(f"{base}/appointments/{appointment.pk}/")
+        audit.check(f"appointment detail, {name}")
+
+    page.goto(held_pay_url)
+    expect(page.get_by_role("heading", name="Pay with card")).to_be_visible()
+    audit.check("stand-in pay page")
+    page.get_by_label("Card number").fill("4242")
+    page.get_by_label("Expiry (MM / YY)").fill("01 / 01")
+    page.get_by_label("CVC").fill("1")
+    page.get_by_label("Name on card").fill("Pat")
+    page.get_by_role("button", name="Pay").click()
+    expect(page.get_by_role("alert")).to_be_visible()
+    audit.check("stand-in pay page, field errors")
+    audit.assert_clean()
+
+
+def test_staff_pages(live_server, page, audit, bookable_doctor):
+    base = live_server.url
+    staff = StaffFactory(email="staff@example.com")
+    hold_slot(patient=PatientFactory(), slot=free_slots(bookable_doctor, 1)[0])
+    appointment = Appointment.objects.get()
+
+    page.goto(f"{base}/admin/login/")
+    audit.check("admin log-in")
+    log_in(page, base, staff.email, path="/admin/login/")
+    page.goto(f"{base}/admin/")
+    audit.check("admin index")
+    page.goto(f"{base}/admin/appointments/appointment/")
+    audit.check("admin appointments list")
+    page.goto(f"{base}/appointments/{appointment.pk}/")
+    audit.check("appointment detail as staff")
+    page.goto(f"{base}/doctors/{bookable_doctor.pk}/")
+    audit.check("doctor page as staff (times not bookable)")
+    page.goto(f"{base}/appointments/")
+    expect(page.get_by_role("heading", name="This page is not for your account")).to_be_visible()
+    audit.check("403")
+    audit.assert_clean()
+
+
+# -- keyboard only ------------------------------------------------------------------------------
+
+# The focused element, how its focus shows, and the colour behind it (the nearest opaque
+# background up the tree), so the indicator's contrast can be checked (WCAG 2.4.7, 1.4.11).
+FOCUSED = """() => {
+  const el = document.activeElement;
+  const style = getComputedStyle(el);
+  let behind = el.parentElement, background = "rgb(255, 255, 255)";
+  for (; behind; behind = behind.parentElement) {
+    const colour = getComputedStyle(behind).backgroundColor;
+    if (colour !== "transparent" && !colour.endsWith(", 0)")) { background = colour; break; }
+  }
+  return {
+    name: `${el.tagName.toLowerCase()} "${(el.innerText || el.value || el.name || "").trim().slice(0, 40)}"`,
+    outline: style.outlineStyle === "none" ? null : {width: parseFloat(style.outlineWidth), colour: style.outlineColor},
+    boxShadow: style.boxShadow === "none" ? null : style.boxShadow,
+    background,
+  };
+}"""
+
+
+def _rgba(colour: str) -> tuple[float, float, float, float]:
+    parts = [float(part) for part in re.findall(r"[\d.]+", colour)]
+    return (*parts[:3], parts[3] if len(parts) > 3 else 1.0)
+
+
+def _contrast(colour: str, background: str) -> float:
+    """WCAG contrast of `colour`, laid over the opaque `background`."""
+    *under, _ = _rgba(background)
+    *over, alpha = _rgba(colour)
+    seen = [alpha * c + (1 - alpha) * b for c, b in zip(over, under, strict=True)]
+
+    def luminance(rgb) -> float:
+        r, g, b = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in (v / 255 for v in rgb)]
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+    lighter, darker = sorted([luminance(seen), luminance(under)], reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+class Keyboard:
+    """Moves through a page with Tab and Shift+Tab only, checking that every stop shows its focus."""
+
+    def __init__(self, page):
+        self.page = page
+        self.unseen_focus: list[str] = []
+
+    def _check_focus(self) -> None:
+        focused = self.page.evaluate(FOCUSED)
+        outline = focused["outline"]
+        if outline and outline["width"] >= 2 and _contrast(outline["colour"], focused["background"]) >= 3:
+            return
+        if focused["boxShadow"] and not outline:
+            return
+        self.unseen_focus.append(f"{self.page.url}: {focused['name']} outline={outline} on {focused['background']}")
+
+    def tab_to(self, target, *, backwards: bool = False, presses: int = 60) -> None:
+        key = "Shift+Tab" if backwards else "Tab"
+        for _ in range(presses):
+            if target.evaluate("element => element === document.activeElement"):
+                return
+            self.page.keyboard.press(key)
+            self._check_focus()
+        raise AssertionError(f"{presses} presses of {key} never reached {target}")
+
+    def next_field(self, target, text: str) -> None:
+        """Tab once to `target` and type."""
+        self.page.keyboard.press("Tab")
+        expect(target).to_be_focused()
+        self._check_focus()
+        self.page.keyboard.type(text)
+
+
+def test_a_patient_books_and_pays_with_the_keyboard_alone(
+    live_server, page, audit, bookable_doctor, stripe_delivering_to
+):
+    patient = PatientFactory(email="pat@example.com", first_name="Pat")
+    keys = Keyboard(page)
+
+    page.goto(f"{live_server.url}/doctors/{bookable_doctor.pk}/")
+    keys.tab_to(page.locator("a.slot-chip").first)
+    page.keyboard.press("Enter")
+
+    # Log in: the e-mail field has the focus already; the password's Enter submits.
+    expect(page.get_by_text("Log in to book Dr Amara Okafor")).to_be_visible()
+    email = page.get_by_label("E-mail address")
+    keys.tab_to(email)
+    page.keyboard.type(patient.email)
+    keys.next_field(page.get_by_label("Password"), TEST_PASSWORD)
+    page.keyboard.press("Enter")
+
+    expect(page.get_by_role("heading", name="Confirm and pay")).to_be_visible()
+    keys.tab_to(page.get_by_role("button", name="Continue to payment"))
+    keys.tab_to(page.get_by_label("Reason for visit"), backwards=True)
+    page.keyboard.type("Chest tightness when running")
+    keys.tab_to(page.get_by_role("button", name="Continue to payment"))
+    page.keyboard.press("Enter")
+
+    # Stripe's hosted page (the stand-in).
+    expect(page.get_by_role("heading", name="Pay with card")).to_be_visible()
+    keys.tab_to(page.get_by_label("Card number"))
+    page.keyboard.type("4242 4242 4242 4242")
+    keys.next_field(page.get_by_label("Expiry (MM / YY)"), "12 / 34")
+    keys.next_field(page.get_by_label("CVC"), "123")
+    keys.next_field(page.get_by_label("Name on card"), "Pat Patel")
+    keys.tab_to(page.get_by_role("button", name="Pay"))
+    page.keyboard.press("Space")
+
+    # Back on the site, confirmed.
+    expect(page.get_by_role("heading", name="You're booked")).to_be_visible()
+    expect(page.locator(".badge", has_text="Confirmed")).to_be_visible()
+    expect(page.get_by_text("Payment received.")).to_be_visible()
+    audit.check("appointment confirmed, with its message")
+    appointment = Appointment.objects.get(patient=patient)
+    assert appointment.status == AppointmentStatus.CONFIRMED
+    assert appointment.reason == "Chest tightness when running"
+    wait_for(lambda: _appointment_status(appointment) == (AppointmentStatus.CONFIRMED, PaymentStatus.PAID))
+    audit.assert_clean()
+    assert not keys.unseen_focus, "focus not visible (no outline of 2px and 3:1, nor a box-shadow):\n" + "\n".join(
+        keys.unseen_focus
+    )
