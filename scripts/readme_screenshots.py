@@ -59,6 +59,17 @@ def book_and_pay(page, base_url: str) -> None:
     shoot(page, "my-appointments")
 
 
+def staff_admin(page, base_url: str) -> None:
+    """The staff's admin index: the hospital's sections first, Stripe's synced records last."""
+    page.context.clear_cookies()
+    page.goto(base_url + "/admin/login/")
+    page.get_by_label("E-mail address").fill("admin@example.com")
+    page.get_by_label("Password").fill("demo-pass-2026")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_load_state()
+    shoot(page, "admin")
+
+
 def main(base_url: str) -> None:
     wait_for(base_url)
     OUT.mkdir(parents=True, exist_ok=True)
@@ -75,6 +86,7 @@ def main(base_url: str) -> None:
         page.screenshot(path=str(OUT / "directory-phone.png"))
         page.set_viewport_size({"width": 1280, "height": 900})
         book_and_pay(page, base_url)
+        staff_admin(page, base_url)
         browser.close()
     print(f"Screenshots written to {OUT}")
 
