@@ -23,7 +23,7 @@ from hospital.models import Slot, booking_cutoff, booking_cutoff_words
 S = AppointmentStatus
 
 # The whole status machine (DESIGN §3). CANCELED → CONFIRMED exists only for a payment that
-# arrives after the patient canceled an unpaid hold (see payments.services, late payment).
+# arrives after the patient canceled an unpaid hold (see payments.services.reconcile, late payment).
 ALLOWED_TRANSITIONS: dict[str, set[str]] = {
     S.PENDING_PAYMENT: {S.CONFIRMED, S.EXPIRED, S.CANCELED},
     S.EXPIRED: {S.CONFIRMED},

@@ -4,10 +4,13 @@
 
 Booking locks the slot before it creates or touches any appointment on it; a webhook or the
 success page locks the slot, then the appointment, then its payment; the unpaid-holds limit locks
-the patient last. A Stripe fact about a payment intent (a capture, a refund) locks that intent
-first of all, before it even looks for whose payment it is: a refund can arrive before we know the
-intent is ours. Taking them in this order everywhere means two transactions never wait on each
-other in a cycle. Each app locks its own rows, the lower one first:
+the patient last. A Stripe fact about a payment intent (a capture, a refund, a dispute) locks that
+intent first of all, before it even looks for whose payment it is: a refund can arrive before we
+know the intent is ours. (The refund worker needs no intent lock: its refund row already names
+its payment.) A late payment, holding its own appointment and payment, also locks the other
+appointments on its (already locked) slot to end their lapsed holds: safe, because everyone who
+locks an appointment holds its slot first. Taking them in this order everywhere means two
+transactions never wait on each other in a cycle. Each app locks its own rows, the lower one first:
 
     payments.locks.lock_payment_intent  (first, only when recording Stripe's facts)
     hospital.locks.lock_slot            (this module)

@@ -35,8 +35,10 @@ class Payment(models.Model):
     amount = models.PositiveIntegerField(help_text="In minor units, snapshot of the fee at booking.")
     currency = models.CharField(max_length=3, choices=Currency.choices)
     captured_amount = models.PositiveIntegerField(default=0)
-    # Money on its way back or back: the sum of this payment's refund rows that Stripe accepted and
-    # has not reported failed, recomputed by payments.services.reconcile whenever a fact changes.
+    # Money on its way back or back: the refund rows of this payment's own payment intent that
+    # Stripe accepted and has not reported failed (rows not yet attached count; refunds of a
+    # duplicate payment give back other money and do not). Recomputed by
+    # payments.services.reconcile.payment_status_refresh whenever a fact changes.
     refunded_amount = models.PositiveIntegerField(default=0, editable=False)
     dispute_status = models.CharField(max_length=20, choices=DisputeStatus.choices, blank=True, default="")
     # What the patient reads about the last failed attempt, in plain words.
@@ -216,10 +218,6 @@ class Refund(DurableSideEffect):
 
     def __str__(self) -> str:
         return self.stripe_refund_id or f"Refund #{self.pk}"
-
-    @property
-    def returns_money(self) -> bool:
-        return self.status in self.MONEY_RETURNED_STATUSES
 
 
 class PaymentIntentLock(models.Model):

@@ -10,6 +10,7 @@ from payments.models import StripeDisputeStatus
 METADATA_APPOINTMENT = "hospital_appointment_id"
 METADATA_PAYMENT = "hospital_payment_id"
 METADATA_REFUND = "hospital_refund_id"
+METADATA_USER = "hospital_user_id"  # on the Stripe Customer we create for a patient
 _OUR_IDS = (METADATA_APPOINTMENT, METADATA_PAYMENT, METADATA_REFUND)
 _MAX_ID_DIGITS = 18  # a bigint
 

@@ -1,4 +1,4 @@
-"""Every write of the payments app, in four parts that depend one way (import-linter holds it):
+"""Every write of the payments app, in parts that depend one way (import-linter holds it):
 
     checkout       booking = hold + payment; Checkout Sessions, resume, abandon, success page
     facts          what Stripe reports: sessions, payment intents, charges, refunds, disputes

@@ -23,7 +23,13 @@ from payments.models import CheckoutAttempt, CheckoutAttemptStatus, Payment, Ses
 from payments.services.common import IDEMPOTENCY_KEY_LIFETIME, UNAVAILABLE_MESSAGE, PaymentUnavailable, new_key
 from payments.services.facts import checkout_session_record
 from payments.stripe_api import StripeRejected, StripeUnavailable
-from payments.stripe_objects import METADATA_APPOINTMENT, METADATA_PAYMENT, UnusableStripeObject, metadata_names
+from payments.stripe_objects import (
+    METADATA_APPOINTMENT,
+    METADATA_PAYMENT,
+    METADATA_USER,
+    UnusableStripeObject,
+    metadata_names,
+)
 
 logger = logging.getLogger(__name__)
 S = AppointmentStatus
@@ -116,7 +122,7 @@ def stripe_customer_for(user: User, *, now: dt.datetime | None = None) -> str:
         row = _customer_row_create(user=user, livemode=livemode, now=now)
     elif now - row.key_created_at > IDEMPOTENCY_KEY_LIFETIME:
         found = next(
-            (c for c in stripe_api.customers_with_email(user.email) if metadata_names(c, "user_id", user.pk)), None
+            (c for c in stripe_api.customers_with_email(user.email) if metadata_names(c, METADATA_USER, user.pk)), None
         )
         if found:
             return _customer_row_settle(row, found["id"])
@@ -136,7 +142,7 @@ def _customer_row_rotate_key(row: StripeCustomer, *, now: dt.datetime) -> None:
 
 
 def _customer_row_create(*, user: User, livemode: bool, now: dt.datetime) -> StripeCustomer:
-    params = {"email": user.email, "name": user.get_full_name(), "metadata": {"user_id": str(user.pk)}}
+    params = {"email": user.email, "name": user.get_full_name(), "metadata": {METADATA_USER: str(user.pk)}}
     try:
         with transaction.atomic():
             return StripeCustomer.objects.create(

@@ -101,11 +101,12 @@ _ATTEMPT_STATUS_RANK = {
 
 
 def _attempt_record_status(attempt: CheckoutAttempt, stripe_status: str | None) -> None:
+    """Move the attempt forward to Stripe's status. A conditional update, not a save: `attempt`
+    was read before the payment's lock, and another delivery may have moved it since."""
     if stripe_status not in CheckoutAttemptStatus.values:
         return
-    if _ATTEMPT_STATUS_RANK[stripe_status] > _ATTEMPT_STATUS_RANK[attempt.status]:
-        attempt.status = stripe_status
-        attempt.save(update_fields=["status"])
+    behind = [status for status, rank in _ATTEMPT_STATUS_RANK.items() if rank < _ATTEMPT_STATUS_RANK[stripe_status]]
+    CheckoutAttempt.objects.filter(pk=attempt.pk, status__in=behind).update(status=stripe_status)
 
 
 def _record_capture(payment: Payment, *, payment_intent_id: str, amount: int, now: dt.datetime) -> None:

@@ -18,7 +18,7 @@ from payments.models import Payment, Refund, RefundFollowUp, RefundReason, Refun
 from payments.patient_labels import refund_failure_in_words
 from payments.selectors import refund_row_for
 from payments.services.common import new_key, tell_staff
-from payments.stripe_objects import id_of
+from payments.stripe_objects import UnusableStripeObject, id_of
 
 logger = logging.getLogger(__name__)
 REFUND_PENDING_WORK = Q(status=RefundStatus.REQUESTED)
@@ -85,7 +85,7 @@ def _new_stripe_refund_row(refund: dict, *, payment: Payment | None) -> Refund:
         payment=payment,
         payment_intent_id=id_of(refund.get("payment_intent")) or "",
         amount=refund["amount"],
-        currency=refund.get("currency") or payment.currency,
+        currency=(refund.get("currency") or payment.currency).lower(),
         reason=RefundReason.STRIPE,
         status=_refund_status(refund),
         stripe_refund_id=refund["id"],
@@ -100,6 +100,10 @@ def refund_record_locked(payment: Payment, refund: dict, *, now: dt.datetime | N
     if row is None:
         _new_stripe_refund_row(refund, payment=payment)
         return
+    if row.payment_id is not None and row.payment_id != payment.pk:
+        raise UnusableStripeObject(
+            f"refund {refund['id']} is recorded on payment #{row.payment_id}, not on payment #{payment.pk}."
+        )
     row.payment = payment
     moved = _refund_advance(row, refund)
     if moved and row.status in Refund.DID_NOT_GO_THROUGH_STATUSES and row.reason != RefundReason.STRIPE:

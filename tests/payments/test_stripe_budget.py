@@ -74,13 +74,13 @@ def test_a_customer_create_left_unanswered_for_over_a_day_is_looked_up_before_a_
 ):
     # A create sent 25 hours ago reached Stripe, but we never heard back; Stripe has since forgotten its key.
     made = stripe.Customer.create(
-        email=patient.email, metadata={"user_id": str(patient.pk)}, api_key=standin.process.api_key
+        email=patient.email, metadata={"hospital_user_id": str(patient.pk)}, api_key=standin.process.api_key
     )
     StripeCustomer.objects.create(
         user=patient,
         livemode=False,
         idempotency_key="customer-forgotten",
-        create_params={"email": patient.email, "name": "", "metadata": {"user_id": str(patient.pk)}},
+        create_params={"email": patient.email, "name": "", "metadata": {"hospital_user_id": str(patient.pk)}},
         key_created_at=timezone.now() - dt.timedelta(hours=25),
     )
 
