@@ -359,7 +359,7 @@ def book(client: Client, item) -> Result:
 
 def standin_round_trip(url: str, count: int = 20) -> list[float]:
     """Seconds per sequential `GET /v1/account` on one keep-alive connection: what each Stripe call
-    made by the app (booking: 3, webhook: 4) costs at least."""
+    made by the app (a first booking: 2, a webhook: 4) costs at least."""
     parts = urllib.parse.urlsplit(url)
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=HTTP_TIMEOUT)
     times = []
@@ -608,7 +608,7 @@ def report(
     print(
         f"stand-in: one API round trip (GET /v1/account, keep-alive, sequential) "
         f"median {1000 * median(standin_rtt):.1f} ms, min {1000 * min(standin_rtt, default=0):.1f} ms; "
-        "a patient's first booking makes 3 such calls, a webhook 4"
+        "a patient's first booking makes 2 such calls (a later one 1), a webhook 4"
     )
     errors, kinds = server_errors(run.gunicorn_log)
     if errors:
