@@ -18,11 +18,18 @@ from django.urls import reverse
 from appointments.models import AppointmentStatus as A
 from appointments.models import CancelReason
 from hospital.models import OutboundEmail
+from payments.models import (
+    ChargeRefundsSync,
+    ChargeRefundsSyncStatus,
+    Refund,
+    RefundFollowUp,
+    RefundReason,
+    RefundStatus,
+)
 from payments.models import PaymentStatus as P
-from payments.models import Refund, RefundFollowUp, RefundReason, RefundStatus
 from payments.services import charge_record, checkout_session_record, refund_record
 from tests.factories import PatientFactory, StaffFactory, hold_slot
-from tests.payments.flows import Flow, run_tasks, with_repeats
+from tests.payments.flows import Flow, charge_refunds_list, run_tasks, with_repeats
 from tests.payments.test_final_states import lapse_hold
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("webhook_endpoint")]
@@ -174,11 +181,38 @@ def test_a_dashboard_refund_told_only_by_charge_refunded_is_recorded(
     assert types(events) == ["charge.refunded"]  # no refund.created on this API version
 
     flow.deliver(with_repeats(events))
+    charge_refunds_list()
 
     appointment = flow.refresh()
     assert (appointment.status, appointment.payment.status) == (appointment_status, payment_status)
     row = Refund.objects.get(stripe_refund_id=stripe_refund["id"])
     assert (row.payment, row.amount, row.reason) == (appointment.payment, amount or 5000, RefundReason.STRIPE)
+
+
+@pytest.mark.django_db(transaction=True)  # the real task worker manages its own connections
+def test_charge_refunded_calls_no_stripe_in_the_webhook_and_the_worker_records_the_refund(older_stripe_api, client):
+    flow = Flow(older_stripe_api, client)
+    flow.pay()
+    flow.deliver(flow.events())
+    stripe_refund = older_stripe_api.refund(flow.payment_intent_id, amount=1000)
+    events = flow.events()
+    assert types(events) == ["charge.refunded"]
+
+    def refund_listings() -> list[str]:
+        return [call for call in older_stripe_api.api_calls() if call.startswith("GET /v1/refunds")]
+
+    flow.deliver(events)
+    assert refund_listings() == []  # nothing of ours calls Stripe while the webhook's transaction is held
+    assert flow.refresh().payment.status == P.PAID  # not known yet
+    assert ChargeRefundsSync.objects.get().status == ChargeRefundsSyncStatus.PENDING
+
+    run_tasks()
+
+    assert len(refund_listings()) == 1
+    appointment = flow.refresh()
+    assert (appointment.status, appointment.payment.status) == (A.CONFIRMED, P.PARTIALLY_REFUNDED)
+    assert Refund.objects.get().stripe_refund_id == stripe_refund["id"]
+    assert ChargeRefundsSync.objects.get().status == ChargeRefundsSyncStatus.DONE
 
 
 def test_charge_refunded_and_refund_events_over_the_webhook_count_each_refund_once(standin, client):
@@ -202,6 +236,7 @@ def record(event: dict) -> None:
         checkout_session_record(session=obj)
     elif event["type"] == "charge.refunded":
         charge_record(charge=obj)
+        charge_refunds_list()
     else:
         refund_record(refund=obj)
 
@@ -256,10 +291,12 @@ def test_a_failed_dashboard_refund_after_charge_refunded_over_the_webhook_gives_
     refund = standin.refund(flow.payment_intent_id, amount=2000)
     charge_refunded = [e for e in flow.events() if e["type"] == "charge.refunded"]
     flow.deliver(charge_refunded)  # the refund.created event is lost
+    charge_refunds_list()
     assert flow.refresh().payment.status == P.PARTIALLY_REFUNDED
 
     standin.control(f"refunds/{refund['id']}/fail")
     flow.deliver([*flow.events(), *charge_refunded])  # and the old charge snapshot comes again, late
+    charge_refunds_list()
 
     appointment = flow.refresh()
     assert (appointment.status, appointment.payment.status) == (A.CONFIRMED, P.PAID)
