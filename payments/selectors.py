@@ -1,11 +1,12 @@
 """Reads of the payments app: which of our rows a Stripe object is about.
 
 Objects are matched by what Stripe itself links them with (session id, payment intent, charge).
-Our ids in `metadata` are a fallback, trusted only when they agree with those links, the amount
-and the currency: anyone with access to the Stripe account, or another integration on it, can
-write any metadata, and a signed event naming another patient's payment must change nothing of
-theirs. Metadata that names one of our rows and disagrees raises UnusableStripeObject, so the
-event is recorded for staff.
+Our ids in `metadata` are a fallback, trusted only when they agree with those links, the amount,
+the currency and the Stripe Customer (the patient's own, which our sessions always set): anyone
+with access to the Stripe account, or another integration on it, can write any metadata, and a
+signed event naming another patient's payment must change nothing of theirs. Metadata that
+names one of our rows and disagrees raises UnusableStripeObject, so the event is recorded for
+staff.
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ def _metadata_disagreement(payment: Payment | None, obj: dict, *, payment_intent
     if payment.payment_intent_id and payment_intent_id and payment_intent_id != payment.payment_intent_id:
         return f"which was paid with another payment intent than {payment_intent_id}"
     customer = id_of(obj.get("customer"))
-    patients = StripeCustomer.objects.filter(user_id=payment.appointment.patient_id, stripe_customer_id=customer)
+    patients = StripeCustomer.objects.filter(stripe_customer_id=customer, user__appointments__payment=payment)
     if not customer or not patients.exists():
         return f"whose patient is another customer than {customer}"
     return None
