@@ -178,7 +178,9 @@ def charge_record(*, charge: dict, now: dt.datetime | None = None) -> None:
     with transaction.atomic():
         if payment_intent_id:
             lock_payment_intent(payment_intent_id)
-        appointment, payment = lock_payment(appointment_id_for(payment_id))
+            # A capture of this intent recorded while we waited for its lock makes the charge ours.
+            linked = linked or payment_id_for_intent_or_duplicate(payment_intent_id)
+        appointment, payment = lock_payment(appointment_id_for(linked or payment_id))
         holds_intent = payment_intent_id is not None and payment.payment_intent_id == payment_intent_id
         if holds_intent and charge.get("captured") and charge.get("amount_captured"):
             # e.g. a delayed payment method whose completed session told us its intent
