@@ -8,10 +8,15 @@ class PaymentsConfig(AppConfig):
         from appointments import payment_deadline
         from hospital import outbox
         from payments import checks, receivers, selectors, services, stripe_api, tasks  # noqa: F401  (they register on import)
-        from payments.models import Refund, SessionClosing
+        from payments.models import ChargeRefundsSync, Refund, SessionClosing
 
         stripe_api.configure()
         outbox.register(model=Refund, pending=services.REFUND_PENDING_WORK, enqueue=tasks.refund_issue.enqueue)
+        outbox.register(
+            model=ChargeRefundsSync,
+            pending=services.CHARGE_REFUNDS_SYNC_PENDING,
+            enqueue=tasks.charge_refunds_sync.enqueue,
+        )
         outbox.register(
             model=SessionClosing, pending=services.SESSION_CLOSE_PENDING, enqueue=tasks.checkout_session_close.enqueue
         )

@@ -220,6 +220,41 @@ class Refund(DurableSideEffect):
         return self.stripe_refund_id or f"Refund #{self.pk}"
 
 
+class ChargeRefundsSyncStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DONE = "done", "Done"
+    FAILED = "failed", "Rejected by Stripe; staff told"
+
+
+class ChargeRefundsSync(DurableSideEffect):
+    """A payment intent whose refunds are to be listed at Stripe and recorded, after commit.
+
+    A charge.refunded event told a refunded total our refund rows do not make up (before API
+    version 2024-10-28 Stripe sends no refund.* event for a Dashboard refund, and since 2022-11-15
+    a charge lists none). The receiver writes this row in the webhook's transaction, where no
+    Stripe call may run; the worker (payments.services.charge_refunds) lists and records them.
+    One row per intent: a later charge event sets it pending again with a newer `requested_at`.
+    """
+
+    payment_intent_id = models.CharField(max_length=255, unique=True)
+    status = models.CharField(
+        max_length=10, choices=ChargeRefundsSyncStatus.choices, default=ChargeRefundsSyncStatus.PENDING
+    )
+    requested_at = models.DateTimeField(help_text="When a charge event last asked for this listing.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "charge refunds listing"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=ChargeRefundsSyncStatus.values), name="charge_refunds_sync_status_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Refunds of {self.payment_intent_id} ({self.get_status_display()})"
+
+
 class PaymentIntentLock(models.Model):
     """A row to lock per Stripe payment intent (payments.locks.lock_payment_intent): recording its
     capture and recording a refund of it take this first, so whichever commits second sees the

@@ -1,11 +1,12 @@
 """Reads of the payments app: which of our rows a Stripe object is about.
 
 Objects are matched by what Stripe itself links them with (session id, payment intent, charge).
-Our ids in `metadata` are a fallback, trusted only when they agree with those links, the amount
-and the currency: anyone with access to the Stripe account, or another integration on it, can
-write any metadata, and a signed event naming another patient's payment must change nothing of
-theirs. Metadata that names one of our rows and disagrees raises UnusableStripeObject, so the
-event is recorded for staff.
+Our ids in `metadata` are a fallback, trusted only when they agree with those links, the amount,
+the currency and the Stripe Customer (the patient's own, which our sessions always set): anyone
+with access to the Stripe account, or another integration on it, can write any metadata, and a
+signed event naming another patient's payment must change nothing of theirs. Metadata that
+names one of our rows and disagrees raises UnusableStripeObject, so the event is recorded for
+staff.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 from django.db.models import OuterRef, Subquery, Sum
 from djstripe.models import Charge
 
-from payments.models import CheckoutAttempt, Payment, Refund
+from payments.models import CheckoutAttempt, Payment, Refund, RefundReason, StripeCustomer
 from payments.stripe_objects import (
     METADATA_APPOINTMENT,
     METADATA_PAYMENT,
@@ -30,13 +31,29 @@ def payment_id_for_intent(payment_intent_id: str | None) -> int | None:
     return Payment.objects.filter(payment_intent_id=payment_intent_id).values_list("pk", flat=True).first()
 
 
+def payment_id_for_intent_or_duplicate(payment_intent_id: str | None) -> int | None:
+    """The payment holding the intent, else the payment whose second payment it was (a second
+    session of one booking paid too): we know that intent by the refund that gives it back."""
+    found = payment_id_for_intent(payment_intent_id)
+    if found or not payment_intent_id:
+        return found
+    return (
+        Refund.objects.filter(
+            payment_intent_id=payment_intent_id, reason=RefundReason.DUPLICATE_PAYMENT, payment__isnull=False
+        )
+        .values_list("payment_id", flat=True)
+        .first()
+    )
+
+
 def payment_for(obj: dict, *, payment_intent_id: str | None = None, amount: int | None = None) -> int | None:
     """Which of our payments a Stripe object is about: by the payment intent we recorded, else by
     our id in its metadata when it agrees: the same currency and appointment (and amount, when
-    given), and a payment not yet tied to another payment intent. Before we record a capture the
+    given), the patient's own Stripe Customer (our sessions always set it, and metadata alone is
+    no link), and a payment not yet tied to another payment intent. Before we record a capture the
     intent is unknown to us (charge.refunded may come before checkout.session.completed, a failed
     card attempt before any success), hence the fallback."""
-    found = payment_id_for_intent(payment_intent_id)
+    found = payment_id_for_intent_or_duplicate(payment_intent_id)
     if found:
         return found
     ours = metadata_int(obj, METADATA_PAYMENT)
@@ -63,6 +80,10 @@ def _metadata_disagreement(payment: Payment | None, obj: dict, *, payment_intent
         return f"which is of appointment #{payment.appointment_id}, not #{appointment}"
     if payment.payment_intent_id and payment_intent_id and payment_intent_id != payment.payment_intent_id:
         return f"which was paid with another payment intent than {payment_intent_id}"
+    customer = id_of(obj.get("customer"))
+    patients = StripeCustomer.objects.filter(stripe_customer_id=customer, user__appointments__payment=payment)
+    if not customer or not patients.exists():
+        return f"whose patient is another customer than {customer}"
     return None
 
 
@@ -140,9 +161,9 @@ def dispute_payment(dispute: dict) -> tuple[int | None, str | None, str]:
     payment_intent_id = id_of(dispute.get("payment_intent")) or _synced_charge_intent(id_of(dispute.get("charge")))
     payment = Payment.objects.filter(payment_intent_id=payment_intent_id).first() if payment_intent_id else None
     if payment is None:
-        duplicate = Refund.objects.filter(payment_intent_id=payment_intent_id, payment__isnull=False).first()
-        if payment_intent_id and duplicate is not None:
-            why = f"About a second payment of payment #{duplicate.payment_id}, refunded as a duplicate."
+        duplicate_of = payment_id_for_intent_or_duplicate(payment_intent_id)
+        if duplicate_of is not None:
+            why = f"About a second payment of payment #{duplicate_of}, refunded as a duplicate."
         else:
             why = "Its charge and payment intent are not one of our payments (or not yet captured)."
         return None, payment_intent_id, why

@@ -1,6 +1,7 @@
 """Every write of the payments app, in parts that depend one way (import-linter holds it):
 
     checkout       booking = hold + payment; Checkout Sessions, resume, abandon, success page
+    charge_refunds listing an intent's refunds at Stripe after a charge event asked for it
     facts          what Stripe reports: sessions, payment intents, charges, refunds, disputes
     refund_worker  issuing our requested refunds at Stripe, with retries
     reconcile      from the facts to the payment's status and the appointment
@@ -10,6 +11,7 @@
 The names below are the public face the views, receivers, admin, tasks and tests use.
 """
 
+from payments.services.charge_refunds import CHARGE_REFUNDS_SYNC_PENDING, charge_refunds_sync
 from payments.services.checkout import (
     SESSION_CLOSE_PENDING,
     appointment_book,
@@ -34,12 +36,14 @@ from payments.services.refund_worker import refund_issue
 from payments.services.refunds import REFUND_PENDING_WORK, refunds_retry_now, refunds_settle
 
 __all__ = [
+    "CHARGE_REFUNDS_SYNC_PENDING",
     "REFUND_PENDING_WORK",
     "SESSION_CLOSE_PENDING",
     "UNAVAILABLE_MESSAGE",
     "PaymentUnavailable",
     "appointment_book",
     "charge_record",
+    "charge_refunds_sync",
     "checkout_redirect_url",
     "checkout_session_record",
     "checkout_success",

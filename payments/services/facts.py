@@ -16,10 +16,12 @@ from django.utils import timezone
 
 from appointments.models import AppointmentStatus
 from appointments.services import appointment_log, appointment_transition
-from payments import stripe_api
+from hospital import outbox
 from payments.card_failures import card_failure_detail, card_failure_words
 from payments.locks import lock_payment, lock_payment_intent
 from payments.models import (
+    ChargeRefundsSync,
+    ChargeRefundsSyncStatus,
     CheckoutAttempt,
     CheckoutAttemptStatus,
     Dispute,
@@ -34,6 +36,7 @@ from payments.selectors import (
     dispute_payment,
     payment_for,
     payment_for_session,
+    payment_id_for_intent_or_duplicate,
     refund_payment_id,
     refund_row_for,
     refunded_on_payment_intent,
@@ -155,39 +158,70 @@ def charge_record(*, charge: dict, now: dt.datetime | None = None) -> None:
 
     Since API version 2022-11-15 a charge lists no refunds, and before 2024-10-28 Stripe sends no
     refund.* event for a refund made in its Dashboard, so this event may be all we hear of one.
-    When the charge's refunded total disagrees with our rows, Stripe's list of the intent's
-    refunds says which refunds make it up, each with its status as of now. Rows are keyed by
-    Stripe's refund id, so a refund also told by refund.* is never counted twice, and since the
-    list is never older than the event, a late charge snapshot cannot undo a newer fact (a
-    refund that failed since gave the money back, whatever the old total said).
+    When the charge's refunded total disagrees with our rows, a worker lists the intent's refunds
+    after commit (ChargeRefundsSync: no Stripe call while the webhook's transaction is held), each
+    with its status as of then. Rows are keyed by Stripe's refund id, so a refund also told by
+    refund.* is never counted twice, and since the list is never older than the event, a late
+    charge snapshot cannot undo a newer fact.
+
+    Only a charge of a payment intent we recorded confirms anything: one matched by metadata alone
+    (its intent not yet known to us) records no capture, which the Checkout session's event does,
+    and its refunds wait unattached for that capture.
     """
     now = now or timezone.now()
     charge = checked_charge(charge)
     payment_intent_id = id_of(charge.get("payment_intent"))
-    payment_id = payment_for(charge, payment_intent_id=payment_intent_id, amount=charge.get("amount"))
+    linked = payment_id_for_intent_or_duplicate(payment_intent_id)
+    payment_id = linked or payment_for(charge, payment_intent_id=payment_intent_id, amount=charge.get("amount"))
     if payment_id is None:
         return
-    refunds = _charge_refunds(charge, payment_intent_id)  # a Stripe call, before we lock anything
+    listed = _charge_listed_refunds(charge)
     with transaction.atomic():
         if payment_intent_id:
             lock_payment_intent(payment_intent_id)
-        appointment, payment = lock_payment(appointment_id_for(payment_id))
-        if charge.get("captured") and charge.get("amount_captured") and payment_intent_id:
+            # A capture of this intent recorded while we waited for its lock makes the charge ours.
+            linked = linked or payment_id_for_intent_or_duplicate(payment_intent_id)
+        appointment, payment = lock_payment(appointment_id_for(linked or payment_id))
+        holds_intent = payment_intent_id is not None and payment.payment_intent_id == payment_intent_id
+        if holds_intent and charge.get("captured") and charge.get("amount_captured"):
+            # e.g. a delayed payment method whose completed session told us its intent
             _record_capture(payment, payment_intent_id=payment_intent_id, amount=charge["amount_captured"], now=now)
-        for refund in refunds:
-            refund_record_locked(payment, refund, now=now)
+        for refund in listed or []:
+            if linked:
+                refund_record_locked(payment, refund, now=now)
+            else:
+                refund_record_unattached(refund)
+        if listed is None and payment_intent_id and _refunds_untold(charge, payment_intent_id):
+            _charge_refunds_sync_request(payment_intent_id, now=now)
         reconcile(appointment, payment, now=now)
 
 
-def _charge_refunds(charge: dict, payment_intent_id: str | None) -> list[dict]:
-    """The refunds that make up the charge's `amount_refunded`, when our rows do not already."""
+def _charge_listed_refunds(charge: dict) -> list[dict] | None:
+    """The refunds an API version before 2022-11-15 still lists on the charge, checked; None when
+    it lists none (or not all)."""
     listed = charge.get("refunds") or {}
-    if listed.get("data") is not None and not listed.get("has_more"):
-        return listed["data"]  # an API version before 2022-11-15 still lists them
+    if listed.get("data") is None or listed.get("has_more"):
+        return None
+    return [checked_refund(refund) for refund in listed["data"]]
+
+
+def _refunds_untold(charge: dict, payment_intent_id: str) -> bool:
+    """The charge's refunded total is not what our refund rows of its intent make up."""
     told = charge.get("amount_refunded")
-    if not payment_intent_id or told is None or told == refunded_on_payment_intent(payment_intent_id):
-        return []
-    return stripe_api.refunds_for_payment_intent(payment_intent_id)
+    return told is not None and told != refunded_on_payment_intent(payment_intent_id)
+
+
+def _charge_refunds_sync_request(payment_intent_id: str, *, now: dt.datetime) -> None:
+    """Ask the worker to list the intent's refunds after commit; asking again while a listing is
+    pending or running makes it list once more (a later charge event may tell a newer refund)."""
+    sync, created = ChargeRefundsSync.objects.get_or_create(
+        payment_intent_id=payment_intent_id, defaults={"requested_at": now}
+    )
+    if not created:
+        ChargeRefundsSync.objects.filter(pk=sync.pk).update(
+            status=ChargeRefundsSyncStatus.PENDING, requested_at=now, next_attempt_at=now
+        )
+    outbox.enqueue(sync)
 
 
 def refund_record(*, refund: dict, now: dt.datetime | None = None) -> None:

@@ -10,8 +10,8 @@ import stripe
 from django.core.management import call_command
 
 from appointments.models import Appointment
-from payments.models import CheckoutAttempt
-from payments.services import checkout_redirect_url
+from payments.models import ChargeRefundsSync, CheckoutAttempt
+from payments.services import CHARGE_REFUNDS_SYNC_PENDING, charge_refunds_sync, checkout_redirect_url
 from tests.factories import PatientFactory, SlotFactory, hold_slot
 from tests.payments.standin import Standin
 from tests.payments.stripe_events import post_event
@@ -77,3 +77,10 @@ def run_tasks() -> None:
     `manage.py db_worker`. It opens and closes connections as it likes: call it only from
     transactional tests."""
     call_command("db_worker", queue_name="*", batch=True, startup_delay=False, reload=False, verbosity=0)
+
+
+def charge_refunds_list() -> None:
+    """Run the worker that lists the refunds charge events asked for, in this process and this
+    test's transaction (run_tasks does it with the real worker, for transactional tests)."""
+    for pk in ChargeRefundsSync.objects.filter(CHARGE_REFUNDS_SYNC_PENDING).values_list("pk", flat=True):
+        charge_refunds_sync(sync_id=pk)

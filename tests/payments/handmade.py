@@ -8,6 +8,8 @@ from __future__ import annotations
 import secrets
 import time
 
+import stripe
+
 from tests.payments.flows import Flow
 
 
@@ -61,6 +63,11 @@ def refund(**fields) -> dict:
         "status": "succeeded",
     }
     return {**obj, **fields}
+
+
+def someone_elses_customer(standin) -> str:
+    """A Stripe Customer at the stand-in that is no patient's of ours (dj-stripe fetches it)."""
+    return stripe.Customer.create(email="someone@example.com", api_key=standin.process.api_key)["id"]
 
 
 def paid_flow(standin, client) -> Flow:

@@ -8,12 +8,13 @@ import itertools
 import pytest
 import time_machine
 from django.core import mail
+from djstripe.models import Event
 
 from appointments.models import AppointmentStatus as A
 from appointments.services import BookingError, appointments_expire_lapsed_holds
 from hospital.models import OutboundEmail
 from payments.models import PaymentStatus as P
-from payments.models import Refund, RefundReason, RefundStatus
+from payments.models import Refund, RefundReason, RefundStatus, UnusableEvent
 from payments.services import checkout_redirect_url
 from tests.factories import PatientFactory, hold_slot
 from tests.payments.flows import Flow, run_tasks, with_repeats
@@ -274,6 +275,12 @@ def test_a_second_payment_for_one_booking_is_given_back_and_the_first_is_kept(st
     assert [r["amount"] for r in standin.get(f"refunds?payment_intent={second_intent}")["data"]] == [5000]
     assert standin.get(f"refunds?payment_intent={appointment.payment.payment_intent_id}")["data"] == []
     assert "second payment" in appointment.log_entries.last().message
+    # Stripe's charge.refunded for the second charge names our payment in metadata: it is known as
+    # the duplicate by its refund row, recorded there, and no false alert goes to staff.
+    charge_events = Event.objects.filter(type="charge.refunded")
+    assert [e.data["object"]["payment_intent"] for e in charge_events] == [second_intent]
+    assert list(UnusableEvent.objects.values_list("reason", flat=True)) == []
+    assert Refund.objects.count() == 1
 
 
 def test_late_payment_expires_someone_elses_lapsed_hold_first_instead_of_failing(standin, client):

@@ -191,6 +191,61 @@ class TestAnotherPatientsPaymentNamedInMetadata:
         assert (appointment.status, appointment.payment.status) == (A.PENDING_PAYMENT, P.UNPAID)
         assert appointment.payment.payment_intent_id is None
 
+    def test_a_failed_payment_intent_naming_an_unpaid_payment_of_another_customer_changes_nothing(
+        self, standin, client
+    ):
+        victim = Flow(standin, client)
+        payment = victim.appointment.payment
+        log_before = list(victim.appointment.log_entries.values_list("message", flat=True))
+        forged = {
+            "id": handmade.new_id("pi"),
+            "object": "payment_intent",
+            "amount": payment.amount,
+            "currency": payment.currency,
+            "customer": handmade.someone_elses_customer(standin),
+            "last_payment_error": {"message": "Call 0800 000 000 to unlock your card."},
+            "metadata": _naming(payment),
+            "status": "requires_payment_method",
+        }
+
+        acknowledged_and_recorded(
+            client, handmade.event("payment_intent.payment_failed", forged), reason="another customer"
+        )
+
+        payment.refresh_from_db()
+        assert (payment.last_failure_reason, payment.payment_intent_id) == ("", None)
+        assert list(victim.appointment.log_entries.values_list("message", flat=True)) == log_before
+
+    def test_a_charge_naming_an_unpaid_payment_of_another_customer_confirms_nothing(self, standin, client):
+        victim = Flow(standin, client)
+        payment = victim.appointment.payment
+        forged = {
+            "id": handmade.new_id("ch"),
+            "object": "charge",
+            "amount": payment.amount,
+            "amount_captured": payment.amount,
+            "amount_refunded": 1000,
+            "captured": True,
+            "currency": payment.currency,
+            "customer": handmade.someone_elses_customer(standin),
+            "metadata": _naming(payment),
+            "payment_intent": handmade.new_id("pi"),
+            "refunded": False,
+            "status": "succeeded",
+        }
+
+        acknowledged_and_recorded(client, handmade.event("charge.refunded", forged), reason="another customer")
+
+        appointment = victim.refresh()
+        assert (appointment.status, appointment.payment.status) == (A.PENDING_PAYMENT, P.UNPAID)
+        assert (appointment.payment.captured_amount, appointment.payment.payment_intent_id) == (0, None)
+        assert not Refund.objects.exists()
+
+
+def _naming(payment) -> dict:
+    """Metadata as our Checkout sessions write it, naming this payment and its appointment."""
+    return {"hospital_payment_id": str(payment.pk), "hospital_appointment_id": str(payment.appointment_id)}
+
 
 class TestWhatDjStripeSyncsFirst:
     """dj-stripe re-fetches the event's object and syncs it before our receivers run. The stand-in

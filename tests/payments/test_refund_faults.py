@@ -10,19 +10,29 @@ import threading
 import time
 
 import pytest
+import stripe
 from django.core import mail
 from django.db import connections
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from appointments.models import AppointmentStatus as A
 from appointments.models import CancelReason
 from hospital.models import OutboundEmail
+from payments.models import (
+    ChargeRefundsSync,
+    ChargeRefundsSyncStatus,
+    Refund,
+    RefundFollowUp,
+    RefundReason,
+    RefundStatus,
+)
 from payments.models import PaymentStatus as P
-from payments.models import Refund, RefundFollowUp, RefundReason, RefundStatus
-from payments.services import charge_record, checkout_session_record, refund_record
+from payments.services import charge_record, charge_refunds_sync, checkout_session_record, refund_record
+from payments.stripe_api import StripeUnavailable
 from tests.factories import PatientFactory, StaffFactory, hold_slot
-from tests.payments.flows import Flow, run_tasks, with_repeats
+from tests.payments.flows import Flow, charge_refunds_list, run_tasks, with_repeats
 from tests.payments.test_final_states import lapse_hold
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("webhook_endpoint")]
@@ -174,11 +184,85 @@ def test_a_dashboard_refund_told_only_by_charge_refunded_is_recorded(
     assert types(events) == ["charge.refunded"]  # no refund.created on this API version
 
     flow.deliver(with_repeats(events))
+    charge_refunds_list()
 
     appointment = flow.refresh()
     assert (appointment.status, appointment.payment.status) == (appointment_status, payment_status)
     row = Refund.objects.get(stripe_refund_id=stripe_refund["id"])
     assert (row.payment, row.amount, row.reason) == (appointment.payment, amount or 5000, RefundReason.STRIPE)
+
+
+@pytest.mark.django_db(transaction=True)  # the real task worker manages its own connections
+def test_charge_refunded_calls_no_stripe_in_the_webhook_and_the_worker_records_the_refund(older_stripe_api, client):
+    flow = Flow(older_stripe_api, client)
+    flow.pay()
+    flow.deliver(flow.events())
+    stripe_refund = older_stripe_api.refund(flow.payment_intent_id, amount=1000)
+    events = flow.events()
+    assert types(events) == ["charge.refunded"]
+
+    def refund_listings() -> list[str]:
+        return [call for call in older_stripe_api.api_calls() if call.startswith("GET /v1/refunds")]
+
+    flow.deliver(events)
+    assert refund_listings() == []  # nothing of ours calls Stripe while the webhook's transaction is held
+    assert flow.refresh().payment.status == P.PAID  # not known yet
+    assert ChargeRefundsSync.objects.get().status == ChargeRefundsSyncStatus.PENDING
+
+    run_tasks()
+
+    assert len(refund_listings()) == 1
+    appointment = flow.refresh()
+    assert (appointment.status, appointment.payment.status) == (A.CONFIRMED, P.PARTIALLY_REFUNDED)
+    assert Refund.objects.get().stripe_refund_id == stripe_refund["id"]
+    assert ChargeRefundsSync.objects.get().status == ChargeRefundsSyncStatus.DONE
+
+
+def test_listing_refunds_while_stripe_is_down_is_retried_after_a_backoff(older_stripe_api, client):
+    flow = Flow(older_stripe_api, client)
+    flow.pay()
+    flow.deliver(flow.events())
+    older_stripe_api.refund(flow.payment_intent_id, amount=1000)
+    flow.deliver(flow.events())
+    older_stripe_api.control(
+        "config", fail_api={"mode": "500", "count": 10, "path_prefix": "/v1/refunds", "method": "GET"}
+    )
+
+    with pytest.raises(StripeUnavailable):
+        charge_refunds_list()
+
+    sync = ChargeRefundsSync.objects.get()
+    assert (sync.status, sync.attempts, sync.claimed_until) == (ChargeRefundsSyncStatus.PENDING, 1, None)
+    assert sync.last_error and sync.next_attempt_at > timezone.now()
+    assert flow.refresh().payment.status == P.PAID
+    older_stripe_api.control("config", fail_api=None)
+
+    charge_refunds_sync(sync_id=sync.pk, now=sync.next_attempt_at)
+
+    assert flow.refresh().payment.status == P.PARTIALLY_REFUNDED
+    assert ChargeRefundsSync.objects.get().status == ChargeRefundsSyncStatus.DONE
+
+
+def test_a_listed_refund_we_cannot_use_is_handed_to_staff_and_the_others_recorded(older_stripe_api, client):
+    StaffFactory(email="desk@example.com")
+    flow = Flow(older_stripe_api, client)
+    flow.pay()
+    flow.deliver(flow.events())
+    api_key = older_stripe_api.process.api_key
+    stripe.Refund.create(
+        payment_intent=flow.payment_intent_id, amount=700, metadata={"hospital_refund_id": "999999"}, api_key=api_key
+    )
+    kept = older_stripe_api.refund(flow.payment_intent_id, amount=1000)
+    flow.deliver(flow.events())
+
+    charge_refunds_list()
+
+    sync = ChargeRefundsSync.objects.get()
+    assert sync.status == ChargeRefundsSyncStatus.FAILED and "refund #999999" in sync.last_error
+    assert list(Refund.objects.values_list("stripe_refund_id", flat=True)) == [kept["id"]]
+    assert flow.refresh().payment.refunded_amount == 1000
+    alert = OutboundEmail.objects.get(to="desk@example.com")
+    assert flow.payment_intent_id in alert.subject and "refund #999999" in alert.body
 
 
 def test_charge_refunded_and_refund_events_over_the_webhook_count_each_refund_once(standin, client):
@@ -202,6 +286,7 @@ def record(event: dict) -> None:
         checkout_session_record(session=obj)
     elif event["type"] == "charge.refunded":
         charge_record(charge=obj)
+        charge_refunds_list()
     else:
         refund_record(refund=obj)
 
@@ -256,10 +341,12 @@ def test_a_failed_dashboard_refund_after_charge_refunded_over_the_webhook_gives_
     refund = standin.refund(flow.payment_intent_id, amount=2000)
     charge_refunded = [e for e in flow.events() if e["type"] == "charge.refunded"]
     flow.deliver(charge_refunded)  # the refund.created event is lost
+    charge_refunds_list()
     assert flow.refresh().payment.status == P.PARTIALLY_REFUNDED
 
     standin.control(f"refunds/{refund['id']}/fail")
     flow.deliver([*flow.events(), *charge_refunded])  # and the old charge snapshot comes again, late
+    charge_refunds_list()
 
     appointment = flow.refresh()
     assert (appointment.status, appointment.payment.status) == (A.CONFIRMED, P.PAID)
