@@ -7,7 +7,16 @@ from djstripe.models import Session as CheckoutSession
 
 from hospital.admin import ReadOnlyAdminMixin, titled
 from hospital.money import format_money
-from payments.models import CheckoutAttempt, Dispute, Payment, Refund, RefundFollowUp, StripeCustomer, UnusableEvent
+from payments.models import (
+    ChargeRefundsSync,
+    CheckoutAttempt,
+    Dispute,
+    Payment,
+    Refund,
+    RefundFollowUp,
+    StripeCustomer,
+    UnusableEvent,
+)
 from payments.services import refunds_retry_now, refunds_settle
 
 
@@ -146,7 +155,7 @@ class StripeCustomerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Dispute)
-class DisputeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class DisputeAdmin(AmountAsMoneyMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Every dispute Stripe told us about; those on no payment of ours say why in their note."""
 
     list_display = ["stripe_dispute_id", "payment", "amount_display", "status", "reason", "note", "updated_at"]
@@ -158,10 +167,6 @@ class DisputeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     ]  # fmt: skip
     readonly_fields = fields
 
-    @admin.display(description="Amount", ordering="amount")
-    def amount_display(self, dispute):
-        return format_money(dispute.amount, dispute.currency)
-
 
 @admin.register(UnusableEvent)
 class UnusableEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
@@ -172,4 +177,19 @@ class UnusableEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ["event_type"]
     search_fields = ["event_id", "object_id", "reason"]
     fields = ["event_id", "event_type", "object_id", "reason", "received_at"]
+    readonly_fields = fields
+
+
+@admin.register(ChargeRefundsSync)
+class ChargeRefundsSyncAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Payment intents whose refunds a charge.refunded event asked us to list at Stripe, and
+    whether the worker has (a rejected listing also e-mails staff)."""
+
+    list_display = ["payment_intent_id", "status", "requested_at", "attempts", "next_attempt_at"]
+    list_filter = [("status", titled("listing status"))]
+    search_fields = ["payment_intent_id"]
+    fields = [
+        "payment_intent_id", "status", "requested_at", "attempts", "next_attempt_at", "claimed_until", "last_error",
+        "created_at",
+    ]  # fmt: skip
     readonly_fields = fields

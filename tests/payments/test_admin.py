@@ -71,3 +71,16 @@ def test_refunds_on_a_payment_read_as_money_not_minor_units(standin, client, sta
 
     assert re.search(r'<td class="field-amount_display">\s*<p>\$25\.50</p>', page)
     assert "2550" not in page
+
+
+def test_staff_read_the_charge_refund_listings_and_cannot_change_them(staff_client):
+    from django.utils import timezone
+
+    from payments.models import ChargeRefundsSync
+
+    listing = ChargeRefundsSync.objects.create(payment_intent_id="pi_listed_once", requested_at=timezone.now())
+
+    page = staff_client.get("/admin/payments/chargerefundssync/")
+    assert page.status_code == 200 and "pi_listed_once" in page.content.decode()
+    assert staff_client.get("/admin/payments/chargerefundssync/add/").status_code == 403
+    assert staff_client.post(f"/admin/payments/chargerefundssync/{listing.pk}/delete/").status_code == 403
