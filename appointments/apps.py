@@ -7,11 +7,14 @@ class AppointmentsConfig(AppConfig):
     def ready(self):
         from appointments import selectors, services
         from appointments.models import Appointment
-        from hospital import outbox, slot_holders
+        from hospital import outbox, page_cache, slot_holders
 
         # hospital sits below appointments: it learns which slots are taken through its registry.
         slot_holders.register(
             holding=lambda now: Appointment.objects.holding_slot(now=now),
             booked_between=selectors.visits_booked_between,
+            next_release=selectors.next_hold_lapse,
         )
+        # A booking, a cancelled hold or a visit's end frees or takes a slot on the public pages.
+        page_cache.watch(Appointment)
         outbox.register_tidy_up(name="lapsed hold(s) expired", run=services.appointments_expire_lapsed_holds)

@@ -2,7 +2,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
-from django.db.models import Q, QuerySet
+from django.db.models import Min, Q, QuerySet
 from django.utils import timezone
 from django.utils.timesince import timeuntil
 
@@ -194,3 +194,8 @@ def visits_booked_between(*, doctor_id: int, starts_at: dt.datetime, ends_at: dt
         )
         for appointment in booked
     ]
+
+
+def next_hold_lapse(*, now: dt.datetime, slots: QuerySet[Slot]) -> dt.datetime | None:
+    """When the first live payment hold on one of `slots` runs out, freeing its slot without a write."""
+    return Appointment.objects.live_holds(now=now).filter(slot__in=slots).aggregate(at=Min("hold_expires_at"))["at"]

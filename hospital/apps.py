@@ -6,7 +6,13 @@ class HospitalConfig(AppConfig):
     verbose_name = "Hospital: doctors and schedules"
 
     def ready(self):
-        from hospital import notifications, outbox, tasks
-        from hospital.models import OutboundEmail
+        from accounts.models import User
+        from hospital import notifications, outbox, page_cache, tasks
+        from hospital.models import Doctor, OutboundEmail, Slot, Specialty, TimeOff, WorkingHours
 
         outbox.register(model=OutboundEmail, pending=notifications.EMAIL_PENDING, enqueue=tasks.email_deliver.enqueue)
+        # What the public pages show: names, fees, specialties, schedules and slots.
+        for model in (Specialty, Doctor, WorkingHours, TimeOff, Slot):
+            page_cache.watch(model)
+        # Signing in saves the user too; only a name or role change shows on the public pages.
+        page_cache.watch(User, ignore_fields=frozenset({"last_login", "password"}))

@@ -296,3 +296,19 @@ class OutboundEmail(DurableSideEffect):
 
     def __str__(self) -> str:
         return f"{self.subject} → {self.to}"
+
+
+class PublicPagesVersion(models.Model):
+    """One counter that every write the public pages show bumps (hospital/page_cache.py).
+
+    It lives in the database, not the cache: with the local-memory cache every server process
+    has its own entries, and only the database is seen by all of them at once.
+    """
+
+    number = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(pk=1), name="hospital_public_pages_version_one_row")]
+
+    def __str__(self) -> str:
+        return f"public pages version {self.number}"

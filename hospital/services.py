@@ -8,7 +8,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
-from hospital import slot_holders
+from hospital import page_cache, slot_holders
 from hospital.models import Doctor, Slot, WorkingHours
 from hospital.timefmt import format_moment
 
@@ -137,6 +137,8 @@ def slots_generate(*, doctor: Doctor, days: int | None = None, now: dt.datetime 
         if not clashes_with_kept(starts_at, ends_at)
     ]
     Slot.objects.bulk_create(new_slots)
+    if new_slots:
+        page_cache.bump_on_commit()  # bulk_create sends no signals
     return SlotGenerationResult(created=len(new_slots), removed=removed)
 
 
@@ -148,6 +150,7 @@ def slots_generate_for_all_doctors(*, days: int | None = None, now: dt.datetime 
 
 
 def slots_set_blocked(*, slots: QuerySet[Slot], blocked: bool) -> int:
+    page_cache.bump_on_commit()  # update() sends no signals
     return slots.update(is_blocked=blocked)
 
 

@@ -111,6 +111,10 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+# Fragments of the public pages kept in that cache (hospital/page_cache.py); never stale, so on by
+# default. Entries also expire after this many seconds, which only bounds the memory they use.
+PUBLIC_PAGE_CACHE = env.bool("PUBLIC_PAGE_CACHE", default=True)
+PUBLIC_PAGE_CACHE_MAX_SECONDS = env.int("PUBLIC_PAGE_CACHE_MAX_SECONDS", default=600)
 
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

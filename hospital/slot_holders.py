@@ -30,13 +30,21 @@ class SlotHolder:
     holding: Callable[[dt.datetime], QuerySet]
     # Visits of one doctor that a schedule change must not silently drop, starting in [starts_at, ends_at).
     booked_between: Callable[..., Iterable[BookedVisit]]
+    # The first moment after `now` at which one of `slots` stops being held by time alone (a
+    # payment hold running out), or None: nothing is written then, so caches must expire by it.
+    next_release: Callable[..., dt.datetime | None]
 
 
 _holders: list[SlotHolder] = []
 
 
-def register(*, holding: Callable[[dt.datetime], QuerySet], booked_between: Callable[..., Iterable[BookedVisit]]):
-    _holders.append(SlotHolder(holding=holding, booked_between=booked_between))
+def register(
+    *,
+    holding: Callable[[dt.datetime], QuerySet],
+    booked_between: Callable[..., Iterable[BookedVisit]],
+    next_release: Callable[..., dt.datetime | None],
+):
+    _holders.append(SlotHolder(holding=holding, booked_between=booked_between, next_release=next_release))
 
 
 def holding_querysets(*, now: dt.datetime) -> list[QuerySet]:
@@ -50,3 +58,8 @@ def booked_between(*, doctor_id: int, starts_at: dt.datetime, ends_at: dt.dateti
         for visit in holder.booked_between(doctor_id=doctor_id, starts_at=starts_at, ends_at=ends_at)
     ]
     return sorted(visits, key=lambda visit: visit.starts_at)
+
+
+def next_release(*, now: dt.datetime, slots: QuerySet) -> dt.datetime | None:
+    times = [at for holder in _holders if (at := holder.next_release(now=now, slots=slots)) is not None]
+    return min(times, default=None)

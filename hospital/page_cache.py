@@ -1,0 +1,118 @@
+"""Cached fragments of the public pages (the specialty grid, directory results, a doctor's free
+times) that are never stale.
+
+Two things can change what such a fragment shows:
+- a write (a booking, a cancelled hold, a schedule, time-off, fee or name change, a slot blocked
+  in the admin). Every one bumps `PublicPagesVersion` after its transaction commits, and the
+  version is part of every key, so the next request builds the fragment anew. Model saves and
+  deletes bump through signals (the admin included); bulk writes, which send no signals, call
+  `bump_on_commit()` themselves.
+- time alone: a payment hold runs out, a slot passes the booking cut-off, a slot enters the
+  "next two weeks" window. Nothing is written then (holds expire lazily), so whoever builds a
+  fragment also says when the first such moment comes, and the entry expires then.
+
+The version is read from the database on every request, so the local-memory cache (one per
+server process) is as correct as a shared Redis one; Redis only saves the other processes the
+work of building the same fragment again. Entries never carry anything of the signed-in user.
+"""
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable, Iterable
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Min, Model, QuerySet
+from django.db.models.signals import post_delete, post_save
+from django.utils import timezone
+
+from hospital import slot_holders
+from hospital.models import PublicPagesVersion, Slot, booking_cutoff
+
+# What a fragment shows and when it next changes by time alone (None: only a write changes it).
+Built = tuple[str, dt.datetime | None]
+
+
+def fragment(name: str, *key_parts: object, build: Callable[[dt.datetime], Built]) -> str:
+    """The fragment's HTML from the cache, or `build(now)`'s, stored until it may change."""
+    if not settings.PUBLIC_PAGE_CACHE:
+        return build(timezone.now())[0]
+    # The version is read before anything the fragment shows: content read after a write's
+    # commit but stored under the version before its bump is never looked up again.
+    key = _key(name, _current_version(), key_parts)
+    html = cache.get(key)
+    if html is None:
+        html, changes_at = build(timezone.now())
+        seconds = settings.PUBLIC_PAGE_CACHE_MAX_SECONDS
+        if changes_at is not None:
+            seconds = min(seconds, (changes_at - timezone.now()).total_seconds())
+        if seconds > 0:
+            cache.set(key, html, timeout=seconds)
+    return html
+
+
+def _key(name: str, version: int, key_parts: Iterable[object]) -> str:
+    # Search words are the visitor's own text: hashed, the key is short and safe for any backend.
+    digest = hashlib.sha256(repr(tuple(key_parts)).encode()).hexdigest()[:32]
+    return f"public-page:{version}:{name}:{digest}"
+
+
+def _current_version() -> int:
+    return PublicPagesVersion.objects.filter(pk=1).values_list("number", flat=True).first() or 0
+
+
+def bump() -> None:
+    if PublicPagesVersion.objects.filter(pk=1).update(number=F("number") + 1):
+        return
+    try:
+        with transaction.atomic():
+            PublicPagesVersion.objects.create(pk=1, number=1)
+    except IntegrityError:  # another process created the row first
+        PublicPagesVersion.objects.filter(pk=1).update(number=F("number") + 1)
+
+
+def bump_on_commit() -> None:
+    """Bump once the current transaction commits (at once outside one).
+
+    After the commit, not inside the transaction: the counter is one row, and holding its lock
+    until commit would make every booking wait for every other. Once per transaction, however
+    many rows it writes (a schedule change deletes slots one signal at a time).
+    """
+    if any(callback is bump for _savepoints, callback, _robust in connection.run_on_commit):
+        return
+    transaction.on_commit(bump)
+
+
+def watch(model: type[Model], *, ignore_fields: frozenset[str] = frozenset()) -> None:
+    """Bump on every save and delete of `model`, except saves of only `ignore_fields`."""
+
+    def saved(sender, update_fields=None, **kwargs):
+        if update_fields is None or not set(update_fields) <= ignore_fields:
+            bump_on_commit()
+
+    def deleted(sender, **kwargs):
+        bump_on_commit()
+
+    post_save.connect(saved, sender=model, weak=False, dispatch_uid=f"page_cache_saved_{model._meta.label}")
+    post_delete.connect(deleted, sender=model, weak=False, dispatch_uid=f"page_cache_deleted_{model._meta.label}")
+
+
+def free_times_change_at(
+    *, now: dt.datetime, slots: QuerySet[Slot], earliest_shown: dt.datetime | None, window_ends_at=None
+) -> dt.datetime | None:
+    """The first moment after `now` at which the free times among `slots` change with no write.
+
+    `earliest_shown` is the start of the earliest free slot on the page: it disappears when it
+    passes the booking cut-off. A hold on any of `slots` running out frees its slot. With a
+    window (free times up to `window_ends_at`, which moves with the clock), the first slot after
+    the window appears when the window reaches it.
+    """
+    moments = [slot_holders.next_release(now=now, slots=slots)]
+    if earliest_shown is not None:
+        moments.append(earliest_shown - booking_cutoff())
+    if window_ends_at is not None:
+        next_beyond = slots.filter(starts_at__gte=window_ends_at, is_blocked=False).aggregate(at=Min("starts_at"))
+        if next_beyond["at"] is not None:
+            moments.append(next_beyond["at"] - (window_ends_at - now))
+    return min((moment for moment in moments if moment is not None), default=None)
