@@ -1,7 +1,8 @@
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
+from django.db import models
 from django.db.models import Min, Q, QuerySet
 from django.utils import timezone
 from django.utils.timesince import timeuntil
@@ -11,6 +12,7 @@ from appointments import payment_deadline
 from appointments.models import Appointment, AppointmentLogEntry, AppointmentStatus
 from hospital import timefmt
 from hospital.models import Slot
+from hospital.selectors import url_for_ids
 from hospital.slot_holders import BookedVisit
 
 _ORDERINGS = {
@@ -39,6 +41,46 @@ class AppointmentTimes:
     refunds: list[tuple[object, str]] = field(default_factory=list)  # (payments.Refund, its day)
 
 
+# A badge's colour: the visit's status, and the payment's status as the viewer reads it (the
+# payments app decides that reading: its words are handed in, this layer cannot import them).
+_STATUS_COLOURS = {
+    AppointmentStatus.CONFIRMED: "green",
+    AppointmentStatus.COMPLETED: "green",
+    AppointmentStatus.IN_PROGRESS: "blue",
+    AppointmentStatus.NO_SHOW: "red",
+}
+_PAYMENT_COLOURS = {"paid": "green", "refunded": "blue", "partially_refunded": "blue", "disputed": "amber"}
+
+# A stored payment status -> how the viewer reads it: a TextChoices member (value and label).
+PaymentStatusShown = Callable[[str], models.TextChoices]
+
+
+@dataclass(frozen=True)
+class Badges:
+    """An appointment's status and payment badges, as appointments/includes/badges.html and the
+    list's cards print them. A hold whose Checkout session has ended reads "Hold lapsed" even
+    before anything has marked it expired; "Unpaid" gets no badge (the status says it)."""
+
+    status_label: str
+    status_colour: str
+    payment_label: str  # "" for no payment badge
+    payment_colour: str
+
+
+def _badges(appointment: Appointment, *, payable: bool, payment_status_shown: PaymentStatusShown) -> Badges:
+    if payable:
+        status_label, status_colour = "Awaiting payment", "amber"
+    elif appointment.status == AppointmentStatus.PENDING_PAYMENT:
+        status_label, status_colour = "Hold lapsed", "grey"
+    else:
+        status_label, status_colour = appointment.get_status_display(), _STATUS_COLOURS.get(appointment.status, "grey")
+    payment = getattr(appointment, "payment", None)
+    if payment is None or payment.status == "unpaid":
+        return Badges(status_label, status_colour, "", "")
+    shown = payment_status_shown(payment.status)
+    return Badges(status_label, status_colour, shown.label, _PAYMENT_COLOURS.get(shown.value, "red"))
+
+
 def viewer_time_zone(user) -> str:
     """The zone whose clock is shown beside the doctor's: a patient's own. Staff and doctors read
     the doctor's time alone."""
@@ -64,14 +106,24 @@ def _times(appointment: Appointment, *, viewer_zone: str, now: dt.datetime) -> A
 
 
 def appointments_with_times(
-    appointments: Iterable[Appointment], *, user, now: dt.datetime | None = None
+    appointments: Iterable[Appointment],
+    *,
+    user,
+    payment_status_shown: PaymentStatusShown,
+    now: dt.datetime | None = None,
 ) -> list[Appointment]:
-    """The rows of one list page, each with its `times` (rows from `appointments_for_patient`)."""
+    """The rows of one list page (from `appointments_for_patient`), each with what its card
+    prints computed once: `times`, `badges` and `detail_url`."""
     now = now or timezone.now()
     viewer_zone = viewer_time_zone(user)
+    detail_url = url_for_ids("appointments:detail")
     rows = list(appointments)
     for appointment in rows:
         appointment.times = _times(appointment, viewer_zone=viewer_zone, now=now)
+        appointment.badges = _badges(
+            appointment, payable=appointment.times.payable, payment_status_shown=payment_status_shown
+        )
+        appointment.detail_url = detail_url(appointment.pk)
     return rows
 
 
@@ -130,8 +182,11 @@ def appointment_for_user(*, user, pk: int) -> Appointment:
     return get_for_user_or_404(Appointment.objects.select_related("payment"), user=user, pk=pk)
 
 
-def appointment_detail(*, user, pk: int, now: dt.datetime | None = None) -> Appointment:
-    """One appointment as its detail page shows it, with its `times`; someone else's is a 404."""
+def appointment_detail(
+    *, user, pk: int, payment_status_shown: PaymentStatusShown, now: dt.datetime | None = None
+) -> Appointment:
+    """One appointment as its detail page shows it, with its `times` and `badges`; someone
+    else's is a 404."""
     now = now or timezone.now()
     appointment = get_for_user_or_404(
         _with_checkout_expiry(
@@ -155,6 +210,9 @@ def appointment_detail(*, user, pk: int, now: dt.datetime | None = None) -> Appo
         refunds=[(refund, timefmt.format_date(refund.created_at, zone)) for refund in payment.refunds.all()]
         if payment
         else [],
+    )
+    appointment.badges = _badges(
+        appointment, payable=appointment.times.payable, payment_status_shown=payment_status_shown
     )
     return appointment
 

@@ -1,3 +1,5 @@
+import functools
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -15,6 +17,7 @@ from appointments.services import BookingError
 from hospital import ratelimit
 from hospital.models import Slot
 from payments import services as payments
+from payments.patient_labels import payment_status_for_patient, payment_status_seen_by
 
 APPOINTMENTS_PER_PAGE = 10
 
@@ -95,7 +98,9 @@ def my_appointments(request):
         sort=sort,
     )
     page = Paginator(appointments, APPOINTMENTS_PER_PAGE).get_page(request.GET.get("page"))
-    page.object_list = selectors.appointments_with_times(page.object_list, user=request.user)
+    page.object_list = selectors.appointments_with_times(
+        page.object_list, user=request.user, payment_status_shown=payment_status_for_patient
+    )
     query = QueryDict(mutable=True)  # links keep the filters in use, not what was typed
     query.update(filters)
     tab_query = query.copy()  # the tabs switch `when` and keep the other filters
@@ -108,6 +113,9 @@ def my_appointments(request):
             "page": page,
             "when": when,
             "sort": sort,
+            "sort_chosen": bool(filters.get("sort")),
+            "status": filters.get("status", ""),
+            "payment": filters.get("payment", ""),
             "filter_query": query.urlencode(),
             "tab_query": tab_query.urlencode(),
             "is_filtered": bool(filters.get("status") or filters.get("payment")),
@@ -119,7 +127,12 @@ def my_appointments(request):
 @require_GET
 def detail(request, pk: int):
     now = timezone.now()
-    appointment = selectors.appointment_detail(user=request.user, pk=pk, now=now)
+    appointment = selectors.appointment_detail(
+        user=request.user,
+        pk=pk,
+        payment_status_shown=functools.partial(payment_status_seen_by, user=request.user),
+        now=now,
+    )
     return render(
         request,
         "appointments/detail.html",

@@ -4,23 +4,29 @@ from django import forms
 
 from accounts.timezones import timezone_choices
 from hospital import services
-from hospital.models import Currency, Doctor, Specialty, TimeOff
+from hospital.models import Currency, Doctor, TimeOff
 from hospital.money import TooManyDecimals, decimal_places, to_major_units, to_minor_units
 
 
 class DirectoryFilterForm(forms.Form):
+    """The directory's filters. The specialty menu offers the specialties the page has already
+    fetched (`selectors.specialties_with_doctors`): the same list checks the choice and draws it."""
+
     q = forms.CharField(
         label="Doctor's name",
         required=False,
         max_length=100,
         widget=forms.SearchInput(attrs={"placeholder": "e.g. Okafor"}),
     )
-    specialty = forms.ModelChoiceField(
-        queryset=Specialty.objects.filter(doctors__is_active=True).distinct(),
+    specialty = forms.ChoiceField(
+        label="Specialty",
         required=False,
-        to_field_name="slug",
-        empty_label="All specialties",
+        error_messages={"invalid_choice": "Select a valid choice. That choice is not one of the available choices."},
     )
+
+    def __init__(self, *args, specialties, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["specialty"].choices = [("", "All specialties"), *((s.slug, s.name) for s in specialties)]
 
 
 class MajorUnitAmountField(forms.DecimalField):

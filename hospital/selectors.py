@@ -1,17 +1,32 @@
 import datetime as dt
+import zoneinfo
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import groupby
 
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import Truncator
 
 from hospital.models import Doctor, Slot, Specialty
+from hospital.money import format_money
 
 
-def doctor_directory(
-    *, search: str = "", specialty: Specialty | None = None, now: dt.datetime | None = None
-) -> QuerySet[Doctor]:
-    """Listed doctors matching the filters, each with the start of their next free slot.
+def url_for_ids(view_name: str) -> Callable[[int], str]:
+    """The URL of `view_name` for any id, from one `reverse`: a page listing many rows links each
+    without resolving the URL pattern once per row."""
+    marker = "2147483647"
+    prefix, suffix = reverse(view_name, args=[marker]).split(marker)
+    return lambda pk: f"{prefix}{pk}{suffix}"
+
+
+def initials(doctor: Doctor) -> str:
+    return f"{doctor.user.first_name[:1]}{doctor.user.last_name[:1]}"
+
+
+def doctor_directory(*, search: str = "", specialty: str = "", now: dt.datetime | None = None) -> QuerySet[Doctor]:
+    """Listed doctors matching the filters (`specialty` is a slug), each with the start of their next free slot.
 
     One query for the whole page however many doctors or slots there are: the next free slot
     is a correlated subquery, not a query per doctor.
@@ -24,31 +39,126 @@ def doctor_directory(
         .annotate(next_free_slot_at=Subquery(next_free.values("starts_at")[:1]))
         .order_by("user__last_name", "user__first_name", "pk")
     )
-    if specialty is not None:
-        doctors = doctors.filter(specialty=specialty)
+    if specialty:
+        doctors = doctors.filter(specialty__slug=specialty)
     for word in search.split():
         doctors = doctors.filter(Q(user__first_name__icontains=word) | Q(user__last_name__icontains=word))
     return doctors
 
 
-def specialties_with_doctors() -> QuerySet[Specialty]:
-    return Specialty.objects.annotate(doctor_count=Count("doctors", filter=Q(doctors__is_active=True))).filter(
-        doctor_count__gt=0
-    )
+@dataclass(frozen=True)
+class DoctorCard:
+    """One doctor of the directory as its card prints it, every text ready."""
+
+    pk: int
+    display_name: str
+    initials: str
+    specialty: str
+    fee_text: str  # "£90.00"
+    slot_minutes: int
+    next_free_text: str  # "Mon 1 Jun, 10:00" on the doctor's clock, or "" when none
+    next_free_zone_abbr: str  # "BST"
+    timezone: str  # "Europe/London"
+    url: str
+
+
+def doctor_cards(doctors: Iterable[Doctor]) -> list[DoctorCard]:
+    """The directory's cards for one page of `doctor_directory`."""
+    detail_url = url_for_ids("hospital:doctor_detail")
+    cards = []
+    for doctor in doctors:
+        next_free = doctor.next_free_slot_at and doctor.next_free_slot_at.astimezone(doctor.zone)
+        cards.append(
+            DoctorCard(
+                pk=doctor.pk,
+                display_name=doctor.display_name,
+                initials=initials(doctor),
+                specialty=doctor.specialty.name,
+                fee_text=format_money(doctor.fee_amount, doctor.fee_currency),
+                slot_minutes=doctor.slot_minutes,
+                next_free_text=f"{next_free:%a} {next_free.day} {next_free:%b, %H:%M}" if next_free else "",
+                next_free_zone_abbr=next_free.tzname() if next_free else "",
+                timezone=doctor.timezone,
+                url=detail_url(doctor.pk),
+            )
+        )
+    return cards
+
+
+@dataclass(frozen=True)
+class SpecialtyCard:
+    """A specialty that has listed doctors, for the home page's grid and the specialty menus."""
+
+    slug: str
+    name: str
+    summary: str  # the description cut to 14 words
+    doctor_count_text: str  # "3 doctors"
+    directory_url: str  # the directory filtered to it
+
+
+def specialties_with_doctors() -> list[SpecialtyCard]:
+    """Specialties with at least one listed doctor, by name: one query serves both the grid and
+    every specialty menu (and the directory's check of the chosen one)."""
+    directory = reverse("hospital:doctor_list")
+    specialties = (
+        Specialty.objects.annotate(doctor_count=Count("doctors", filter=Q(doctors__is_active=True)))
+        .filter(doctor_count__gt=0)
+        .order_by("name")
+    )  # a GROUP BY drops Meta.ordering
+    return [
+        SpecialtyCard(
+            slug=specialty.slug,
+            name=specialty.name,
+            summary=Truncator(specialty.description).words(14, truncate=" …"),
+            doctor_count_text=f"{specialty.doctor_count} doctor{'' if specialty.doctor_count == 1 else 's'}",
+            directory_url=f"{directory}?specialty={specialty.slug}",
+        )
+        for specialty in specialties
+    ]
+
+
+@dataclass(frozen=True)
+class SlotChip:
+    """One free slot as the doctor page prints it, on the doctor's clock."""
+
+    pk: int
+    iso: str  # for <time datetime>
+    time_text: str  # "09:30"
+    zone_abbr: str  # "BST"
+    aria_label: str  # "Book 09:30 BST, Monday 1 June"
+    book_url: str
 
 
 @dataclass(frozen=True)
 class SlotDay:
     date: dt.date
-    slots: list[Slot]
+    heading: str  # "Monday 1 June"
+    slots: list[SlotChip]
 
 
 def doctor_free_slots_by_day(*, doctor: Doctor, days: int = 14, now: dt.datetime | None = None) -> list[SlotDay]:
-    """The doctor's free slots for the coming `days`, grouped by day in the doctor's time zone."""
+    """The doctor's free slots for the coming `days`, grouped by day in the doctor's time zone.
+    The same for every viewer: whether a chip links to booking is the page's decision."""
     now = now or timezone.now()
-    slots = list(Slot.objects.bookable(now=now).filter(doctor=doctor, starts_at__lt=now + dt.timedelta(days=days)))
-    zone = doctor.zone
-    return [
-        SlotDay(date=day, slots=list(day_slots))
-        for day, day_slots in groupby(slots, key=lambda slot: timezone.localtime(slot.starts_at, zone).date())
-    ]
+    starts = Slot.objects.bookable(now=now).filter(doctor=doctor, starts_at__lt=now + dt.timedelta(days=days))
+    book_url = url_for_ids("appointments:book")
+    zone = zoneinfo.ZoneInfo(doctor.timezone)
+    local_starts = [(pk, starts_at.astimezone(zone)) for pk, starts_at in starts.values_list("pk", "starts_at")]
+    slot_days = []
+    for day, day_starts in groupby(local_starts, key=lambda slot: slot[1].date()):
+        heading = f"{day:%A} {day.day} {day:%B}"
+        chips = []
+        for pk, local in day_starts:
+            time_text, zone_abbr = f"{local:%H:%M}", local.tzname()
+            chips.append(
+                SlotChip(
+                    pk=pk,
+                    iso=local.isoformat(),
+                    time_text=time_text,
+                    zone_abbr=zone_abbr,
+                    aria_label=f"Book {time_text} {zone_abbr}, {heading}",
+                    book_url=book_url(pk),
+                )
+            )
+        slot_days.append(SlotDay(date=day, heading=heading, slots=chips))
+    return slot_days

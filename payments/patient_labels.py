@@ -20,6 +20,12 @@ def payment_status_for_patient(status: str) -> PaymentStatus:
     return _AS_THE_PATIENT_SEES_IT.get(status, PaymentStatus(status))
 
 
+def payment_status_seen_by(status: str, user) -> PaymentStatus:
+    """A stored payment status as `user` reads it: the patient's words for a patient, the stored
+    status (disputes included) for staff."""
+    return payment_status_for_patient(status) if user.is_patient else PaymentStatus(status)
+
+
 def payment_statuses_shown_as(status: str) -> list[str]:
     """The stored statuses a patient reads as `status`: what their filter for it must match."""
     return [stored.value for stored in PaymentStatus if payment_status_for_patient(stored) == status]

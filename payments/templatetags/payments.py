@@ -1,16 +1,15 @@
 from django import template
 
 from payments.models import Payment, PaymentStatus, Refund
-from payments.patient_labels import payment_status_for_patient, refund_note_for_patient
+from payments.patient_labels import payment_status_seen_by, refund_note_for_patient
 
 register = template.Library()
 
 
 @register.filter
 def status_seen_by(payment: Payment, user) -> PaymentStatus:
-    """The payment's status as `user` should read it: the patient's words for a patient, the
-    stored status (disputes included) for staff."""
-    return payment_status_for_patient(payment.status) if user.is_patient else PaymentStatus(payment.status)
+    """The payment's status as `user` should read it (payments.patient_labels.payment_status_seen_by)."""
+    return payment_status_seen_by(payment.status, user)
 
 
 @register.filter

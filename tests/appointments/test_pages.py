@@ -147,6 +147,21 @@ class TestConfirmPage:
         assert "You are already holding this time" in response.text
         assert detail_url(appointment) in response.text
 
+    def test_query_count_does_not_grow_with_the_doctors_slots_or_bookings(self, patient_client, patient):
+        doctor = london_doctor()
+        slot = hours_from_now(doctor, 5)
+
+        def queries_with(count: int) -> int:
+            for hours in range(Slot.objects.filter(doctor=doctor).count(), count + 1):
+                hold(PatientFactory(), hours_from_now(doctor, 6 + hours))
+            with CaptureQueriesContext(connection) as queries:
+                response = patient_client.get(book_url(slot))
+            assert response.status_code == 200 and "Continue to payment" in response.text
+            return len(queries)
+
+        # session, user, the slot with its doctor, is it free, the patient's profile (their zone)
+        assert queries_with(3) == queries_with(30) == 5
+
     def test_unknown_slot_or_unlisted_doctor_is_404(self, patient_client):
         hidden = hours_from_now(london_doctor(is_active=False), 5)
         assert patient_client.get(reverse("appointments:book", args=[999_999])).status_code == 404
@@ -517,7 +532,8 @@ class TestMyAppointments:
             assert response.status_code == 200
             return len(queries)
 
-        assert queries_with(3) == queries_with(30)
+        # session, user, count, patient profile, the page's rows with doctor, slot and payment
+        assert queries_with(3) == queries_with(30) == 5
 
 
 # --- Detail ------------------------------------------------------------------------------------

@@ -38,6 +38,19 @@ def test_home_lists_specialties_that_have_doctors(client):
     assert f"?specialty={cardiology.slug}" in response.text
 
 
+def test_home_query_count_does_not_grow_with_specialties_or_doctors(client):
+    def queries_with(specialty_count: int, doctors_each: int) -> int:
+        Doctor.objects.all().delete()
+        for number in range(specialty_count):
+            DoctorFactory.create_batch(doctors_each, specialty=SpecialtyFactory(name=f"Specialty {number}"))
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(reverse("hospital:home"))
+        assert response.status_code == 200
+        return len(queries)
+
+    assert queries_with(2, 1) == queries_with(12, 5) == 1  # the specialties, for the grid and the menu
+
+
 class TestDirectory:
     url = reverse("hospital:doctor_list")
 
