@@ -19,6 +19,7 @@ work of building the same fragment again. Entries never carry anything of the si
 import datetime as dt
 import hashlib
 from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
@@ -30,26 +31,33 @@ from django.utils import timezone
 from hospital import slot_holders
 from hospital.models import PublicPagesVersion, Slot, booking_cutoff
 
-# What a fragment shows and when it next changes by time alone (None: only a write changes it).
-Built = tuple[str, dt.datetime | None]
+T = TypeVar("T")
 
 
-def fragment(name: str, *key_parts: object, build: Callable[[dt.datetime], Built]) -> str:
-    """The fragment's HTML from the cache, or `build(now)`'s, stored until it may change."""
+def cached(
+    name: str,
+    *key_parts: object,
+    build: Callable[[dt.datetime], T],
+    changes_at: Callable[[T, dt.datetime], dt.datetime | None] = lambda value, now: None,
+) -> T:
+    """`build(now)` from the cache, or built and stored until `changes_at(value, now)`: the first
+    moment time alone changes it (None: only a write does). Key parts name everything the value
+    depends on besides the data; nothing of the signed-in user may be among them or in the value."""
     if not settings.PUBLIC_PAGE_CACHE:
-        return build(timezone.now())[0]
-    # The version is read before anything the fragment shows: content read after a write's
-    # commit but stored under the version before its bump is never looked up again.
+        return build(timezone.now())
+    # The version is read before anything the value shows: content read after a write's commit
+    # but stored under the version before its bump is never looked up again.
     key = _key(name, _current_version(), key_parts)
-    html = cache.get(key)
-    if html is None:
-        html, changes_at = build(timezone.now())
+    value = cache.get(key)
+    if value is None:
+        now = timezone.now()
+        value = build(now)
         seconds = settings.PUBLIC_PAGE_CACHE_MAX_SECONDS
-        if changes_at is not None:
-            seconds = min(seconds, (changes_at - timezone.now()).total_seconds())
+        if (moment := changes_at(value, now)) is not None:
+            seconds = min(seconds, (moment - timezone.now()).total_seconds())
         if seconds > 0:
-            cache.set(key, html, timeout=seconds)
-    return html
+            cache.set(key, value, timeout=seconds)
+    return value
 
 
 def _key(name: str, version: int, key_parts: Iterable[object]) -> str:

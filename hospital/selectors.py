@@ -122,6 +122,7 @@ class SlotChip:
     """One free slot as the doctor page prints it, on the doctor's clock."""
 
     pk: int
+    starts_at: dt.datetime
     iso: str  # for <time datetime>
     time_text: str  # "09:30"
     zone_abbr: str  # "BST"
@@ -136,7 +137,13 @@ class SlotDay:
     slots: list[SlotChip]
 
 
-def doctor_free_slots_by_day(*, doctor: Doctor, days: int = 14, now: dt.datetime | None = None) -> list[SlotDay]:
+# The doctor page offers free times this many days ahead.
+FREE_TIMES_DAYS = 14
+
+
+def doctor_free_slots_by_day(
+    *, doctor: Doctor, days: int = FREE_TIMES_DAYS, now: dt.datetime | None = None
+) -> list[SlotDay]:
     """The doctor's free slots for the coming `days`, grouped by day in the doctor's time zone.
     The same for every viewer: whether a chip links to booking is the page's decision."""
     now = now or timezone.now()
@@ -153,6 +160,7 @@ def doctor_free_slots_by_day(*, doctor: Doctor, days: int = 14, now: dt.datetime
             chips.append(
                 SlotChip(
                     pk=pk,
+                    starts_at=local,
                     iso=local.isoformat(),
                     time_text=time_text,
                     zone_abbr=zone_abbr,
