@@ -153,13 +153,15 @@ class TestWritesShowAtOnce:
 
         assert book_url(slot) in doctor_page(client, doctor)
 
-    def test_a_fee_change_shows_on_both_pages(self, client, doctor):
+    def test_a_fee_changed_in_the_admin_shows_on_both_pages(self, client, doctor, staff_browser):
         slot_at(doctor, 10)
         assert "$50.00" in doctor_page(client, doctor)
         assert "$50.00" in directory(client)
 
-        doctor.fee_amount = 7500
-        doctor.save()
+        response = staff_browser.post(
+            reverse("admin:hospital_doctor_change", args=[doctor.pk]), doctor_form(doctor, []) | {"fee_amount": "75.00"}
+        )
+        assert response.status_code == 302
 
         assert "$75.00" in doctor_page(client, doctor)
         assert "$75.00" in directory(client)
