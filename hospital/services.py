@@ -150,8 +150,9 @@ def slots_generate_for_all_doctors(*, days: int | None = None, now: dt.datetime 
 
 
 def slots_set_blocked(*, slots: QuerySet[Slot], blocked: bool) -> int:
-    page_cache.bump_on_commit()  # update() sends no signals
-    return slots.update(is_blocked=blocked)
+    changed = slots.update(is_blocked=blocked)
+    page_cache.bump_on_commit()  # update() sends no signals; after it, as it runs at once outside a transaction
+    return changed
 
 
 def time_off_validate(*, doctor: Doctor, starts_at: dt.datetime, ends_at: dt.datetime) -> None:
