@@ -26,6 +26,7 @@ from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Min, Model, QuerySet
 from django.db.models.signals import post_delete, post_save
+from django.http import HttpRequest
 from django.utils import timezone
 
 from hospital import slot_holders
@@ -35,6 +36,7 @@ T = TypeVar("T")
 
 
 def cached(
+    request: HttpRequest,
     name: str,
     *key_parts: object,
     build: Callable[[dt.datetime], T],
@@ -45,9 +47,7 @@ def cached(
     depends on besides the data; nothing of the signed-in user may be among them or in the value."""
     if not settings.PUBLIC_PAGE_CACHE:
         return build(timezone.now())
-    # The version is read before anything the value shows: content read after a write's commit
-    # but stored under the version before its bump is never looked up again.
-    key = _key(name, _current_version(), key_parts)
+    key = _key(name, _version_for(request), key_parts)
     value = cache.get(key)
     if value is None:
         now = timezone.now()
@@ -66,8 +66,14 @@ def _key(name: str, version: int, key_parts: Iterable[object]) -> str:
     return f"public-page:{version}:{name}:{digest}"
 
 
-def _current_version() -> int:
-    return PublicPagesVersion.objects.filter(pk=1).values_list("number", flat=True).first() or 0
+def _version_for(request: HttpRequest) -> int:
+    """The version, read once per request and before anything the page shows: content read after
+    a write's commit but stored under the version before its bump is never looked up again."""
+    if not hasattr(request, "public_pages_version"):
+        request.public_pages_version = (
+            PublicPagesVersion.objects.filter(pk=1).values_list("number", flat=True).first() or 0
+        )
+    return request.public_pages_version
 
 
 def bump() -> None:
