@@ -5,6 +5,7 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import render
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from hospital import page_cache, selectors
@@ -12,6 +13,7 @@ from hospital.forms import DirectoryFilterForm
 from hospital.models import Doctor, Slot, booking_cutoff_words
 
 DOCTORS_PER_PAGE = 12
+DIRECTORY_PARAMETERS = {"q", "specialty", "page"}
 
 # The public parts of these pages come from hospital.page_cache and are rendered without the
 # request: nothing of the signed-in user can reach an entry that other visitors are shown.
@@ -21,9 +23,27 @@ def _specialties(request) -> list[selectors.SpecialtyCard]:
     return page_cache.cached(request, "specialties", build=lambda now: selectors.specialties_with_doctors())
 
 
+def _specialty_options(request, specialties, chosen: str) -> str:
+    """The <option>s of a specialty menu with `chosen` selected (a slug, or "" for all)."""
+    context = {"specialties": specialties, "chosen": chosen}
+    return page_cache.cached(
+        request,
+        "specialty-options",
+        chosen,
+        build=lambda now: render_to_string("hospital/includes/specialty_options.html", context),
+    )
+
+
 @require_GET
 def home(request):
-    return render(request, "hospital/home.html", {"specialties": _specialties(request)})
+    specialties = _specialties(request)
+    grid = page_cache.cached(
+        request,
+        "specialty-grid",
+        build=lambda now: render_to_string("hospital/includes/specialty_grid.html", {"specialties": specialties}),
+    )
+    options = _specialty_options(request, specialties, "")
+    return render(request, "hospital/home.html", {"specialty_grid": grid, "specialty_options": options})
 
 
 @dataclass(frozen=True)
@@ -59,10 +79,15 @@ def doctor_list(request):
         slots = Slot.objects.filter(doctor__in=results.doctor_ids)
         return page_cache.free_times_change_at(now=now, slots=slots, earliest_shown=results.next_free)
 
-    # Everything the results depend on besides the data is in the query string.
-    results = page_cache.cached(request, "directory", sorted(request.GET.lists()), build=build, changes_at=changes_at)
-    context = {"form": form, "specialties": specialties, "chosen_specialty": form["specialty"].value() or ""}
-    return render(request, "hospital/doctor_list.html", context | {"results": results.html})
+    if (form.is_bound and not form.is_valid()) or not set(request.GET) <= DIRECTORY_PARAMETERS:
+        results = build(timezone.now())  # not kept: odd query strings would only crowd out real ones
+    else:
+        # Everything the results depend on besides the data is in the query string.
+        key = sorted(request.GET.lists())
+        results = page_cache.cached(request, "directory", key, build=build, changes_at=changes_at)
+    options = _specialty_options(request, specialties, filters.get("specialty", ""))
+    context = {"form": form, "specialty_options": options, "results": results.html}
+    return render(request, "hospital/doctor_list.html", context)
 
 
 @dataclass(frozen=True)
