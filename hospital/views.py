@@ -71,8 +71,8 @@ def doctor_list(request):
         context = {"page": page, "filter_query": query.urlencode()}
         return _Results(
             html=render_to_string("hospital/includes/doctor_results.html", context),
-            doctor_ids=[doctor.pk for doctor in shown],
-            next_free=min((doctor.next_free_slot_at for doctor in shown if doctor.next_free_slot_at), default=None),
+            doctor_ids=[row["pk"] for row in shown],
+            next_free=min((row["next_free_slot_at"] for row in shown if row["next_free_slot_at"]), default=None),
         )
 
     def changes_at(results: _Results, now):
