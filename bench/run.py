@@ -24,6 +24,7 @@ import argparse
 import contextlib
 import http.client
 import json
+import logging
 import math
 import os
 import re
@@ -422,6 +423,7 @@ def count_queries(pages: list[Page], *, patient_id: int) -> dict[str, int]:
 
     from accounts.models import User
 
+    logging.getLogger("axes").setLevel(logging.WARNING)  # its "successful login" lines for force_login
     anonymous, patient = DjangoClient(HTTP_HOST="127.0.0.1"), DjangoClient(HTTP_HOST="127.0.0.1")
     patient.force_login(User.objects.get(pk=patient_id))
     counts = {}
@@ -642,7 +644,9 @@ def measure_posts(run: Run, args, *, size: int, people: seeding.People, bare_cus
     from payments.webhooks import webhook_url_path
 
     n, rounds, threads = args.requests, args.rounds, args.threads
-    slots = seeding.free_slots(2 * n * rounds + args.contention_rounds)
+    total = n * rounds
+    warm_sessions = people.first_sessions[total:]
+    slots = seeding.free_slots(2 * total + len(warm_sessions) + args.contention_rounds)
     server = start_server(run, args.server, wrk=args.wrk, name="posts")
     bare_djstripe = start_server(run, args.server, wrk=args.wrk, name="bare-djstripe", BENCH_PROJECT_RECEIVERS="false")
     names = [
@@ -655,27 +659,50 @@ def measure_posts(run: Run, args, *, size: int, people: seeding.People, bare_cus
     webhook_path = webhook_url_path()
 
     def load(name, target, items, send, expected):
-        measured[name].append(
-            python_load(run, target, name=name, items=items, send=send, expected=expected, threads=threads)
-        )
+        return python_load(run, target, name=name, items=items, send=send, expected=expected, threads=threads)
+
+    # Warm-up, not measured: bookings, then their events, half into each server, so that no row
+    # pays for a worker's first webhook.
+    warm_slots = slots[2 * total : 2 * total + len(warm_sessions)]
+    warm_up = [load("warm-up booking", server, list(zip(warm_slots, warm_sessions, strict=True)), book, 303)]
+    _, _, warm_bodies = paid_session_events(run, people.first_users[total:])
+    half = len(warm_bodies) // 2
+    warm_up.append(
+        load("warm-up webhook", bare_djstripe, warm_bodies[:half], webhook_sender(webhook_path, retried), 200)
+    )
+    warm_up.append(load("warm-up webhook", server, warm_bodies[half:], webhook_sender(webhook_path, retried), 200))
+
+    def pair(r: int, *steps):
+        """A bare row and ours, the bare one first in even rounds and second in odd ones."""
+        for name, target, items, send, expected in steps if r % 2 == 0 else reversed(steps):
+            measured[name].append(load(name, target, items, send, expected))
 
     for r in range(rounds):
         chunk = slice(r * n, (r + 1) * n)
         bare_view.append(run_wrk(args.wrk, server.url + BARE.path, connections=args.connections,
                                  threads=args.wrk_threads, seconds=args.duration))  # fmt: skip
-        load(names[0], server, bare_customers[chunk], bare_checkout_one, 303)
-        load(names[1], server, list(zip(slots[chunk], people.customer_sessions[chunk], strict=True)), book, 303)
-        load(names[2], server, range(n), bare_checkout_two, 303)
-        first_slots = slots[n * rounds :][chunk]
-        load(names[3], server, list(zip(first_slots, people.first_sessions[chunk], strict=True)), book, 303)
+        pair(
+            r,
+            (names[0], server, bare_customers[chunk], bare_checkout_one, 303),
+            (names[1], server, list(zip(slots[chunk], people.customer_sessions[chunk], strict=True)), book, 303),
+        )
+        first_slots = slots[total:][chunk]
+        pair(
+            r,
+            (names[2], server, range(n), bare_checkout_two, 303),
+            (names[3], server, list(zip(first_slots, people.first_sessions[chunk], strict=True)), book, 303),
+        )
 
     ingest_ids, ingest_events, ingest_bodies = paid_session_events(run, people.customer_users)
-    bare_ids, bare_events, bare_bodies = paid_session_events(run, people.first_users)
+    bare_ids, bare_events, bare_bodies = paid_session_events(run, people.first_users[:total])
     ours_before = ours_for(bare_ids)
     for r in range(rounds):
         chunk = slice(r * n, (r + 1) * n)
-        load(names[4], bare_djstripe, bare_bodies[chunk], webhook_sender(webhook_path, retried), 200)
-        load(names[5], server, ingest_bodies[chunk], webhook_sender(webhook_path, retried), 200)
+        pair(
+            r,
+            (names[4], bare_djstripe, bare_bodies[chunk], webhook_sender(webhook_path, retried), 200),
+            (names[5], server, ingest_bodies[chunk], webhook_sender(webhook_path, retried), 200),
+        )
     statuses, payments, _ = ours_for(ingest_ids)
     bare_statuses, bare_payments, _ = ours_before
     checks = [
@@ -697,12 +724,17 @@ def measure_posts(run: Run, args, *, size: int, people: seeding.People, bare_cus
             and ours_for(bare_ids) == ours_before,
         ),
         (f"webhooks answered 503 busy and delivered again, as Stripe would: {retried['retried']}", True),
+        (
+            f"warm-up (not measured): {warm_up[0].count} first bookings, then their events into each server: "
+            f"{sum(m.ok for m in warm_up)} of {sum(m.count for m in warm_up)} answered as expected",
+            all(m.ok == m.count for m in warm_up),
+        ),
     ]
     run.stop_server(bare_djstripe)
     contention = None
     if args.contention_rounds:
         contention = measure_contention(
-            run, server=server, sessions=people.contention_sessions, slots=slots[2 * n * rounds :]
+            run, server=server, sessions=people.contention_sessions, slots=slots[2 * total + len(warm_sessions) :]
         )
     run.stop_server(server)
 
@@ -902,7 +934,10 @@ def benchmark(run: Run, args) -> bool:
     n = args.requests * args.rounds
     seeding.specialties_create()
     seeding.doctors_grow(args.sizes[0])
-    people = seeding.patients_create(customers=n, first=n, contenders=args.contenders, appointments=MY_APPOINTMENTS)
+    warm_up = 2 * 2 * args.server.workers  # first bookings whose events warm both webhook servers
+    people = seeding.patients_create(
+        customers=n, first=n + warm_up, contenders=args.contenders, appointments=MY_APPOINTMENTS
+    )
     seeding.stripe_customers_create(people.customer_users)
     bare_customers = seeding.bare_customers_create(n)
     pages = pages_to_measure(people)
