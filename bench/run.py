@@ -926,6 +926,7 @@ def benchmark(run: Run, args) -> bool:
     from hospital.models import Slot
     from hospital.selectors import doctor_free_slots_by_day
 
+    load_at_start = os.getloadavg()[0]
     step = time.perf_counter()
     build_database(run)
     # The endpoint row dj-stripe checks signatures against; its URL is only what events would go to.
@@ -972,8 +973,12 @@ def benchmark(run: Run, args) -> bool:
     connections.close_all()
 
     print()
-    print(f"database: {database_version(run)}   cpus: {os.cpu_count()}   rounds: {args.rounds}, each row from its "
-          f"median round by rps (the bare view's too, measured in every round)")  # fmt: skip
+    print(
+        f"database: {database_version(run)}   cpus: {os.cpu_count()}, 1-minute load average before the run "
+        f"{load_at_start:.1f} (above ~0.2: other processes share these cores)"
+    )
+    print(f"rounds: {args.rounds}, each row from its median round by rps (the bare view's too, measured in every "
+          "round)")  # fmt: skip
     print(f"server: {args.server.describe()} (gunicorn {gunicorn.__version__}), DEBUG off, for every section; "
           f"a fresh server per page table and size")  # fmt: skip
     print(f"load: {wrk_version(args.wrk)}: {args.connections} connections, {args.wrk_threads} threads, "
