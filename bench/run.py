@@ -1,20 +1,21 @@
-"""Benchmark figures for the booking and payment paths, on a real server (not a test).
+"""Benchmark figures for the pages and the booking and payment paths, on a real server (not a test).
 
-    .venv/bin/python bench/run.py [--requests N] [--threads T]
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_x .venv/bin/python bench/run.py
+    .venv/bin/python bench/run.py
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/any .venv/bin/python bench/run.py
 
 Builds a throwaway database without migrations (SQLite file in a temp dir, or a `bench_<pid>`
-PostgreSQL database on the server DATABASE_URL names), seeds doctors, slots and patients with the
-ORM, starts the Stripe stand-in (events withheld) and gunicorn (gthread) on 127.0.0.1, then
-measures from keep-alive HTTP clients:
+PostgreSQL database on the server DATABASE_URL names), seeds doctors with four weeks of slots and
+the patients to measure with bulk_create, starts the Stripe stand-in (events withheld) and gunicorn
+on 127.0.0.1, then measures:
 
-  bare view       GET bench/bare/: the same server and middleware, no work (the baseline)
-  booking POST    appointments:book, each on its own free slot: 303 to the stand-in's Checkout
-  webhook ingest  signed checkout.session.completed events POSTed to dj-stripe's endpoint: 200
-  contention      many patients POST the same slot at once, round after round: one 303, the rest 409
+  pages       every public and signed-in page with wrk, at 10 and 1,000 doctors, uncached and
+              cached (PUBLIC_PAGE_CACHE), beside the bare view; the query count of each page
+  POSTs       booking (patient with / without a Stripe Customer) beside bare Checkout views making
+              the same Stripe calls; webhook ingest beside bare dj-stripe (our receivers off)
+  contention  many patients POST the same slot at once, round after round: one 303, the rest 409
 
-Everything it starts (stand-in, gunicorn, database) is removed at the end, also on error or after
-the hard timeout. See bench/README.md.
+Everything it starts (stand-in, servers, database) is removed at the end, also on error or after
+the hard timeout. See bench/README.md for how to read the table.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import argparse
 import contextlib
 import http.client
 import json
+import logging
 import math
 import os
 import re
@@ -48,14 +50,17 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from stripe_standin.testing import StandinProcess  # noqa: E402  (needs ROOT on sys.path; imports no Django)
+from bench import seeding  # noqa: E402  (needs ROOT on sys.path; imports no Django at import time)
+from bench.wrk import WrkResult, ensure_wrk, run_wrk, wrk_version  # noqa: E402
+from stripe_standin.testing import StandinProcess  # noqa: E402
 from stripe_standin.webhooks import sign  # noqa: E402
 
-# Throwaway credentials shared only by this process, its stand-in and its server.
+# Throwaway credentials shared only by this process, its stand-in and its servers.
 API_KEY = "sk_test_benchStandin" + secrets.token_hex(12)  # dj-stripe wants sk_test_ + 24 or more letters/digits
 WEBHOOK_SECRET = "whsec_bench" + secrets.token_hex(16)
 CSRF_SECRET = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(32))
 HTTP_TIMEOUT = 30.0
+MY_APPOINTMENTS = 20  # the signed-in patient's visits on "My appointments"
 
 
 class HardTimeout(Exception):
@@ -72,6 +77,18 @@ def free_port() -> int:
 
 
 @dataclass
+class Server:
+    name: str
+    port: int
+    process: subprocess.Popen
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@dataclass
 class Run:
     """What this run started, so that cleanup (normal, on error, on timeout) can remove it."""
 
@@ -81,8 +98,8 @@ class Run:
     db_admin_url: str = ""  # PostgreSQL: the server's maintenance database, to drop ours
     db_created: bool = False
     standin: StandinProcess | None = None
-    gunicorn: subprocess.Popen | None = None
-    gunicorn_log: Path | None = None
+    servers: list[Server] = field(default_factory=list)
+    logs: list[Path] = field(default_factory=list)  # every server's log, also of stopped ones
     barriers: list[threading.Barrier] = field(default_factory=list)
     stopping: threading.Event = field(default_factory=threading.Event)
 
@@ -91,11 +108,11 @@ class Run:
         self.stopping.set()
         self.stop_processes()
 
-    def stop_processes(self) -> None:
-        for barrier in self.barriers:
-            barrier.abort()
-        process, self.gunicorn = self.gunicorn, None
-        if process is not None and process.poll() is None:
+    def stop_server(self, server: Server) -> None:
+        if server in self.servers:
+            self.servers.remove(server)
+        process = server.process
+        if process.poll() is None:
             process.terminate()  # the master stops its workers
             try:
                 process.wait(timeout=10)
@@ -103,6 +120,12 @@ class Run:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(process.pid, signal.SIGKILL)  # its own session: master and workers
                 process.wait()
+
+    def stop_processes(self) -> None:
+        for barrier in self.barriers:
+            barrier.abort()
+        for server in list(self.servers):
+            self.stop_server(server)
         standin, self.standin = self.standin, None
         if standin is not None:
             standin.stop()
@@ -125,7 +148,8 @@ class Run:
 
 
 def configure_environment(run: Run) -> None:
-    """Environment for this process and the server: DEBUG off, the bench settings, its database."""
+    """Environment for this process and the servers: DEBUG off, the bench settings, its database.
+    This process counts queries with the page cache off; each server gets its own setting."""
     url = os.environ.get("DATABASE_URL", "")
     if url.startswith(("postgres://", "postgresql://", "pgsql://")):
         parts = urllib.parse.urlsplit(url)
@@ -144,34 +168,57 @@ def configure_environment(run: Run) -> None:
         STRIPE_SECRET_KEY=API_KEY,
         STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
         STRIPE_API_BASE=run.standin.url,
+        PUBLIC_PAGE_CACHE="false",
+        BENCH_PROJECT_RECEIVERS="true",
         PYTHONUNBUFFERED="1",
     )
 
 
-def start_gunicorn(run: Run, *, port: int, workers: int, threads: int) -> None:
-    run.gunicorn_log = run.tmpdir / "gunicorn.log"
+@dataclass(frozen=True)
+class ServerConfig:
+    worker_class: str
+    workers: int
+    threads: int
+
+    def describe(self) -> str:
+        threads = f"{self.threads} threads each" if self.worker_class == "gthread" else "1 thread each"
+        return f"gunicorn {self.worker_class}, {self.workers} workers ({threads})"
+
+
+def start_server(run: Run, config: ServerConfig, *, wrk: str, name: str, **env: str) -> Server:
+    """gunicorn on a free port with `env` on top of ours; returns once the bare view answers."""
+    port = free_port()
+    log_path = run.tmpdir / f"gunicorn-{len(run.logs)}-{name}.log"
+    run.logs.append(log_path)
     command = [
         str(Path(sys.executable).parent / "gunicorn"), "hospital.wsgi:application",
-        "--bind", f"127.0.0.1:{port}", "--worker-class", "gthread",
-        "--workers", str(workers), "--threads", str(threads), "--keep-alive", "15",
-        "--timeout", "60", "--graceful-timeout", "5", "--log-level", "warning",
+        "--bind", f"127.0.0.1:{port}", "--worker-class", config.worker_class, "--workers", str(config.workers),
+        "--keep-alive", "15", "--timeout", "60", "--graceful-timeout", "5", "--log-level", "warning",
     ]  # fmt: skip
-    with open(run.gunicorn_log, "wb") as log:
-        run.gunicorn = subprocess.Popen(  # noqa: S603 - our own venv's gunicorn, fixed arguments
-            command, cwd=ROOT, env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    if config.worker_class == "gthread":  # threads > 1 would turn a sync worker into gthread
+        command += ["--threads", str(config.threads)]
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(  # noqa: S603 - our own venv's gunicorn, fixed arguments
+            command, cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
+    server = Server(name=name, port=port, process=process, log=log_path)
+    run.servers.append(server)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        if run.gunicorn.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {run.gunicorn.returncode}:\n{log_tail(run.gunicorn_log)}")
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {process.returncode}:\n{log_tail(log_path)}")
         with contextlib.suppress(OSError, http.client.HTTPException):
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
             connection.request("GET", "/bench/bare/")
             if connection.getresponse().status == 200:
                 connection.close()
-                return
+                break
         time.sleep(0.2)
-    raise RuntimeError("gunicorn did not answer within 30 s:\n" + log_tail(run.gunicorn_log))
+    else:
+        raise RuntimeError("gunicorn did not answer within 30 s:\n" + log_tail(log_path))
+    # One worker answered; the others may still be importing Django: a second of wrk wakes them all.
+    run_wrk(wrk, server.url + "/bench/bare/", connections=16, threads=1, seconds=1)
+    return server
 
 
 def log_tail(path: Path | None, lines: int = 40) -> str:
@@ -192,81 +239,16 @@ def build_database(run: Run) -> None:
     connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
 
 
-@dataclass
-class Seed:
-    booking_slots: list[int]
-    contention_slots: list[int]
-    booking_sessions: list[str]  # one patient (session key) per booking
-    contention_sessions: list[str]
+def database_version(run: Run) -> str:
+    from django.db import connection
 
+    if run.db_vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW server_version")
+            return f"PostgreSQL {cursor.fetchone()[0].split()[0]} ({run.db_name})"
+    import sqlite3
 
-def seed(*, bookings: int, rounds: int, contenders: int) -> Seed:
-    import datetime as dt
-
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django.contrib.auth.hashers import make_password
-    from django.contrib.sessions.backends.db import SessionStore
-    from django.db import transaction
-    from django.utils import timezone
-
-    from accounts.models import PatientProfile, Role, User
-    from hospital.models import Doctor, Slot, Specialty
-
-    password = make_password(None)  # unusable: patients are signed in by session, never by password
-    with transaction.atomic():
-        specialty = Specialty.objects.create(name="Bench medicine")
-        doctor_users = User.objects.bulk_create(
-            User(
-                email=f"doctor{i}@bench.test",
-                first_name="Doc",
-                last_name=f"Bench{i}",
-                role=Role.DOCTOR,
-                password=password,
-            )
-            for i in range(10)
-        )
-        doctors = Doctor.objects.bulk_create(
-            Doctor(user=user, specialty=specialty, fee_amount=5000, fee_currency="usd", timezone="Europe/London")
-            for user in doctor_users
-        )
-        # Every slot in the future (tomorrow onwards), 30 minutes each, spread over the doctors.
-        first = timezone.now().replace(hour=8, minute=0, second=0, microsecond=0) + dt.timedelta(days=1)
-        slots = Slot.objects.bulk_create(
-            Slot(
-                doctor=doctors[n % len(doctors)],
-                starts_at=first + dt.timedelta(minutes=30 * (n // len(doctors))),
-                ends_at=first + dt.timedelta(minutes=30 * (n // len(doctors) + 1)),
-            )
-            for n in range(bookings + rounds)
-        )
-        patients = User.objects.bulk_create(
-            User(
-                email=f"patient{i}@bench.test",
-                first_name="Pat",
-                last_name=f"Bench{i}",
-                role=Role.PATIENT,
-                password=password,
-            )
-            for i in range(bookings + contenders)
-        )
-        PatientProfile.objects.bulk_create(
-            PatientProfile(user=user, date_of_birth=dt.date(1990, 5, 17)) for user in patients
-        )
-        session_keys = []
-        for user in patients:  # what `login()` stores, without the log-in form
-            session = SessionStore()
-            session[SESSION_KEY] = str(user.pk)
-            session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-            session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-            session.create()
-            session_keys.append(session.session_key)
-    slot_ids = [slot.pk for slot in slots]
-    return Seed(
-        booking_slots=slot_ids[:bookings],
-        contention_slots=slot_ids[bookings:],
-        booking_sessions=session_keys[:bookings],
-        contention_sessions=session_keys[bookings:],
-    )
+    return f"SQLite {sqlite3.sqlite_version} (temp file, WAL)"
 
 
 # --- HTTP load ----------------------------------------------------------------------------------
@@ -341,22 +323,6 @@ def run_load(run: Run, *, port: int, items: Sequence, threads: int, send: Callab
     return [r or Result(None, 0.0, detail="not sent") for r in results], elapsed
 
 
-def booking_headers(session_key: str) -> dict:
-    # CSRF without a GET: a csrftoken cookie and the same secret in X-CSRFToken is what Django checks.
-    return {
-        "Content-Type": "application/x-www-form-urlencoded",
-        "Cookie": f"sessionid={session_key}; csrftoken={CSRF_SECRET}",
-        "X-CSRFToken": CSRF_SECRET,
-    }
-
-
-def book(client: Client, item) -> Result:
-    slot_id, session_key = item
-    return client.send(
-        "POST", f"/appointments/book/{slot_id}/", body=b"reason=benchmark", headers=booking_headers(session_key)
-    )
-
-
 def standin_round_trip(url: str, count: int = 20) -> list[float]:
     """Seconds per sequential `GET /v1/account` on one keep-alive connection: what each Stripe call
     made by the app (a first booking: 2, a webhook: 4) costs at least."""
@@ -374,16 +340,11 @@ def standin_round_trip(url: str, count: int = 20) -> list[float]:
     return times
 
 
-def server_errors(path: Path | None) -> tuple[int, Counter]:
+def server_errors(paths: list[Path]) -> tuple[int, Counter]:
     """How many requests Django logged as 500s, and their exceptions' last lines."""
-    if path is None or not path.exists():
-        return 0, Counter()
-    lines = path.read_text(errors="replace").splitlines()
+    lines = [line for path in paths if path.exists() for line in path.read_text(errors="replace").splitlines()]
     count = sum(line.startswith("Internal Server Error") for line in lines)
     return count, Counter(line for line in lines if re.match(r"^[A-Za-z_][\w.]*(Error|Exception)\b.*:", line))
-
-
-# --- measures -----------------------------------------------------------------------------------
 
 
 @dataclass
@@ -417,68 +378,408 @@ class Measure:
         return [f"{n} x {text}" for text, n in bad.most_common(limit)]
 
 
-def measure_bare(run: Run, *, port: int, count: int, threads: int) -> Measure:
-    results, seconds = run_load(
-        run, port=port, items=range(count), threads=threads, send=lambda c, _: c.send("GET", "/bench/bare/")
+# --- pages --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Page:
+    name: str
+    path: str
+    session: str | None  # signed-in patient's session key, or anonymous
+    expect: str  # text the page must show
+    public: bool
+
+    def headers(self) -> dict[str, str]:
+        return {"Cookie": f"sessionid={self.session}"} if self.session else {}
+
+
+BARE = Page("bare view GET", "/bench/bare/", None, "ok", public=True)
+
+
+def pages_to_measure(people: seeding.People) -> list[Page]:
+    from hospital.models import Slot
+
+    doctor = seeding.page_doctor()
+    surname = seeding.SURNAMES[3]
+    confirm_slot = Slot.objects.filter(doctor=doctor).order_by("-starts_at").values_list("pk", flat=True).first()
+    signed_in = people.page_session
+    return [
+        Page("home", "/", None, "", public=True),
+        Page("directory", "/doctors/", None, "Dr ", public=True),
+        Page("directory ?specialty", f"/doctors/?specialty={doctor.specialty.slug}", None, "Dr ", True),
+        Page("directory ?q=surname", f"/doctors/?q={surname}", None, surname, public=True),
+        Page("doctor page", f"/doctors/{doctor.pk}/", None, doctor.user.last_name, public=True),
+        Page("My appointments", "/appointments/", signed_in, "Dr ", public=False),
+        Page("booking confirm GET", f"/appointments/book/{confirm_slot}/", signed_in, doctor.user.last_name, False),
+    ]
+
+
+def count_queries(pages: list[Page], *, patient_id: int) -> dict[str, int]:
+    """Queries per page, in this process (page cache off) with Django's test client on the same
+    database: the second request of each, once one-off work (content types, the session) is done."""
+    from django.db import connection
+    from django.test import Client as DjangoClient
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.models import User
+
+    logging.getLogger("axes").setLevel(logging.WARNING)  # its "successful login" lines for force_login
+    anonymous, patient = DjangoClient(HTTP_HOST="127.0.0.1"), DjangoClient(HTTP_HOST="127.0.0.1")
+    patient.force_login(User.objects.get(pk=patient_id))
+    counts = {}
+    for page in pages:
+        client = patient if page.session else anonymous
+        client.get(page.path)
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(page.path)
+        if response.status_code != 200:
+            raise RuntimeError(f"{page.name}: the test client got {response.status_code} for {page.path}")
+        counts[page.name] = len(queries)
+    return counts
+
+
+def page_check(server: Server, page: Page, *, times: int) -> str:
+    """Warm-up, sequential: every answer must be 200 with the page's text. Returns what went wrong."""
+    client = Client(server.port)
+    try:
+        for _ in range(times):
+            client.connection.request("GET", page.path, headers=page.headers())
+            response = client.connection.getresponse()
+            body = response.read().decode(errors="replace")
+            if response.will_close:
+                client.connection.close()
+            if response.status != 200:
+                return f"{page.path} answered {response.status} {response.getheader('Location', '')}"
+            if page.expect not in body:
+                return f"{page.path} does not show {page.expect!r}"
+    except (OSError, http.client.HTTPException) as error:
+        return f"{page.path}: {type(error).__name__}: {error}"
+    finally:
+        client.close()
+    return ""
+
+
+@dataclass
+class Row:
+    """One line of the table: a page or a POST at one size, from its median round."""
+
+    name: str
+    size: int | str
+    tool: str
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    failures: int = 0
+    queries: int | None = None
+    grows: bool = False
+    x_bare: float | None = None
+    x_own: float | None = None  # to its own bare counterpart (POST rows)
+    bar: float | None = None
+    bar_of: str = ""  # "bare" or "own"
+    section: str = ""  # "uncached", "cached" or "POST"
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ratio_for_bar(self) -> float | None:
+        return self.x_own if self.bar_of == "own" else self.x_bare
+
+    @property
+    def below_bar(self) -> bool:
+        return self.bar is not None and (self.ratio_for_bar or 0) < self.bar
+
+
+def median_round(results: list[WrkResult]) -> WrkResult:
+    """The round with the median rps (of 3: the middle one), its latencies with it."""
+    return sorted(results, key=lambda r: r.rps)[len(results) // 2]
+
+
+def page_bar(page: Page, *, cached: bool) -> float | None:
+    if page is BARE:
+        return None
+    if cached and page.public:
+        return 0.5  # the stretch goal for public pages served from the cache
+    return 0.3 if page.name == "home" else 0.16
+
+
+def measure_pages(run: Run, args, *, size: int, pages: list[Page], queries: dict, cached: bool) -> list[Row]:
+    """One server with PUBLIC_PAGE_CACHE on or off; every round warms up and checks each page, then
+    gives each (the bare view first) `--duration` seconds of wrk."""
+    server = start_server(run, args.server, wrk=args.wrk, name=f"pages-{size}-{'cached' if cached else 'uncached'}",
+                          PUBLIC_PAGE_CACHE="true" if cached else "false")  # fmt: skip
+    results: dict[str, list[WrkResult]] = {page.name: [] for page in (BARE, *pages)}
+    problems: dict[str, list[str]] = {page.name: [] for page in (BARE, *pages)}
+    try:
+        for _ in range(args.rounds):
+            for page in (BARE, *pages):
+                problem = page_check(server, page, times=2 * args.server.workers)
+                if problem:
+                    problems[page.name].append(problem)
+                results[page.name].append(
+                    run_wrk(args.wrk, server.url + page.path, connections=args.connections, threads=args.wrk_threads,
+                            seconds=args.duration, headers=page.headers())
+                )  # fmt: skip
+    finally:
+        run.stop_server(server)
+    bare = median_round(results[BARE.name])
+    rows = []
+    for page in (BARE, *pages):
+        best = median_round(results[page.name])
+        failures = sum(r.failures for r in results[page.name]) + len(problems[page.name])
+        notes = (
+            problems[page.name][:2]
+            + [
+                f"wrk: {r.bad_status} non-2xx/3xx, socket errors {r.socket_errors}"
+                for r in results[page.name]
+                if r.failures
+            ][:2]
+        )
+        count = queries.get(page.name)
+        rows.append(
+            Row(
+                name=page.name, size=size, tool="wrk", rps=best.rps, p50_ms=best.p50_ms, p99_ms=best.p99_ms,
+                failures=failures, queries=count, x_bare=best.rps / bare.rps if bare.rps else 0.0,
+                bar=page_bar(page, cached=cached), bar_of="bare", notes=notes,
+                section="cached" if cached else "uncached",
+            )
+        )  # fmt: skip
+    return rows
+
+
+def post_headers(session_key: str | None = None) -> dict:
+    # CSRF without a GET: a csrftoken cookie and the same secret in X-CSRFToken is what Django checks.
+    cookie = f"csrftoken={CSRF_SECRET}" + (f"; sessionid={session_key}" if session_key else "")
+    return {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie, "X-CSRFToken": CSRF_SECRET}
+
+
+def book(client: Client, item) -> Result:
+    slot_id, session_key = item
+    return client.send(
+        "POST", f"/appointments/book/{slot_id}/", body=b"reason=benchmark", headers=post_headers(session_key)
     )
-    return Measure("bare view GET", results, seconds, 200)
 
 
-def measure_booking(run: Run, *, port: int, seed_: Seed, threads: int, standin_url: str) -> Measure:
-    items = list(zip(seed_.booking_slots, seed_.booking_sessions, strict=True))
-    results, seconds = run_load(run, port=port, items=items, threads=threads, send=book)
-    for result in results:  # a 303 elsewhere than Checkout (e.g. to the appointment page: Stripe failed) is an error
+def bare_checkout_one(client: Client, customer: str) -> Result:
+    body = urllib.parse.urlencode({"customer": customer}).encode()
+    return client.send("POST", "/bench/bare/checkout/1/", body=body, headers=post_headers())
+
+
+def bare_checkout_two(client: Client, _) -> Result:
+    return client.send("POST", "/bench/bare/checkout/2/", body=b"", headers=post_headers())
+
+
+def to_checkout(results: list[Result], standin_url: str) -> None:
+    """A 303 elsewhere than the stand-in's Checkout (e.g. the appointment page: Stripe failed) is an error."""
+    for result in results:
         if result.status == 303 and not result.location.startswith(standin_url + "/"):
             result.status, result.detail = -303, f"303 to {result.location}"
-    return Measure("booking POST", results, seconds, 303)
 
 
-def measure_webhooks(run: Run, *, port: int, count: int, threads: int) -> tuple[Measure, dict]:
-    from appointments.models import Appointment, AppointmentStatus
-    from payments.models import CheckoutAttempt, Payment, PaymentStatus
-    from payments.webhooks import webhook_url_path
+def python_load(run: Run, server: Server, *, name: str, items, send, expected: int, threads: int) -> Measure:
+    results, seconds = run_load(run, port=server.port, items=items, threads=threads, send=send)
+    if expected == 303:
+        to_checkout(results, run.standin.url)
+    return Measure(name, results, seconds, expected)
 
-    standin = run.standin
-    attempts = list(
-        CheckoutAttempt.objects.filter(session_id__isnull=False)
-        .order_by("pk")
-        .values_list("session_id", "payment__appointment_id")[:count]
-    )
-    prep_start = time.perf_counter()
-    for session_id, _ in attempts:  # what the patient does on the hosted page; its events are withheld
-        standin.pay(session_id)
-    sessions = {session_id for session_id, _ in attempts}
-    event_ids = [
-        row["id"]
-        for row in standin.events()
-        if row["type"] == "checkout.session.completed" and row["object_id"] in sessions
-    ]
-    bodies = [json.dumps(standin.request("GET", f"/v1/events/{event_id}")).encode() for event_id in event_ids]
-    prep_seconds = time.perf_counter() - prep_start
-    path = webhook_url_path()
 
-    busy_answers = Counter()
-
+def webhook_sender(path: str, retried: Counter):
     def deliver(client: Client, body: bytes) -> Result:
         headers = {"Content-Type": "application/json", "Stripe-Signature": sign(body, WEBHOOK_SECRET, int(time.time()))}
         result = client.send("POST", path, body=body, headers=headers)
         if result.status == 503:  # "busy, try again" (SQLite's write lock): Stripe delivers it again
-            busy_answers["retried"] += 1
+            retried["retried"] += 1
             time.sleep(0.5)
             result = client.send("POST", path, body=body, headers=headers)
         return result
 
-    results, seconds = run_load(run, port=port, items=bodies, threads=threads, send=deliver)
-    appointment_ids = [appointment_id for _, appointment_id in attempts]
-    check = {
-        "sessions_paid": len(attempts),
-        "events": len(bodies),
-        "prep_seconds": prep_seconds,
-        "retried_after_busy": busy_answers["retried"],
-        "confirmed": Appointment.objects.filter(pk__in=appointment_ids, status=AppointmentStatus.CONFIRMED).count(),
-        "paid": Payment.objects.filter(appointment_id__in=appointment_ids, status=PaymentStatus.PAID).count(),
+    return deliver
+
+
+def paid_session_events(run: Run, patient_ids: list[int]) -> tuple[list[int], list[str], list[bytes]]:
+    """Each booking's session paid at the stand-in (what the patient does there; not timed) and its
+    checkout.session.completed event as Stripe would send it: (appointment ids, event ids, bodies)."""
+    from payments.models import CheckoutAttempt
+
+    attempts = list(
+        CheckoutAttempt.objects.filter(session_id__isnull=False, payment__appointment__patient_id__in=patient_ids)
+        .order_by("pk")
+        .values_list("session_id", "payment__appointment_id")
+    )
+    for session_id, _ in attempts:
+        run.standin.pay(session_id)
+    by_session = {
+        row["object_id"]: row["id"] for row in run.standin.events() if row["type"] == "checkout.session.completed"
     }
-    return Measure("webhook ingest", results, seconds, 200), check
+    event_ids = [by_session[session_id] for session_id, _ in attempts if session_id in by_session]
+    bodies = [json.dumps(run.standin.request("GET", f"/v1/events/{event_id}")).encode() for event_id in event_ids]
+    return [appointment_id for _, appointment_id in attempts], event_ids, bodies
+
+
+def ours_for(appointment_ids: list[int]) -> tuple:
+    """What our receivers would change for these appointments: statuses, payments, log entries."""
+    from appointments.models import Appointment, AppointmentLogEntry
+    from payments.models import Payment
+
+    return (
+        Counter(Appointment.objects.filter(pk__in=appointment_ids).values_list("status", flat=True)),
+        Counter(Payment.objects.filter(appointment_id__in=appointment_ids).values_list("status", flat=True)),
+        AppointmentLogEntry.objects.filter(appointment_id__in=appointment_ids).count(),
+    )
+
+
+def booking_customers_check(people: seeding.People, *, total: int) -> tuple[str, bool]:
+    """The has-customer bookings sent the seeded Customer (no create); each first booking made one."""
+    from payments.models import CheckoutAttempt, StripeCustomer
+
+    seeded = dict(
+        StripeCustomer.objects.filter(user_id__in=people.customer_users).values_list("user_id", "stripe_customer_id")
+    )
+    sent = CheckoutAttempt.objects.filter(payment__appointment__patient_id__in=people.customer_users).values_list(
+        "payment__appointment__patient_id", "params"
+    )
+    reused = sum(params.get("customer") == seeded.get(patient) for patient, params in sent)
+    made = StripeCustomer.objects.filter(
+        user_id__in=people.first_users[:total], stripe_customer_id__isnull=False
+    ).count()
+    return (
+        f"Stripe Customers: {reused} of {total} has-customer bookings sent the seeded one; "
+        f"{made} of {total} first bookings created theirs",
+        reused == made == total == len(sent),
+    )
+
+
+@dataclass
+class PostOutcome:
+    rows: list[Row]
+    checks: list[tuple[str, bool]]  # (what was checked, held)
+    measures: list[Measure]
+    contention: Contention | None
+
+
+def measure_posts(run: Run, args, *, size: int, people: seeding.People, bare_customers: list[str]) -> PostOutcome:
+    """Booking and bare Checkout rows round by round, then webhooks: ours into the server with our
+    receivers, the first bookings' events into a second server where bench.apps disconnected them."""
+    from djstripe.models import Event
+
+    from appointments.models import AppointmentStatus
+    from payments.models import PaymentStatus
+    from payments.webhooks import webhook_url_path
+
+    n, rounds, threads = args.requests, args.rounds, args.threads
+    total = n * rounds
+    warm_sessions = people.first_sessions[total:]
+    slots = seeding.free_slots(2 * total + len(warm_sessions) + args.contention_rounds)
+    server = start_server(run, args.server, wrk=args.wrk, name="posts")
+    bare_djstripe = start_server(run, args.server, wrk=args.wrk, name="bare-djstripe", BENCH_PROJECT_RECEIVERS="false")
+    names = [
+        "bare Checkout (1 call)", "booking POST (has customer)", "bare Checkout (2 calls)", "first booking POST",
+        "bare dj-stripe", "webhook ingest",
+    ]  # fmt: skip
+    measured: dict[str, list[Measure]] = {name: [] for name in names}
+    bare_view: list[WrkResult] = []
+    retried = Counter()
+    webhook_path = webhook_url_path()
+
+    def load(name, target, items, send, expected):
+        return python_load(run, target, name=name, items=items, send=send, expected=expected, threads=threads)
+
+    # Warm-up, not measured: bookings, then their events, half into each server, so that no row
+    # pays for a worker's first webhook.
+    warm_slots = slots[2 * total : 2 * total + len(warm_sessions)]
+    warm_up = [load("warm-up booking", server, list(zip(warm_slots, warm_sessions, strict=True)), book, 303)]
+    _, _, warm_bodies = paid_session_events(run, people.first_users[total:])
+    half = len(warm_bodies) // 2
+    warm_up.append(
+        load("warm-up webhook", bare_djstripe, warm_bodies[:half], webhook_sender(webhook_path, retried), 200)
+    )
+    warm_up.append(load("warm-up webhook", server, warm_bodies[half:], webhook_sender(webhook_path, retried), 200))
+
+    def pair(r: int, *steps):
+        """A bare row and ours, the bare one first in even rounds and second in odd ones."""
+        for name, target, items, send, expected in steps if r % 2 == 0 else reversed(steps):
+            measured[name].append(load(name, target, items, send, expected))
+
+    for r in range(rounds):
+        chunk = slice(r * n, (r + 1) * n)
+        bare_view.append(run_wrk(args.wrk, server.url + BARE.path, connections=args.connections,
+                                 threads=args.wrk_threads, seconds=args.duration))  # fmt: skip
+        pair(
+            r,
+            (names[0], server, bare_customers[chunk], bare_checkout_one, 303),
+            (names[1], server, list(zip(slots[chunk], people.customer_sessions[chunk], strict=True)), book, 303),
+        )
+        first_slots = slots[total:][chunk]
+        pair(
+            r,
+            (names[2], server, range(n), bare_checkout_two, 303),
+            (names[3], server, list(zip(first_slots, people.first_sessions[chunk], strict=True)), book, 303),
+        )
+
+    customers_used = booking_customers_check(people, total=total)
+    ingest_ids, ingest_events, ingest_bodies = paid_session_events(run, people.customer_users)
+    bare_ids, bare_events, bare_bodies = paid_session_events(run, people.first_users[:total])
+    ours_before = ours_for(bare_ids)
+    for r in range(rounds):
+        chunk = slice(r * n, (r + 1) * n)
+        pair(
+            r,
+            (names[4], bare_djstripe, bare_bodies[chunk], webhook_sender(webhook_path, retried), 200),
+            (names[5], server, ingest_bodies[chunk], webhook_sender(webhook_path, retried), 200),
+        )
+    statuses, payments, _ = ours_for(ingest_ids)
+    bare_statuses, bare_payments, _ = ours_before
+    checks = [
+        customers_used,
+        (
+            f"webhook ingest: {len(ingest_events)} events of {len(ingest_ids)} paid sessions; in the DB "
+            f"{statuses[AppointmentStatus.CONFIRMED]} appointments CONFIRMED, "
+            f"{payments[PaymentStatus.PAID]} payments PAID",
+            statuses[AppointmentStatus.CONFIRMED]
+            == payments[PaymentStatus.PAID]
+            == len(ingest_ids)
+            == len(ingest_events),
+        ),
+        (
+            f"bare dj-stripe: {len(bare_events)} events of {len(bare_ids)} paid sessions; dj-stripe stored "
+            f"{Event.objects.filter(id__in=bare_events).count()} of them; our appointments, payments and logs for "
+            f"them unchanged ({dict(bare_statuses)}, payments {dict(bare_payments)})",
+            Event.objects.filter(id__in=bare_events).count() == len(bare_events) == len(bare_ids)
+            and bare_statuses == Counter({AppointmentStatus.PENDING_PAYMENT: len(bare_ids)})
+            and ours_for(bare_ids) == ours_before,
+        ),
+        (f"webhooks answered 503 busy and delivered again, as Stripe would: {retried['retried']}", True),
+        (
+            f"warm-up (not measured): {warm_up[0].count} first bookings, then their events into each server: "
+            f"{sum(m.ok for m in warm_up)} of {sum(m.count for m in warm_up)} answered as expected",
+            all(m.ok == m.count for m in warm_up),
+        ),
+    ]
+    run.stop_server(bare_djstripe)
+    contention = None
+    if args.contention_rounds:
+        contention = measure_contention(
+            run, server=server, sessions=people.contention_sessions, slots=slots[2 * total + len(warm_sessions) :]
+        )
+    run.stop_server(server)
+
+    bare_rps = median_round(bare_view).rps
+    medians = {name: sorted(ms, key=lambda m: m.rps)[len(ms) // 2] for name, ms in measured.items()}
+    own_bare = {names[1]: names[0], names[3]: names[2], names[5]: names[4]}
+    bare_best = median_round(bare_view)
+    rows = [Row(name="bare view GET", size=size, tool="wrk", rps=bare_rps, p50_ms=bare_best.p50_ms,
+                p99_ms=bare_best.p99_ms, failures=sum(r.failures for r in bare_view), x_bare=1.0)]  # fmt: skip
+    for name in names:
+        m = medians[name]
+        own = medians.get(own_bare.get(name, ""))
+        rows.append(
+            Row(
+                name=name, size=size, tool="python", rps=m.rps, p50_ms=m.latency_ms(0.5), p99_ms=m.latency_ms(0.99),
+                failures=sum(x.count - x.ok for x in measured[name]), x_bare=m.rps / bare_rps if bare_rps else 0.0,
+                x_own=m.rps / own.rps if own and own.rps else None, bar=0.8 if own else None, bar_of="own",
+                notes=[error for x in measured[name] for error in x.errors()][:3], section="POST",
+            )
+        )  # fmt: skip
+    return PostOutcome(rows=rows, checks=checks, measures=[m for ms in measured.values() for m in ms],
+                       contention=contention)  # fmt: skip
 
 
 @dataclass
@@ -495,14 +796,14 @@ class Contention:
         return [i for i, s in enumerate(self.round_statuses) if s.get(303) != 1 or s.get(409) != self.contenders - 1]
 
 
-def measure_contention(run: Run, *, port: int, seed_: Seed, standin_url: str) -> Contention:
+def measure_contention(run: Run, *, server: Server, sessions: list[str], slots: list[int]) -> Contention:
     """All contenders POST the same slot at once (released by a barrier), once per round. Between
     rounds the winner's hold is marked CONFIRMED, so no patient reaches the unpaid-holds limit."""
     from django.db.models import Count
 
     from appointments.models import ACTIVE_STATUSES, Appointment, AppointmentStatus
 
-    contenders, slots = len(seed_.contention_sessions), seed_.contention_slots
+    contenders, standin_url = len(sessions), run.standin.url
     outcome = Contention(rounds=len(slots), contenders=contenders)
     go = threading.Barrier(contenders + 1, timeout=HTTP_TIMEOUT * 2)
     done = threading.Barrier(contenders + 1, timeout=HTTP_TIMEOUT * 2)
@@ -510,12 +811,12 @@ def measure_contention(run: Run, *, port: int, seed_: Seed, standin_url: str) ->
     results: list[list[tuple[float, Result]]] = [[None] * contenders for _ in slots]
 
     def contender(index: int):
-        client = Client(port)
+        client = Client(server.port)
         try:
             for round_index, slot_id in enumerate(slots):
                 go.wait()
                 start = time.perf_counter()
-                result = book(client, (slot_id, seed_.contention_sessions[index]))
+                result = book(client, (slot_id, sessions[index]))
                 results[round_index][index] = (start, result)
                 done.wait()
         finally:
@@ -559,72 +860,56 @@ def measure_contention(run: Run, *, port: int, seed_: Seed, standin_url: str) ->
 # --- report -------------------------------------------------------------------------------------
 
 
-def report(
-    *, run: Run, args, measures: list[Measure], webhook_check: dict, contention: Contention | None, standin_rtt: list
-) -> bool:
-    bare = measures[0]
-    db = run.db_name if run.db_vendor == "postgresql" else "temp file"
+def print_table(title: str, rows: list[Row]) -> None:
     print()
-    print(
-        f"database: {run.db_vendor} ({db})   server: gunicorn gthread {args.workers} workers x {args.server_threads}"
-        f" threads   client: {args.threads} keep-alive threads   cpus: {os.cpu_count()}"
-    )
+    print(title)
     header = (
-        f"{'measure':<16}{'count':>6}{'ok':>6}{'seconds':>9}{'rps':>9}{'x bare':>9}"
-        f"{'p50 ms':>8}{'p95 ms':>8}{'max ms':>8}  statuses"
+        f"{'row':<28}{'size':>5}  {'tool':<7}{'queries':>9}{'rps':>9}{'p50 ms':>8}{'p99 ms':>8}"
+        f"{'x bare':>8}{'x own':>7}{'bar':>13}  result"
     )
     print(header)
     print("-" * len(header))
-    all_good = True
-    for m in measures:
-        ratio = m.rps / bare.rps if bare.rps else 0.0
-        statuses = ", ".join(f"{k}: {v}" for k, v in sorted(m.statuses().items(), key=lambda kv: str(kv[0])))
+    for row in rows:
+        queries = "" if row.queries is None else f"{row.queries}{' GROWS' if row.grows else ''}"
+        bar = "" if row.bar is None else f">={row.bar:g} {row.bar_of}"
+        own = "" if row.x_own is None else f"{row.x_own:.2f}"
+        result = f"FAILED ({row.failures} wrong)" if row.failures else ("below" if row.below_bar else "ok")
         print(
-            f"{m.name:<16}{m.count:>6}{m.ok:>6}{m.seconds:>9.2f}{m.rps:>9.1f}{ratio:>8.3f}x"
-            f"{m.latency_ms(0.5):>8.0f}{m.latency_ms(0.95):>8.0f}{m.latency_ms(1.0):>8.0f}  {statuses}"
+            f"{row.name:<28}{row.size:>5}  {row.tool:<7}{queries:>9}{row.rps:>9.1f}{row.p50_ms:>8.1f}{row.p99_ms:>8.1f}"
+            f"{row.x_bare:>8.3f}{own:>7}{bar:>13}  {result}"
         )
-        all_good &= m.ok == m.count
-    for m in measures:
-        for error in m.errors():
-            print(f"  ! {m.name}: {error}")
-    if webhook_check:
-        confirmed_ok = webhook_check["confirmed"] == webhook_check["events"] == webhook_check["paid"]
-        all_good &= confirmed_ok
-        print(
-            f"webhooks: {webhook_check['sessions_paid']} sessions paid at the stand-in, {webhook_check['events']} "
-            f"checkout.session.completed events ({webhook_check['prep_seconds']:.1f} s to pay and fetch, not timed); "
-            f"in the DB afterwards: {webhook_check['confirmed']} appointments CONFIRMED, {webhook_check['paid']} "
-            f"payments PAID [{'ok' if confirmed_ok else 'MISMATCH'}]; answered 503 busy and delivered again, as "
-            f"Stripe would: {webhook_check['retried_after_busy']}"
-        )
-    if contention:
-        seconds = contention.round_seconds
-        bad = contention.bad_rounds
-        total = sum(contention.round_statuses, Counter())
-        statuses = ", ".join(f"{k}: {v}" for k, v in sorted(total.items(), key=lambda kv: str(kv[0])))
-        one_winner = not bad and contention.db_one_holder
-        all_good &= one_winner
-        print(
-            f"contention: {contention.rounds} rounds x {contention.contenders} patients on one slot: per round "
-            f"median {median(seconds):.2f} s, max {max(seconds, default=0):.2f} s "
-            f"({contention.contenders / median(seconds) if median(seconds) else 0:.0f} POST/s at the median); "
-            f"exactly one 303 + {contention.contenders - 1} x 409 every round: "
-            f"{'yes' if not bad else f'NO (rounds {bad})'}; one active appointment per slot in the DB: "
-            f"{'yes' if contention.db_one_holder else 'NO'}; statuses {statuses}"
-        )
-        for error in contention.errors:
-            print(f"  ! contention: {error}")
+    for row in rows:
+        for note in row.notes:
+            print(f"  ! {row.name} ({row.size}): {note}")
+
+
+def print_contention(contention: Contention) -> bool:
+    seconds, bad = contention.round_seconds, contention.bad_rounds
+    total = sum(contention.round_statuses, Counter())
+    statuses = ", ".join(f"{k}: {v}" for k, v in sorted(total.items(), key=lambda kv: str(kv[0])))
     print(
-        f"stand-in: one API round trip (GET /v1/account, keep-alive, sequential) "
-        f"median {1000 * median(standin_rtt):.1f} ms, min {1000 * min(standin_rtt, default=0):.1f} ms; "
-        "a patient's first booking makes 2 such calls (a later one 1), a webhook 4"
+        f"contention: {contention.rounds} rounds x {contention.contenders} patients on one slot: per round "
+        f"median {median(seconds):.2f} s, max {max(seconds, default=0):.2f} s "
+        f"({contention.contenders / median(seconds) if median(seconds) else 0:.0f} POST/s at the median); "
+        f"exactly one 303 + {contention.contenders - 1} x 409 every round: "
+        f"{'yes' if not bad else f'NO (rounds {bad})'}; one active appointment per slot in the DB: "
+        f"{'yes' if contention.db_one_holder else 'NO'}; statuses {statuses}"
     )
-    errors, kinds = server_errors(run.gunicorn_log)
-    if errors:
-        top = "; ".join(f"{n} x {line[:120]}" for line, n in kinds.most_common(3))
-        print(f"server log: {errors} requests answered 500: {top}")
-    print("result:", "all as expected" if all_good else "SOME REQUESTS DID NOT GET THE EXPECTED ANSWER (see above)")
-    return all_good
+    for error in contention.errors:
+        print(f"  ! contention: {error}")
+    return not bad and contention.db_one_holder
+
+
+def bars_missed(rows: list[Row]) -> list[str]:
+    """Per table: how many rows with a bar missed it, named unless all did."""
+    summary = []
+    for section in ("uncached", "cached", "POST"):
+        with_bar = [row for row in rows if row.section == section and row.bar is not None]
+        below = [row for row in with_bar if row.below_bar]
+        if below:
+            names = "all" if len(below) == len(with_bar) else ", ".join(f"{row.name} ({row.size})" for row in below)
+            summary.append(f"{section} {len(below)} of {len(with_bar)} ({names})")
+    return summary
 
 
 def median(values: list[float]) -> float:
@@ -636,19 +921,140 @@ def median(values: list[float]) -> float:
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--requests", type=int, default=150, help="booking POSTs, and as many webhook events (150)")
-    parser.add_argument("--bare", type=int, default=2000, help="bare-view GETs (2000: about a second)")
-    parser.add_argument("--threads", type=int, default=8, help="concurrent keep-alive clients (8)")
-    parser.add_argument("--contenders", type=int, default=50, help="patients racing for one slot per round (50)")
-    parser.add_argument("--rounds", type=int, default=20, help="contention rounds (20; 0 skips)")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (2)")
-    parser.add_argument("--server-threads", type=int, default=4, help="gunicorn threads per worker (4)")
-    parser.add_argument("--timeout", type=float, default=600, help="hard limit for the whole run, seconds (600)")
-    parser.add_argument("--server-log", type=Path, default=None, help="keep gunicorn's log (Django's errors) here")
+    add = parser.add_argument
+    add("--sizes", default="10,1000", help="doctor counts the pages are measured at, growing (10,1000)")
+    add("--rounds", type=int, default=3, help="rounds per row; the table shows each row's median round (3)")
+    add("--duration", type=int, default=2, help="whole seconds of wrk per GET row and round (2)")
+    add("--connections", type=int, default=16, help="wrk connections (16)")
+    add("--wrk-threads", type=int, default=min(2, os.cpu_count() or 1), help="wrk threads (the CPU count, max 2)")
+    add("--cache", choices=["both", "off", "on"], default="both", help="page rows uncached, cached or both (both)")
+    add("--requests", type=int, default=100, help="POSTs per POST row and round, webhooks alike (100)")
+    add("--threads", type=int, default=16, help="Python client threads for the POST rows (16, like wrk)")
+    add("--contenders", type=int, default=50, help="patients racing for one slot per round (50)")
+    add("--contention-rounds", type=int, default=20, help="contention rounds (20; 0 skips)")
+    add("--worker-class", choices=["sync", "gthread"], default="sync", help="gunicorn worker class (sync)")
+    add("--workers", type=int, default=3, help="gunicorn workers (3)")
+    add("--server-threads", type=int, default=4, help="threads per gthread worker (4; sync: 1)")
+    add("--check-bars", action="store_true", help="a row below its bar fails the run too")
+    add("--timeout", type=float, default=900, help="hard limit for the whole run, seconds (900)")
+    add("--server-log", type=Path, default=None, help="keep the servers' logs (Django's errors) in this file")
     args = parser.parse_args(argv)
-    if min(args.requests, args.bare, args.threads, args.contenders) < 1 or args.rounds < 0:
+    args.sizes = sorted({int(size) for size in args.sizes.split(",")})
+    if min(args.requests, args.threads, args.contenders, args.rounds, args.connections, *args.sizes) < 1:
         parser.error("counts must be positive")
+    if args.contention_rounds < 0 or args.duration <= 0:
+        parser.error("--contention-rounds must be 0 or more and --duration positive")
+    args.server = ServerConfig(
+        args.worker_class, args.workers, args.server_threads if args.worker_class == "gthread" else 1
+    )
     return args
+
+
+def benchmark(run: Run, args) -> bool:
+    import django
+
+    django.setup()
+    import gunicorn
+    from django.core.management import call_command
+    from django.db import connections
+
+    from hospital.models import Slot
+    from hospital.selectors import doctor_free_slots_by_day
+
+    load_at_start = os.getloadavg()[0]
+    step = time.perf_counter()
+    build_database(run)
+    # The endpoint row dj-stripe checks signatures against; its URL is only what events would go to.
+    call_command("stripe_webhook_setup", base_url="http://127.0.0.1", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    run.standin.configure(withhold=True)
+    n = args.requests * args.rounds
+    seeding.specialties_create()
+    seeding.doctors_grow(args.sizes[0])
+    warm_up = 2 * 2 * args.server.workers  # first bookings whose events warm both webhook servers
+    people = seeding.patients_create(
+        customers=n, first=n + warm_up, contenders=args.contenders, appointments=MY_APPOINTMENTS
+    )
+    seeding.stripe_customers_create(people.customer_users)
+    bare_customers = seeding.bare_customers_create(n)
+    pages = pages_to_measure(people)
+    print(f"database built and seeded in {time.perf_counter() - step:.1f} s ({run.db_vendor})", flush=True)
+
+    doctor = seeding.page_doctor()
+    page_rows: dict[bool, list[Row]] = {False: [], True: []}
+    queries_at: dict[int, dict[str, int]] = {}
+    slots_at: dict[int, int] = {}
+    cache_modes = {"both": [False, True], "off": [False], "on": [True]}[args.cache]
+    for size in args.sizes:
+        step = time.perf_counter()
+        seeding.doctors_grow(size)
+        slots_at[size] = Slot.objects.count()
+        queries_at[size] = count_queries(pages, patient_id=people.page_patient_id)
+        connections.close_all()
+        print(f"{size} doctors, {slots_at[size]} slots ({time.perf_counter() - step:.1f} s); measuring pages …",
+              flush=True)  # fmt: skip
+        for cached in cache_modes:
+            page_rows[cached] += measure_pages(
+                run, args, size=size, pages=pages, queries=queries_at[size], cached=cached
+            )
+    smallest = queries_at[args.sizes[0]]
+    for rows in page_rows.values():
+        for row in rows:
+            row.grows = row.queries is not None and row.queries > smallest.get(row.name, row.queries)
+    free_on_page = sum(len(day.slots) for day in doctor_free_slots_by_day(doctor=doctor))
+
+    print("measuring POSTs and webhooks …", flush=True)
+    standin_rtt = standin_round_trip(run.standin.url)
+    posts = measure_posts(run, args, size=args.sizes[-1], people=people, bare_customers=bare_customers)
+    connections.close_all()
+
+    print()
+    print(
+        f"database: {database_version(run)}   cpus: {os.cpu_count()}, 1-minute load average before the run "
+        f"{load_at_start:.1f} (above ~0.2: other processes share these cores)"
+    )
+    print(f"rounds: {args.rounds}, each row from its median round by rps (the bare view's too, measured in every "
+          "round)")  # fmt: skip
+    print(f"server: {args.server.describe()} (gunicorn {gunicorn.__version__}), DEBUG off, for every section; "
+          f"a fresh server per page table and size")  # fmt: skip
+    print(f"load: {wrk_version(args.wrk)}: {args.connections} connections, {args.wrk_threads} threads, "
+          f"{args.duration:g} s a row a round, warm-up and answer check before each row; POST rows: Python "
+          f"http.client, {args.threads} keep-alive threads, {args.requests} requests a row a round")  # fmt: skip
+    sizes = ", ".join(f"{size} doctors / {slots_at[size]} slots" for size in args.sizes)
+    print(f"data: {sizes} ({seeding.SLOTS_PER_DAY * seeding.DAYS} a doctor); doctor page: {free_on_page} free "
+          f"slots in 14 days; My appointments: {MY_APPOINTMENTS} visits; queries counted with Django's test "
+          f"client, cache off, GROWS when more at {args.sizes[-1]} than at {args.sizes[0]} doctors")  # fmt: skip
+    if False in cache_modes:
+        print_table("pages, uncached (PUBLIC_PAGE_CACHE=false): bars 0.16 x bare, home 0.3", page_rows[False])
+    if True in cache_modes:
+        print_table("pages, cached (PUBLIC_PAGE_CACHE=true): stretch 0.5 x bare for public pages",
+                    page_rows[True])  # fmt: skip
+    print_table(
+        f"POSTs at {args.sizes[-1]} doctors: x bare = to the wrk bare view of the same server; x own = to the"
+        " bare row above it (same Python client); goal 0.8",
+        posts.rows,
+    )
+    all_rows = page_rows[False] + page_rows[True] + posts.rows
+    all_good = not any(row.failures for row in all_rows)
+    for text, held in posts.checks:
+        print(f"{text} [{'ok' if held else 'MISMATCH'}]")
+        all_good &= held
+    if posts.contention:
+        all_good &= print_contention(posts.contention)
+    print(
+        f"stand-in: one API round trip (GET /v1/account, keep-alive, sequential) median "
+        f"{1000 * median(standin_rtt):.1f} ms; a first booking makes 2 such calls, a later one 1, a webhook 4"
+    )
+    errors, kinds = server_errors(run.logs)
+    if errors:
+        top = "; ".join(f"{count} x {line[:120]}" for line, count in kinds.most_common(3))
+        print(f"server log: {errors} requests answered 500: {top}")
+        all_good = False
+    below = [row for row in all_rows if row.below_bar]
+    print("below their bar:", "; ".join(bars_missed(all_rows)) or "none")
+    bars_ok = not below or not args.check_bars
+    verdict = "all as expected" if all_good else "SOME REQUESTS OR DATABASE CHECKS FAILED (see above)"
+    print("result:", verdict + ("" if bars_ok else "; bars missed (--check-bars)"))
+    return all_good and bars_ok
 
 
 def main(argv=None) -> int:
@@ -670,51 +1076,15 @@ def main(argv=None) -> int:
     started = time.perf_counter()
     ok = False
     try:
-        port = free_port()
+        args.wrk = ensure_wrk()
         run.standin = StandinProcess(api_key=API_KEY, webhook_secret=WEBHOOK_SECRET).start()
         configure_environment(run)
-
-        import django
-
-        django.setup()
-        from django.core.management import call_command
-        from django.db import connections
-
-        from payments.webhooks import webhook_url_path
-
-        server_url = f"http://127.0.0.1:{port}"
-        step = time.perf_counter()
-        build_database(run)
-        call_command("stripe_webhook_setup", base_url=server_url, stdout=open(os.devnull, "w"))  # noqa: SIM115
-        seed_ = seed(bookings=args.requests, rounds=args.rounds, contenders=args.contenders)
-        connections.close_all()
-        print(f"database built and seeded in {time.perf_counter() - step:.1f} s ({run.db_vendor})", flush=True)
-        # Events are kept for us to deliver (and time); the URL is only what they would go to.
-        run.standin.configure(withhold=True, webhook_url=server_url + webhook_url_path())
-
-        start_gunicorn(run, port=port, workers=args.workers, threads=args.server_threads)
-        run_load(run, port=port, items=range(4 * args.threads), threads=args.threads,  # warm-up, not measured
-                 send=lambda c, _: c.send("GET", "/bench/bare/"))  # fmt: skip
-        print(f"server up on {server_url}, stand-in on {run.standin.url}; measuring …", flush=True)
-        standin_rtt = standin_round_trip(run.standin.url)
-
-        measures = [measure_bare(run, port=port, count=args.bare, threads=args.threads)]
-        measures.append(measure_booking(run, port=port, seed_=seed_, threads=args.threads, standin_url=run.standin.url))
-        webhooks, webhook_check = measure_webhooks(run, port=port, count=args.requests, threads=args.threads)
-        measures.append(webhooks)
-        contention = None
-        if args.rounds:
-            contention = measure_contention(run, port=port, seed_=seed_, standin_url=run.standin.url)
-        connections.close_all()
-        ok = report(
-            run=run, args=args, measures=measures, webhook_check=webhook_check, contention=contention,
-            standin_rtt=standin_rtt,
-        )  # fmt: skip
+        ok = benchmark(run, args)
     except BaseException as error:
         signal.setitimer(signal.ITIMER_REAL, 0)
         print(f"\nbench failed: {type(error).__name__}: {error}", file=sys.stderr)
-        if run.gunicorn_log:
-            print("gunicorn log (tail):\n" + log_tail(run.gunicorn_log), file=sys.stderr)
+        for log in run.logs[-2:]:
+            print(f"{log.name} (tail):\n" + log_tail(log), file=sys.stderr)
         if run.standin:
             print("stand-in output (tail):\n" + "\n".join(run.standin.output().splitlines()[-20:]), file=sys.stderr)
         if not isinstance(error, Exception | KeyboardInterrupt):
@@ -722,8 +1092,8 @@ def main(argv=None) -> int:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         run.stop_processes()
-        if args.server_log and run.gunicorn_log and run.gunicorn_log.exists():
-            shutil.copyfile(run.gunicorn_log, args.server_log)
+        if args.server_log:
+            args.server_log.write_text("".join(log.read_text(errors="replace") for log in run.logs if log.exists()))
         try:
             run.drop_database()
         except Exception as error:

@@ -5,6 +5,8 @@ bench/run.py sets DATABASE_URL, DJANGO_DEBUG=false, DJANGO_SECRET_KEY, DJANGO_SE
 and the STRIPE_* variables (pointing at the stand-in) before this module is imported.
 """
 
+import os
+
 from hospital.settings import *  # noqa: F403
 
 # The database is built by `connection.creation.create_test_db()` under exactly the name in
@@ -24,3 +26,8 @@ CSRF_COOKIE_SECURE = False
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
+
+# `BENCH_PROJECT_RECEIVERS=false` (bench/run.py's "bare dj-stripe" server): bench.apps disconnects
+# payments/receivers.py from dj-stripe's signals, leaving dj-stripe's webhook handling alone.
+INSTALLED_APPS = [*INSTALLED_APPS, "bench.apps.BenchConfig"]  # noqa: F405
+BENCH_PROJECT_RECEIVERS = os.environ.get("BENCH_PROJECT_RECEIVERS", "true").lower() != "false"

@@ -1,0 +1,275 @@
+"""The bench's data, made with bulk_create: doctors with four weeks of slots, the patients whose pages
+and POSTs are measured, each signed in by a database session (what `login()` stores)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import zoneinfo
+from dataclasses import dataclass
+
+SPECIALTIES = [
+    "Cardiology", "Dermatology", "Endocrinology", "Gastroenterology", "Neurology",
+    "Oncology", "Ophthalmology", "Paediatrics", "Psychiatry", "Rheumatology",
+]  # fmt: skip
+SURNAMES = [
+    "Okafor", "Lindqvist", "Moreau", "Tanaka", "Haddad", "Kowalski", "Nguyen", "Fischer", "Silva", "Mensah",
+    "Ivanova", "Rossi", "Kaur", "Jensen", "Alvarez", "Novak", "Sato", "Byrne", "Dubois", "Popescu",
+    "Yilmaz", "Larsen", "Costa", "Horvat", "Abebe", "Mueller", "Park", "Quinn", "Varga", "Walsh",
+    "Adeyemi", "Berg", "Castillo", "Demir", "Eriksen", "Ferreira", "Gallo", "Hoang", "Ito", "Jovanovic",
+]  # fmt: skip
+FIRST_NAMES = ["Amara", "Jonas", "Claire", "Kenji", "Leila", "Piotr", "Linh", "Greta", "Rui", "Kofi"]
+ZONES = ["Europe/London", "America/New_York", "Asia/Tokyo"]
+# Working hours 09:00-13:00 in the doctor's zone, 30-minute slots, for 28 days from tomorrow:
+# 8 a day, 224 a doctor (224,000 at 1,000 doctors), ~112 of them in the doctor page's 14 days.
+SLOTS_PER_DAY, DAYS, FIRST_HOUR = 8, 28, 9
+BATCH = 5000
+
+
+@dataclass
+class People:
+    page_patient_id: int
+    page_session: str
+    customer_sessions: list[str]  # patients who already have a Stripe Customer
+    first_sessions: list[str]  # patients booking for the first time
+    contention_sessions: list[str]
+    customer_users: list[int]
+    first_users: list[int]
+
+
+def local_slot_starts(zone_name: str, today_utc: dt.date):
+    zone = zoneinfo.ZoneInfo(zone_name)
+    for day in range(1, DAYS + 1):
+        date = today_utc + dt.timedelta(days=day)
+        for k in range(SLOTS_PER_DAY):
+            local = dt.datetime(date.year, date.month, date.day, FIRST_HOUR, tzinfo=zone) + dt.timedelta(minutes=30 * k)
+            yield local.astimezone(dt.UTC)
+
+
+def specialties_create() -> None:
+    from hospital.models import Specialty
+
+    Specialty.objects.bulk_create(Specialty(name=name, slug=name.lower()) for name in SPECIALTIES)
+
+
+def doctors_grow(total: int) -> None:
+    """Doctors numbered from the current count up to `total`, each with their slots."""
+    from django.contrib.auth.hashers import make_password
+    from django.db import transaction
+
+    from accounts.models import Role, User
+    from hospital.models import Doctor, Slot, Specialty
+
+    specialties = list(Specialty.objects.order_by("pk"))
+    start = Doctor.objects.count()
+    today = dt.datetime.now(dt.UTC).date()
+    password = make_password(None)
+    with transaction.atomic():
+        users = User.objects.bulk_create(
+            (
+                User(
+                    email=f"doctor{i}@bench.test",
+                    first_name=FIRST_NAMES[i % len(FIRST_NAMES)],
+                    last_name=SURNAMES[i % len(SURNAMES)],
+                    role=Role.DOCTOR,
+                    password=password,
+                )
+                for i in range(start, total)
+            ),
+            batch_size=BATCH,
+        )
+        doctors = Doctor.objects.bulk_create(
+            (
+                Doctor(
+                    user=user,
+                    specialty=specialties[i % len(specialties)],
+                    fee_amount=5000,
+                    fee_currency="usd",
+                    timezone=ZONES[i % len(ZONES)],
+                )
+                for i, user in enumerate(users, start=start)
+            ),
+            batch_size=BATCH,
+        )
+        Slot.objects.bulk_create(
+            (
+                Slot(doctor=doctor, starts_at=starts_at, ends_at=starts_at + dt.timedelta(minutes=30))
+                for doctor in doctors
+                for starts_at in local_slot_starts(doctor.timezone, today)
+            ),
+            batch_size=BATCH,
+        )
+
+
+def sessions_create(users) -> list[str]:
+    """A signed-in database session per user, as `login()` would store it, in one bulk insert."""
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    store = SessionStore()
+    expire = timezone.now() + dt.timedelta(days=1)
+    sessions = [
+        Session(
+            session_key=secrets.token_hex(16),
+            session_data=store.encode(
+                {
+                    SESSION_KEY: str(user.pk),
+                    BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
+                    HASH_SESSION_KEY: user.get_session_auth_hash(),
+                }
+            ),
+            expire_date=expire,
+        )
+        for user in users
+    ]
+    Session.objects.bulk_create(sessions, batch_size=BATCH)
+    return [s.session_key for s in sessions]
+
+
+def patients_create(*, customers: int, first: int, contenders: int, appointments: int) -> People:
+    """The page patient (with `appointments` confirmed and paid visits, on doctors other than the
+    doctor page's), patients with a Stripe Customer row to be filled in, first-time patients and
+    contenders."""
+    from django.contrib.auth.hashers import make_password
+    from django.db import transaction
+    from django.utils import timezone
+
+    from accounts.models import PatientProfile, Role, User
+    from appointments.models import Appointment, AppointmentStatus
+    from hospital.models import Slot
+    from payments.models import Payment, PaymentStatus
+
+    password = make_password(None)
+    count = 1 + customers + first + contenders
+    with transaction.atomic():
+        users = User.objects.bulk_create(
+            (
+                User(
+                    email=f"patient{i}@bench.test",
+                    first_name="Pat",
+                    last_name=f"Bench{i}",
+                    role=Role.PATIENT,
+                    password=password,
+                )
+                for i in range(count)
+            ),
+            batch_size=BATCH,
+        )
+        PatientProfile.objects.bulk_create(
+            (PatientProfile(user=user, date_of_birth=dt.date(1990, 5, 17)) for user in users), batch_size=BATCH
+        )
+        sessions = sessions_create(users)
+        page_patient = users[0]
+        slots = list(
+            Slot.objects.select_related("doctor")
+            .exclude(doctor=page_doctor())
+            .filter(starts_at__gte=timezone.now() + dt.timedelta(days=15))
+            .order_by("starts_at", "pk")[:appointments]
+        )
+        visits = Appointment.objects.bulk_create(
+            Appointment(
+                patient=page_patient,
+                doctor=slot.doctor,
+                slot=slot,
+                status=AppointmentStatus.CONFIRMED,
+                fee_amount=slot.doctor.fee_amount,
+                fee_currency=slot.doctor.fee_currency,
+                reason="Check-up",
+            )
+            for slot in slots
+        )
+        Payment.objects.bulk_create(
+            Payment(
+                appointment=visit,
+                amount=visit.fee_amount,
+                currency=visit.fee_currency,
+                captured_amount=visit.fee_amount,
+                status=PaymentStatus.PAID,
+                paid_at=timezone.now(),
+            )
+            for visit in visits
+        )
+    a, b = 1 + customers, 1 + customers + first
+    return People(
+        page_patient_id=page_patient.pk,
+        page_session=sessions[0],
+        customer_sessions=sessions[1:a],
+        first_sessions=sessions[a:b],
+        contention_sessions=sessions[b:],
+        customer_users=[u.pk for u in users[1:a]],
+        first_users=[u.pk for u in users[a:b]],
+    )
+
+
+def stripe_customers_create(user_ids: list[int]) -> None:
+    """A Customer at the stand-in for each patient, and our row pointing at it, as a first booking
+    leaves them (payments.services.checkout.stripe_customer_for)."""
+    from django.conf import settings
+    from django.utils import timezone
+
+    from accounts.models import User
+    from payments import stripe_api
+    from payments.models import StripeCustomer
+    from payments.stripe_objects import METADATA_USER
+
+    rows = []
+    for user in User.objects.filter(pk__in=user_ids):
+        params = {"email": user.email, "name": user.get_full_name(), "metadata": {METADATA_USER: str(user.pk)}}
+        key = f"customer-{secrets.token_urlsafe(24)}"
+        customer = stripe_api.customer_create(**params, idempotency_key=key)
+        rows.append(
+            StripeCustomer(
+                user=user,
+                livemode=settings.STRIPE_LIVE_MODE,
+                stripe_customer_id=customer["id"],
+                idempotency_key=key,
+                create_params=params,
+                key_created_at=timezone.now(),
+            )
+        )
+    StripeCustomer.objects.bulk_create(rows, batch_size=BATCH)
+
+
+def bare_customers_create(count: int) -> list[str]:
+    """Customers at the stand-in only, for the bare one-call Checkout view."""
+    from payments import stripe_api
+
+    return [
+        stripe_api.customer_create(
+            email=f"bare{i}@bench.test",
+            name="Bare Bench",
+            metadata={},
+            idempotency_key=f"customer-{secrets.token_urlsafe(24)}",
+        )["id"]
+        for i in range(count)
+    ]
+
+
+def page_doctor():
+    """Doctor 0: the doctor page's doctor, whose slots stay free."""
+    from hospital.models import Doctor
+
+    return Doctor.objects.select_related("user", "specialty").order_by("pk").first()
+
+
+def free_slots(count: int) -> list[int]:
+    """Free slots past the doctor page's 14 days, never the page doctor's, for the POST rows."""
+    from django.db.models import Exists, OuterRef
+    from django.utils import timezone
+
+    from appointments.models import Appointment
+    from hospital.models import Slot
+
+    slots = (
+        Slot.objects.exclude(doctor=page_doctor())
+        .exclude(Exists(Appointment.objects.filter(slot=OuterRef("pk"))))
+        .filter(starts_at__gte=timezone.now() + dt.timedelta(days=15))
+        .order_by("starts_at", "pk")
+        .values_list("pk", flat=True)[:count]
+    )
+    found = list(slots)
+    if len(found) < count:
+        raise RuntimeError(f"only {len(found)} free slots for {count} POSTs: use fewer --requests")
+    return found
