@@ -2,7 +2,7 @@ import functools
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -97,10 +97,16 @@ def my_appointments(request):
         payment_statuses=form.payment_statuses,
         sort=sort,
     )
-    page = Paginator(appointments, APPOINTMENTS_PER_PAGE).get_page(request.GET.get("page"))
-    page.object_list = selectors.appointments_with_times(
-        page.object_list, user=request.user, payment_status_shown=payment_status_for_patient
+    shown = selectors.appointment_page(
+        appointments,
+        number=_page_number(request.GET.get("page")),
+        per_page=APPOINTMENTS_PER_PAGE,
+        user=request.user,
+        payment_status_shown=payment_status_for_patient,
     )
+    paginator = Paginator((), APPOINTMENTS_PER_PAGE)
+    paginator.count = shown.count  # counted with the page's rows, in the same query
+    page = Page(shown.cards, shown.number, paginator)
     query = QueryDict(mutable=True)  # links keep the filters in use, not what was typed
     query.update(filters)
     tab_query = query.copy()  # the tabs switch `when` and keep the other filters
@@ -121,6 +127,14 @@ def my_appointments(request):
             "is_filtered": bool(filters.get("status") or filters.get("payment")),
         },
     )
+
+
+def _page_number(asked: str | None) -> int:
+    """The page asked for in the query string; page 1 for anything that is not a positive number."""
+    try:
+        return max(1, int(asked or 1))
+    except ValueError:
+        return 1
 
 
 @role_required(Role.PATIENT, Role.STAFF)
