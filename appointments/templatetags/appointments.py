@@ -51,6 +51,17 @@ def appointment_badges(badges: Badges) -> SafeString:
 
 
 @register.simple_tag
+def menu_options(choices: Iterable[tuple[str, str]], chosen: str) -> SafeString:
+    """`{% menu_options form.fields.status.choices status %}`: a menu's options with the chosen one
+    selected. Django's select widget renders a template per option, which costs more than the list."""
+    return format_html_join(
+        "",
+        '<option value="{}"{}>{}</option>',
+        ((value, " selected" if value == chosen else "", label) for value, label in choices),
+    )
+
+
+@register.simple_tag
 def appointment_cards(cards: Iterable[AppointmentCard]) -> SafeString:
     """`{% appointment_cards page.object_list %}`: My appointments' cards as list items. One Python
     loop: some twenty template variables per card cost more than the rest of the page."""
