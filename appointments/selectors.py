@@ -3,7 +3,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from django.db import models
-from django.db.models import Count, Min, Q, QuerySet, Window
+from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet, Window
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.timesince import timeuntil
 
@@ -217,6 +218,29 @@ def _card_rows(appointments: QuerySet[Appointment], *, number: int, per_page: in
     start = (number - 1) * per_page
     return list(
         appointments.annotate(total=Window(Count("pk"))).values(*_CARD_FIELDS, "total")[start : start + per_page]
+    )
+
+
+def slot_to_book(*, slot_id: int, now: dt.datetime | None = None) -> Slot:
+    """A listed doctor's slot as the booking page shows it, with `is_free` (bookable right now) read
+    in the same query and only the columns the page prints; an unknown slot or unlisted doctor is a 404."""
+    bookable = Slot.objects.bookable(now=now).filter(pk=OuterRef("pk"))
+    return get_object_or_404(
+        Slot.objects.filter(doctor__is_active=True)
+        .select_related("doctor__user", "doctor__specialty")
+        .only(
+            "starts_at",
+            "ends_at",
+            "doctor__timezone",
+            "doctor__slot_minutes",
+            "doctor__fee_amount",
+            "doctor__fee_currency",
+            "doctor__user__first_name",
+            "doctor__user__last_name",
+            "doctor__specialty__name",
+        )
+        .annotate(is_free=Exists(bookable)),
+        pk=slot_id,
     )
 
 

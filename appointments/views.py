@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Page, Paginator
 from django.http import HttpResponse, QueryDict
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -15,7 +15,6 @@ from appointments.forms import AppointmentFilterForm, BookingForm
 from appointments.models import Appointment, AppointmentStatus
 from appointments.services import BookingError
 from hospital import ratelimit
-from hospital.models import Slot
 from payments import services as payments
 from payments.patient_labels import payment_status_for_patient, payment_status_seen_by
 
@@ -34,9 +33,7 @@ def _see_other(url: str) -> HttpResponse:
 @role_required(Role.PATIENT)
 @require_http_methods(["GET", "POST"])
 def book(request, slot_id: int):
-    slot = get_object_or_404(
-        Slot.objects.select_related("doctor__user", "doctor__specialty").filter(doctor__is_active=True), pk=slot_id
-    )
+    slot = selectors.slot_to_book(slot_id=slot_id)
     form = BookingForm(request.POST or None)
     status = 200
     if request.method == "POST" and not ratelimit.allow(
@@ -57,7 +54,9 @@ def book(request, slot_id: int):
             status = 409
         else:
             return _redirect_to_checkout(request, appointment.pk)
-    is_free = Slot.objects.bookable().filter(pk=slot.pk).exists()
+    if request.method == "POST":  # the refused booking may have found the slot taken since it was read
+        slot = selectors.slot_to_book(slot_id=slot.pk)
+    is_free = slot.is_free
     context = {
         "slot": slot,
         "times": selectors.slot_times(slot=slot, user=request.user),
