@@ -3,12 +3,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from django.db import models
-from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet, Window
+from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet, Subquery, Window
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.timesince import timeuntil
 
 from accounts.access import get_for_user_or_404
+from accounts.models import PatientProfile
 from appointments import payment_deadline
 from appointments.models import Appointment, AppointmentLogEntry, AppointmentStatus
 from hospital import timefmt
@@ -149,6 +150,7 @@ _CARD_FIELDS = (
     "doctor__user__last_name",
     "doctor__specialty__name",
     "payment__status",
+    "patient__patient_profile__timezone",  # the viewer's own zone: the rows are theirs
 )
 
 
@@ -166,12 +168,12 @@ def appointment_page(
     *,
     number: int,
     per_page: int,
-    user,
     payment_status_shown: PaymentStatusShown,
     now: dt.datetime | None = None,
 ) -> AppointmentPage:
-    """Page `number` (from 1) of `appointments` as cards, with the total counted in the same query
-    (a window over the rows before the limit). A page past the end shows the last one."""
+    """Page `number` (from 1) of `appointments` (one patient's, who is the viewer) as cards, with
+    the total and the patient's zone read in the same query (the total a window over the rows
+    before the limit). A page past the end shows the last one."""
     now = now or timezone.now()
     rows = _card_rows(appointments, number=number, per_page=per_page)
     count = rows[0]["total"] if rows else 0
@@ -179,7 +181,7 @@ def appointment_page(
         count = appointments.count()
         number = max(1, -(-count // per_page))
         rows = _card_rows(appointments, number=number, per_page=per_page)
-    viewer_zone = viewer_time_zone(user)
+    viewer_zone = (rows[0]["patient__patient_profile__timezone"] or "") if rows else ""
     detail_url = url_for_ids("appointments:detail")
     cards = []
     for row in rows:
@@ -221,10 +223,12 @@ def _card_rows(appointments: QuerySet[Appointment], *, number: int, per_page: in
     )
 
 
-def slot_to_book(*, slot_id: int, now: dt.datetime | None = None) -> Slot:
-    """A listed doctor's slot as the booking page shows it, with `is_free` (bookable right now) read
-    in the same query and only the columns the page prints; an unknown slot or unlisted doctor is a 404."""
+def slot_to_book(*, slot_id: int, patient, now: dt.datetime | None = None) -> Slot:
+    """A listed doctor's slot as the booking page shows it, only the columns the page prints, with
+    `is_free` (bookable right now) and `patient_zone` (the patient's own, or None) read in the same
+    query; an unknown slot or unlisted doctor is a 404."""
     bookable = Slot.objects.bookable(now=now).filter(pk=OuterRef("pk"))
+    patient_zone = PatientProfile.objects.filter(user_id=patient.pk).values("timezone")
     return get_object_or_404(
         Slot.objects.filter(doctor__is_active=True)
         .select_related("doctor__user", "doctor__specialty")
@@ -239,15 +243,15 @@ def slot_to_book(*, slot_id: int, now: dt.datetime | None = None) -> Slot:
             "doctor__user__last_name",
             "doctor__specialty__name",
         )
-        .annotate(is_free=Exists(bookable)),
+        .annotate(is_free=Exists(bookable), patient_zone=Subquery(patient_zone)),
         pk=slot_id,
     )
 
 
-def slot_times(*, slot: Slot, user) -> timefmt.VisitTimes:
-    """A slot's time for the booking page, as the appointment pages print it."""
+def slot_times(slot: Slot) -> timefmt.VisitTimes:
+    """A slot's time for the booking page (from `slot_to_book`), as the appointment pages print it."""
     return timefmt.visit_times(
-        starts_at=slot.starts_at, ends_at=slot.ends_at, zone=slot.doctor.timezone, viewer_zone=viewer_time_zone(user)
+        starts_at=slot.starts_at, ends_at=slot.ends_at, zone=slot.doctor.timezone, viewer_zone=slot.patient_zone or ""
     )
 
 

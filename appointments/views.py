@@ -33,7 +33,7 @@ def _see_other(url: str) -> HttpResponse:
 @role_required(Role.PATIENT)
 @require_http_methods(["GET", "POST"])
 def book(request, slot_id: int):
-    slot = selectors.slot_to_book(slot_id=slot_id)
+    slot = selectors.slot_to_book(slot_id=slot_id, patient=request.user)
     form = BookingForm(request.POST or None)
     status = 200
     if request.method == "POST" and not ratelimit.allow(
@@ -55,11 +55,11 @@ def book(request, slot_id: int):
         else:
             return _redirect_to_checkout(request, appointment.pk)
     if request.method == "POST":  # the refused booking may have found the slot taken since it was read
-        slot = selectors.slot_to_book(slot_id=slot.pk)
+        slot = selectors.slot_to_book(slot_id=slot.pk, patient=request.user)
     is_free = slot.is_free
     context = {
         "slot": slot,
-        "times": selectors.slot_times(slot=slot, user=request.user),
+        "times": selectors.slot_times(slot),
         "doctor": slot.doctor,
         "form": form,
         "is_free": is_free,
@@ -100,7 +100,6 @@ def my_appointments(request):
         appointments,
         number=_page_number(request.GET.get("page")),
         per_page=APPOINTMENTS_PER_PAGE,
-        user=request.user,
         payment_status_shown=payment_status_for_patient,
     )
     paginator = Paginator((), APPOINTMENTS_PER_PAGE)
