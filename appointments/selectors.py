@@ -3,7 +3,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from django.db import models
-from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet, Subquery, Window
+from django.db.models import Count, Min, Q, QuerySet, Subquery, Window
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.timesince import timeuntil
@@ -223,11 +223,11 @@ def _card_rows(appointments: QuerySet[Appointment], *, number: int, per_page: in
     )
 
 
-def slot_to_book(*, slot_id: int, patient, now: dt.datetime | None = None) -> Slot:
+def slot_to_book(*, slot_id: int, patient) -> Slot:
     """A listed doctor's slot as the booking page shows it, only the columns the page prints, with
-    `is_free` (bookable right now) and `patient_zone` (the patient's own, or None) read in the same
-    query; an unknown slot or unlisted doctor is a 404."""
-    bookable = Slot.objects.bookable(now=now).filter(pk=OuterRef("pk"))
+    `patient_zone` (the patient's own, or None) read in the same query; an unknown slot or unlisted
+    doctor is a 404. Whether it is free is a query of its own: as an Exists here it costs more to
+    build than a second query."""
     patient_zone = PatientProfile.objects.filter(user_id=patient.pk).values("timezone")
     return get_object_or_404(
         Slot.objects.filter(doctor__is_active=True)
@@ -243,7 +243,7 @@ def slot_to_book(*, slot_id: int, patient, now: dt.datetime | None = None) -> Sl
             "doctor__user__last_name",
             "doctor__specialty__name",
         )
-        .annotate(is_free=Exists(bookable), patient_zone=Subquery(patient_zone)),
+        .annotate(patient_zone=Subquery(patient_zone)),
         pk=slot_id,
     )
 

@@ -15,6 +15,7 @@ from appointments.forms import AppointmentFilterForm, BookingForm
 from appointments.models import Appointment, AppointmentStatus
 from appointments.services import BookingError
 from hospital import ratelimit
+from hospital.models import Slot
 from payments import services as payments
 from payments.patient_labels import payment_status_for_patient, payment_status_seen_by
 
@@ -54,9 +55,7 @@ def book(request, slot_id: int):
             status = 409
         else:
             return _redirect_to_checkout(request, appointment.pk)
-    if request.method == "POST":  # the refused booking may have found the slot taken since it was read
-        slot = selectors.slot_to_book(slot_id=slot.pk, patient=request.user)
-    is_free = slot.is_free
+    is_free = Slot.objects.bookable().filter(pk=slot.pk).exists()
     context = {
         "slot": slot,
         "times": selectors.slot_times(slot),
