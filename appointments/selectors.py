@@ -59,8 +59,8 @@ PaymentStatusShown = Callable[[str], models.TextChoices]
 
 @dataclass(frozen=True)
 class Badges:
-    """An appointment's status and payment badges, as appointments/includes/badges.html and the
-    list's cards print them. A hold whose Checkout session has ended reads "Hold lapsed" even
+    """An appointment's status and payment badges, as `{% appointment_badges %}` prints them (the
+    detail page, and each card of the list). A hold whose Checkout session has ended reads "Hold lapsed" even
     before anything has marked it expired; "Unpaid" gets no badge (the status says it)."""
 
     status_label: str
@@ -129,7 +129,7 @@ def _times_of(
 
 @dataclass(frozen=True)
 class AppointmentCard:
-    """One row of My appointments, as its card prints it (appointments_tags.appointment_cards)."""
+    """One row of My appointments, as `{% appointment_cards %}` prints it."""
 
     detail_url: str
     doctor_name: str
