@@ -31,9 +31,16 @@ class AppointmentFilterForm(forms.Form):
     def from_query(cls, query) -> "AppointmentFilterForm":
         """The filters in the query string that are valid, as an unbound form showing them: a bad
         value (an old link, a typo) is dropped quietly and the others kept, never shown as an error."""
-        bound = cls(query)
-        bound.is_valid()
-        return cls(initial={name: value for name, value in bound.cleaned_data.items() if value})
+        # Each field cleans its own value: a bound form would copy every field a second time.
+        form = cls()
+        for name, field in form.fields.items():
+            try:
+                value = field.clean(query.get(name, ""))
+            except forms.ValidationError:
+                continue
+            if value:
+                form.initial[name] = value
+        return form
 
     @property
     def payment_statuses(self) -> list[str]:

@@ -1,13 +1,15 @@
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from django.db import models
-from django.db.models import Min, Q, QuerySet
+from django.db.models import Count, Min, Q, QuerySet, Subquery, Window
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.timesince import timeuntil
 
 from accounts.access import get_for_user_or_404
+from accounts.models import PatientProfile
 from appointments import payment_deadline
 from appointments.models import Appointment, AppointmentLogEntry, AppointmentStatus
 from hospital import timefmt
@@ -57,8 +59,8 @@ PaymentStatusShown = Callable[[str], models.TextChoices]
 
 @dataclass(frozen=True)
 class Badges:
-    """An appointment's status and payment badges, as appointments/includes/badges.html and the
-    list's cards print them. A hold whose Checkout session has ended reads "Hold lapsed" even
+    """An appointment's status and payment badges, as `{% appointment_badges %}` prints them (the
+    detail page, and each card of the list). A hold whose Checkout session has ended reads "Hold lapsed" even
     before anything has marked it expired; "Unpaid" gets no badge (the status says it)."""
 
     status_label: str
@@ -67,17 +69,19 @@ class Badges:
     payment_colour: str
 
 
-def _badges(appointment: Appointment, *, payable: bool, payment_status_shown: PaymentStatusShown) -> Badges:
+def _badges(
+    *, status: str, payable: bool, payment_status: str | None, payment_status_shown: PaymentStatusShown
+) -> Badges:
+    """`payment_status` is the stored one, None for an appointment without a payment."""
     if payable:
         status_label, status_colour = "Awaiting payment", "amber"
-    elif appointment.status == AppointmentStatus.PENDING_PAYMENT:
+    elif status == AppointmentStatus.PENDING_PAYMENT:
         status_label, status_colour = "Hold lapsed", "grey"
     else:
-        status_label, status_colour = appointment.get_status_display(), _STATUS_COLOURS.get(appointment.status, "grey")
-    payment = getattr(appointment, "payment", None)
-    if payment is None or payment.status == "unpaid":
+        status_label, status_colour = AppointmentStatus(status).label, _STATUS_COLOURS.get(status, "grey")
+    if payment_status is None or payment_status == "unpaid":
         return Badges(status_label, status_colour, "", "")
-    shown = payment_status_shown(payment.status)
+    shown = payment_status_shown(payment_status)
     return Badges(status_label, status_colour, shown.label, _PAYMENT_COLOURS.get(shown.value, "red"))
 
 
@@ -93,44 +97,161 @@ def _with_checkout_expiry(appointments: QuerySet[Appointment]) -> QuerySet[Appoi
 
 
 def _times(appointment: Appointment, *, viewer_zone: str, now: dt.datetime) -> AppointmentTimes:
-    zone = appointment.doctor.timezone
-    pay_by = appointment.checkout_expires_at
-    payable = appointment.status == AppointmentStatus.PENDING_PAYMENT and pay_by is not None and pay_by > now
-    slot = appointment.slot
+    return _times_of(
+        status=appointment.status,
+        starts_at=appointment.slot.starts_at,
+        ends_at=appointment.slot.ends_at,
+        pay_by=appointment.checkout_expires_at,
+        zone=appointment.doctor.timezone,
+        viewer_zone=viewer_zone,
+        now=now,
+    )
+
+
+def _times_of(
+    *,
+    status: str,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    pay_by: dt.datetime | None,
+    zone: str,
+    viewer_zone: str,
+    now: dt.datetime,
+) -> AppointmentTimes:
+    payable = status == AppointmentStatus.PENDING_PAYMENT and pay_by is not None and pay_by > now
     return AppointmentTimes(
-        visit=timefmt.visit_times(starts_at=slot.starts_at, ends_at=slot.ends_at, zone=zone, viewer_zone=viewer_zone),
+        visit=timefmt.visit_times(starts_at=starts_at, ends_at=ends_at, zone=zone, viewer_zone=viewer_zone),
         payable=payable,
         pay_by=timefmt.shown(pay_by, zone=zone, viewer_zone=viewer_zone) if payable else None,
         left=timeuntil(pay_by, now) if payable else "",
     )
 
 
-def appointments_with_times(
-    appointments: Iterable[Appointment],
+@dataclass(frozen=True)
+class AppointmentCard:
+    """One row of My appointments, as `{% appointment_cards %}` prints it."""
+
+    detail_url: str
+    doctor_name: str
+    specialty: str
+    times: AppointmentTimes
+    badges: Badges
+
+
+# What a card prints, read as values: no model instances for a list page.
+_CARD_FIELDS = (
+    "pk",
+    "status",
+    "checkout_expires_at",
+    "slot__starts_at",
+    "slot__ends_at",
+    "doctor__timezone",
+    "doctor__user__first_name",
+    "doctor__user__last_name",
+    "doctor__specialty__name",
+    "payment__status",
+    "patient__patient_profile__timezone",  # the viewer's own zone: the rows are theirs
+)
+
+
+@dataclass(frozen=True)
+class AppointmentPage:
+    """One page of `appointments_for_patient`: its cards and how many appointments there are in all."""
+
+    cards: list[AppointmentCard]
+    count: int
+    number: int  # the page shown: the last one when the asked-for page is past the end
+
+
+def appointment_page(
+    appointments: QuerySet[Appointment],
     *,
-    user,
+    number: int,
+    per_page: int,
     payment_status_shown: PaymentStatusShown,
     now: dt.datetime | None = None,
-) -> list[Appointment]:
-    """The rows of one list page (from `appointments_for_patient`), each with what its card
-    prints computed once: `times`, `badges` and `detail_url`."""
+) -> AppointmentPage:
+    """Page `number` (from 1) of `appointments` (one patient's, who is the viewer) as cards, with
+    the total and the patient's zone read in the same query (the total a window over the rows
+    before the limit). A page past the end shows the last one."""
     now = now or timezone.now()
-    viewer_zone = viewer_time_zone(user)
+    rows = _card_rows(appointments, number=number, per_page=per_page)
+    count = rows[0]["total"] if rows else 0
+    if not rows and number > 1:  # an old link past the end: two more queries, only then
+        count = appointments.count()
+        number = max(1, -(-count // per_page))
+        rows = _card_rows(appointments, number=number, per_page=per_page)
+    viewer_zone = (rows[0]["patient__patient_profile__timezone"] or "") if rows else ""
     detail_url = url_for_ids("appointments:detail")
-    rows = list(appointments)
-    for appointment in rows:
-        appointment.times = _times(appointment, viewer_zone=viewer_zone, now=now)
-        appointment.badges = _badges(
-            appointment, payable=appointment.times.payable, payment_status_shown=payment_status_shown
+    cards = []
+    for row in rows:
+        times = _times_of(
+            status=row["status"],
+            starts_at=row["slot__starts_at"],
+            ends_at=row["slot__ends_at"],
+            pay_by=row["checkout_expires_at"],
+            zone=row["doctor__timezone"],
+            viewer_zone=viewer_zone,
+            now=now,
         )
-        appointment.detail_url = detail_url(appointment.pk)
-    return rows
+        cards.append(
+            AppointmentCard(
+                detail_url=detail_url(row["pk"]),
+                doctor_name=_doctor_name(row["doctor__user__first_name"], row["doctor__user__last_name"]),
+                specialty=row["doctor__specialty__name"],
+                times=times,
+                badges=_badges(
+                    status=row["status"],
+                    payable=times.payable,
+                    payment_status=row["payment__status"],
+                    payment_status_shown=payment_status_shown,
+                ),
+            )
+        )
+    return AppointmentPage(cards=cards, count=count, number=number)
 
 
-def slot_times(*, slot: Slot, user) -> timefmt.VisitTimes:
-    """A slot's time for the booking page, as the appointment pages print it."""
+def _doctor_name(first_name: str, last_name: str) -> str:
+    """Doctor.display_name, from the two names alone."""
+    return f"Dr {f'{first_name} {last_name}'.strip()}"
+
+
+def _card_rows(appointments: QuerySet[Appointment], *, number: int, per_page: int) -> list[dict]:
+    start = (number - 1) * per_page
+    return list(
+        appointments.annotate(total=Window(Count("pk"))).values(*_CARD_FIELDS, "total")[start : start + per_page]
+    )
+
+
+def slot_to_book(*, slot_id: int, patient) -> Slot:
+    """A listed doctor's slot as the booking page shows it, only the columns the page prints, with
+    `patient_zone` (the patient's own, or None) read in the same query; an unknown slot or unlisted
+    doctor is a 404. Whether it is free is a query of its own: as an Exists here it costs more to
+    build than a second query."""
+    patient_zone = PatientProfile.objects.filter(user_id=patient.pk).values("timezone")
+    return get_object_or_404(
+        Slot.objects.filter(doctor__is_active=True)
+        .select_related("doctor__user", "doctor__specialty")
+        .only(
+            "starts_at",
+            "ends_at",
+            "doctor__timezone",
+            "doctor__slot_minutes",
+            "doctor__fee_amount",
+            "doctor__fee_currency",
+            "doctor__user__first_name",
+            "doctor__user__last_name",
+            "doctor__specialty__name",
+        )
+        .annotate(patient_zone=Subquery(patient_zone)),
+        pk=slot_id,
+    )
+
+
+def slot_times(slot: Slot) -> timefmt.VisitTimes:
+    """A slot's time for the booking page (from `slot_to_book`), as the appointment pages print it."""
     return timefmt.visit_times(
-        starts_at=slot.starts_at, ends_at=slot.ends_at, zone=slot.doctor.timezone, viewer_zone=viewer_time_zone(user)
+        starts_at=slot.starts_at, ends_at=slot.ends_at, zone=slot.doctor.timezone, viewer_zone=slot.patient_zone or ""
     )
 
 
@@ -159,11 +280,11 @@ def appointments_for_patient(
     sort: str = "",
     now: dt.datetime | None = None,
 ) -> QuerySet[Appointment]:
-    """The patient's appointments for the list page, with what each row shows in one query.
+    """The patient's appointments for the list page (`appointment_page` reads what a card shows).
 
     "Upcoming" and "past" split every appointment in two; `payment_statuses` is any of them."""
     now = now or timezone.now()
-    appointments = Appointment.objects.visible_to(user).filter(patient=user)
+    appointments = Appointment.objects.filter(patient=user)
     if when == "past":
         appointments = appointments.exclude(_still_to_come(now=now))
     else:
@@ -172,9 +293,7 @@ def appointments_for_patient(
         appointments = appointments.filter(status=status)
     if payment_statuses:
         appointments = appointments.filter(payment__status__in=payment_statuses)
-    return _with_checkout_expiry(
-        appointments.select_related("doctor__user", "doctor__specialty", "slot", "payment")
-    ).order_by(*_ORDERINGS.get(sort or default_sort(when=when)), "pk")
+    return _with_checkout_expiry(appointments).order_by(*_ORDERINGS.get(sort or default_sort(when=when)), "pk")
 
 
 def appointment_for_user(*, user, pk: int) -> Appointment:
@@ -212,7 +331,10 @@ def appointment_detail(
         else [],
     )
     appointment.badges = _badges(
-        appointment, payable=appointment.times.payable, payment_status_shown=payment_status_shown
+        status=appointment.status,
+        payable=appointment.times.payable,
+        payment_status=payment.status if payment else None,
+        payment_status_shown=payment_status_shown,
     )
     return appointment
 

@@ -2,9 +2,9 @@ import functools
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.http import HttpResponse, QueryDict
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -34,9 +34,7 @@ def _see_other(url: str) -> HttpResponse:
 @role_required(Role.PATIENT)
 @require_http_methods(["GET", "POST"])
 def book(request, slot_id: int):
-    slot = get_object_or_404(
-        Slot.objects.select_related("doctor__user", "doctor__specialty").filter(doctor__is_active=True), pk=slot_id
-    )
+    slot = selectors.slot_to_book(slot_id=slot_id, patient=request.user)
     form = BookingForm(request.POST or None)
     status = 200
     if request.method == "POST" and not ratelimit.allow(
@@ -60,7 +58,7 @@ def book(request, slot_id: int):
     is_free = Slot.objects.bookable().filter(pk=slot.pk).exists()
     context = {
         "slot": slot,
-        "times": selectors.slot_times(slot=slot, user=request.user),
+        "times": selectors.slot_times(slot),
         "doctor": slot.doctor,
         "form": form,
         "is_free": is_free,
@@ -97,10 +95,15 @@ def my_appointments(request):
         payment_statuses=form.payment_statuses,
         sort=sort,
     )
-    page = Paginator(appointments, APPOINTMENTS_PER_PAGE).get_page(request.GET.get("page"))
-    page.object_list = selectors.appointments_with_times(
-        page.object_list, user=request.user, payment_status_shown=payment_status_for_patient
+    shown = selectors.appointment_page(
+        appointments,
+        number=_page_number(request.GET.get("page")),
+        per_page=APPOINTMENTS_PER_PAGE,
+        payment_status_shown=payment_status_for_patient,
     )
+    paginator = Paginator((), APPOINTMENTS_PER_PAGE)
+    paginator.count = shown.count  # counted with the page's rows, in the same query
+    page = Page(shown.cards, shown.number, paginator)
     query = QueryDict(mutable=True)  # links keep the filters in use, not what was typed
     query.update(filters)
     tab_query = query.copy()  # the tabs switch `when` and keep the other filters
@@ -121,6 +124,14 @@ def my_appointments(request):
             "is_filtered": bool(filters.get("status") or filters.get("payment")),
         },
     )
+
+
+def _page_number(asked: str | None) -> int:
+    """The page asked for in the query string; page 1 for anything that is not a positive number."""
+    try:
+        return max(1, int(asked or 1))
+    except ValueError:
+        return 1
 
 
 @role_required(Role.PATIENT, Role.STAFF)
