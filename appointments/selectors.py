@@ -12,8 +12,8 @@ from accounts.access import get_for_user_or_404
 from accounts.models import PatientProfile
 from appointments import payment_deadline
 from appointments.models import Appointment, AppointmentLogEntry, AppointmentStatus
-from hospital import timefmt
-from hospital.models import Slot
+from hospital import slot_holders, timefmt
+from hospital.models import Slot, booking_cutoff
 from hospital.selectors import url_for_ids
 from hospital.slot_holders import BookedVisit
 
@@ -235,6 +235,7 @@ def slot_to_book(*, slot_id: int, patient) -> Slot:
         .only(
             "starts_at",
             "ends_at",
+            "is_blocked",
             "doctor__timezone",
             "doctor__slot_minutes",
             "doctor__fee_amount",
@@ -246,6 +247,15 @@ def slot_to_book(*, slot_id: int, patient) -> Slot:
         .annotate(patient_zone=Subquery(patient_zone)),
         pk=slot_id,
     )
+
+
+def slot_is_free(*, slot: Slot, now: dt.datetime | None = None) -> bool:
+    """What `Slot.objects.bookable()` says of this one slot, from the columns `slot_to_book` read and
+    a plain query per holder: its NOT EXISTS form cost the page more to build than both."""
+    now = now or timezone.now()
+    if slot.is_blocked or slot.starts_at <= now + booking_cutoff():
+        return False
+    return not any(holding.filter(slot_id=slot.pk).exists() for holding in slot_holders.holding_querysets(now=now))
 
 
 def slot_times(slot: Slot) -> timefmt.VisitTimes:

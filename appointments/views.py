@@ -15,7 +15,6 @@ from appointments.forms import AppointmentFilterForm, BookingForm
 from appointments.models import Appointment, AppointmentStatus
 from appointments.services import BookingError
 from hospital import ratelimit
-from hospital.models import Slot
 from payments import services as payments
 from payments.patient_labels import payment_status_for_patient, payment_status_seen_by
 
@@ -55,7 +54,7 @@ def book(request, slot_id: int):
             status = 409
         else:
             return _redirect_to_checkout(request, appointment.pk)
-    is_free = Slot.objects.bookable().filter(pk=slot.pk).exists()
+    is_free = selectors.slot_is_free(slot=slot)
     context = {
         "slot": slot,
         "times": selectors.slot_times(slot),
