@@ -47,7 +47,7 @@ def home(request):
 
 
 @dataclass(frozen=True)
-class _Results:
+class _Directory:
     html: str
     doctor_ids: list[int]
     next_free: dt.datetime | None  # the soonest free time among the cards
@@ -58,36 +58,40 @@ def doctor_list(request):
     specialties = _specialties(request)
     form = DirectoryFilterForm(request.GET or None, specialties=specialties)
     filters = form.cleaned_data if form.is_valid() else {}
-    query = request.GET.copy()
-    query.pop("page", None)
 
-    def build(now) -> _Results:
+    def build(now) -> _Directory:
         doctors = selectors.doctor_directory(
             search=filters.get("q", ""), specialty=filters.get("specialty", ""), now=now
         )
         page = Paginator(doctors, DOCTORS_PER_PAGE).get_page(request.GET.get("page"))
         shown = list(page.object_list)
         page.object_list = selectors.doctor_cards(shown)
-        context = {"page": page, "filter_query": query.urlencode()}
-        return _Results(
-            html=render_to_string("hospital/includes/doctor_results.html", context),
+        query = request.GET.copy()
+        query.pop("page", None)
+        context = {
+            "form": form,
+            "specialty_options": _specialty_options(request, specialties, filters.get("specialty", "")),
+            "is_filtered": bool(request.GET),
+            "page": page,
+            "filter_query": query.urlencode(),
+        }
+        return _Directory(
+            html=render_to_string("hospital/includes/directory.html", context),
             doctor_ids=[row["pk"] for row in shown],
             next_free=min((row["next_free_slot_at"] for row in shown if row["next_free_slot_at"]), default=None),
         )
 
-    def changes_at(results: _Results, now):
-        slots = Slot.objects.filter(doctor__in=results.doctor_ids)
-        return page_cache.free_times_change_at(now=now, slots=slots, earliest_shown=results.next_free)
+    def changes_at(directory: _Directory, now):
+        slots = Slot.objects.filter(doctor__in=directory.doctor_ids)
+        return page_cache.free_times_change_at(now=now, slots=slots, earliest_shown=directory.next_free)
 
     if (form.is_bound and not form.is_valid()) or not set(request.GET) <= DIRECTORY_PARAMETERS:
-        results = build(timezone.now())  # not kept: odd query strings would only crowd out real ones
+        directory = build(timezone.now())  # not kept: odd query strings would only crowd out real ones
     else:
-        # Everything the results depend on besides the data is in the query string.
+        # Everything the page shows besides the data is in the query string: the filters as typed too.
         key = sorted(request.GET.lists())
-        results = page_cache.cached(request, "directory", key, build=build, changes_at=changes_at)
-    options = _specialty_options(request, specialties, filters.get("specialty", ""))
-    context = {"form": form, "specialty_options": options, "results": results.html}
-    return render(request, "hospital/doctor_list.html", context)
+        directory = page_cache.cached(request, "directory", key, build=build, changes_at=changes_at)
+    return render(request, "hospital/doctor_list.html", {"directory": directory.html})
 
 
 @dataclass(frozen=True)
