@@ -281,6 +281,14 @@ class TestNothingOfOneUserReachesAnother:
         client.force_login(PatientFactory())
         assert book_url(slot) in doctor_page(client, doctor)
 
+    def test_each_search_keeps_its_own_words_and_errors_are_never_kept(self, client, doctor):
+        slot_at(doctor, 10)
+        assert 'value="Okafor"' in directory(client, q="Okafor")
+        assert 'value="Okafor"' in directory(client, q="Okafor")  # from the cache
+        assert 'value="Ada"' in directory(client, q="Ada")
+        assert "Select a valid choice" in directory(client, specialty="no-such-thing")
+        assert "Select a valid choice" not in directory(client)
+
     def test_an_unlisted_doctor_seen_by_staff_stays_hidden_from_patients(self, client, doctor, staff_browser):
         doctor.is_active = False
         doctor.save()
