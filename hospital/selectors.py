@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import Truncator
 
-from hospital.models import Doctor, Slot, Specialty
+from hospital.models import Doctor, Slot
 from hospital.money import format_money
 
 
@@ -98,22 +98,24 @@ class SpecialtyCard:
 
 def specialties_with_doctors() -> list[SpecialtyCard]:
     """Specialties with at least one listed doctor, by name: one query serves both the grid and
-    every specialty menu (and the directory's check of the chosen one)."""
+    every specialty menu (and the directory's check of the chosen one). Counted from the listed
+    doctors, grouped, as values: cheaper to build than annotating specialties."""
     directory = reverse("hospital:doctor_list")
-    specialties = (
-        Specialty.objects.annotate(doctor_count=Count("doctors", filter=Q(doctors__is_active=True)))
-        .filter(doctor_count__gt=0)
-        .order_by("name")
-    )  # a GROUP BY drops Meta.ordering
+    rows = (
+        Doctor.objects.filter(is_active=True)
+        .values("specialty__slug", "specialty__name", "specialty__description")
+        .annotate(doctor_count=Count("pk"))
+        .order_by("specialty__name")
+    )
     return [
         SpecialtyCard(
-            slug=specialty.slug,
-            name=specialty.name,
-            summary=Truncator(specialty.description).words(14, truncate=" …"),
-            doctor_count_text=f"{specialty.doctor_count} doctor{'' if specialty.doctor_count == 1 else 's'}",
-            directory_url=f"{directory}?specialty={specialty.slug}",
+            slug=row["specialty__slug"],
+            name=row["specialty__name"],
+            summary=Truncator(row["specialty__description"]).words(14, truncate=" …"),
+            doctor_count_text=f"{row['doctor_count']} doctor{'' if row['doctor_count'] == 1 else 's'}",
+            directory_url=f"{directory}?specialty={row['specialty__slug']}",
         )
-        for specialty in specialties
+        for row in rows
     ]
 
 

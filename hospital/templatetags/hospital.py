@@ -64,3 +64,27 @@ def slot_chips(chips, can_book: bool) -> str:
             items.append(f'<li><span class="slot-chip slot-chip-static">{time}</span></li>')
     # Safe: the URL, ISO time and "09:30" are built from numbers; the other texts are escaped above.
     return mark_safe("".join(items))  # noqa: S308
+
+
+@register.simple_tag
+def specialty_options(specialties, chosen: str) -> str:
+    """`{% specialty_options specialties chosen %}`: a specialty menu's <option>s, "All specialties"
+    first, `chosen` (a slug or "") selected. One loop in Python, like `slot_chips`."""
+    options = [f'<option value=""{"" if chosen else " selected"}>All specialties</option>']
+    for specialty in specialties:
+        selected = " selected" if specialty.slug == chosen else ""
+        options.append(f'<option value="{escape(specialty.slug)}"{selected}>{escape(specialty.name)}</option>')
+    return mark_safe("".join(options))  # noqa: S308  (every text escaped above)
+
+
+@register.simple_tag
+def specialty_cards(specialties) -> str:
+    """`{% specialty_cards specialties %}`: the home page's grid items, one link to the directory each."""
+    return mark_safe(  # noqa: S308  (every text escaped)
+        "".join(
+            f'<li><a class="specialty-card" href="{escape(specialty.directory_url)}">'
+            f"<strong>{escape(specialty.name)}</strong><span>{escape(specialty.summary)}</span>"
+            f'<span class="muted">{specialty.doctor_count_text}</span></a></li>'
+            for specialty in specialties
+        )
+    )
