@@ -7,7 +7,6 @@ from itertools import groupby
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.text import Truncator
 
 from hospital.models import Doctor, Slot
 from hospital.money import format_money
@@ -96,6 +95,12 @@ class SpecialtyCard:
     directory_url: str  # the directory filtered to it
 
 
+def _first_words(text: str, count: int) -> str:
+    """The first `count` words of a plain text, with " …" when there were more."""
+    words = text.split()
+    return " ".join(words) if len(words) <= count else " ".join(words[:count]) + " …"
+
+
 def specialties_with_doctors() -> list[SpecialtyCard]:
     """Specialties with at least one listed doctor, by name: one query serves both the grid and
     every specialty menu (and the directory's check of the chosen one). Counted from the listed
@@ -111,7 +116,7 @@ def specialties_with_doctors() -> list[SpecialtyCard]:
         SpecialtyCard(
             slug=row["specialty__slug"],
             name=row["specialty__name"],
-            summary=Truncator(row["specialty__description"]).words(14, truncate=" …"),
+            summary=_first_words(row["specialty__description"], 14),
             doctor_count_text=f"{row['doctor_count']} doctor{'' if row['doctor_count'] == 1 else 's'}",
             directory_url=f"{directory}?specialty={row['specialty__slug']}",
         )
