@@ -43,8 +43,9 @@ def cached(
     changes_at: Callable[[T, dt.datetime], dt.datetime | None] = lambda value, now: None,
 ) -> T:
     """`build(now)` from the cache, or built and stored until `changes_at(value, now)`: the first
-    moment time alone changes it (None: only a write does). Key parts name everything the value
-    depends on besides the data; nothing of the signed-in user may be among them or in the value."""
+    moment time alone changes it (None: only a write does; `now` or earlier: not stored at all).
+    Key parts name everything the value depends on besides the data; nothing of the signed-in
+    user may be among them or in the value."""
     if not settings.PUBLIC_PAGE_CACHE:
         return build(timezone.now())
     key = _key(name, _version_for(request), key_parts)

@@ -5,7 +5,6 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import render
 from django.template.loader import render_to_string
-from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from hospital import page_cache, selectors
@@ -51,15 +50,17 @@ class _Directory:
     html: str
     doctor_ids: list[int]
     next_free: dt.datetime | None  # the soonest free time among the cards
+    # Only a valid search of the directory's own parameters is kept: odd query strings would
+    # only crowd out real ones, and an entry found in the cache needs no form checked again.
+    keep: bool
 
 
 @require_GET
 def doctor_list(request):
-    specialties = _specialties(request)
-    form = DirectoryFilterForm(request.GET or None, specialties=specialties)
-    filters = form.cleaned_data if form.is_valid() else {}
-
     def build(now) -> _Directory:
+        specialties = _specialties(request)
+        form = DirectoryFilterForm(request.GET or None, specialties=specialties)
+        filters = form.cleaned_data if form.is_valid() else {}
         doctors = selectors.doctor_directory(
             search=filters.get("q", ""), specialty=filters.get("specialty", ""), now=now
         )
@@ -79,18 +80,18 @@ def doctor_list(request):
             html=render_to_string("hospital/includes/directory.html", context),
             doctor_ids=[row["pk"] for row in shown],
             next_free=min((row["next_free_slot_at"] for row in shown if row["next_free_slot_at"]), default=None),
+            keep=(not form.is_bound or form.is_valid()) and set(request.GET) <= DIRECTORY_PARAMETERS,
         )
 
     def changes_at(directory: _Directory, now):
+        if not directory.keep:
+            return now
         slots = Slot.objects.filter(doctor__in=directory.doctor_ids)
         return page_cache.free_times_change_at(now=now, slots=slots, earliest_shown=directory.next_free)
 
-    if (form.is_bound and not form.is_valid()) or not set(request.GET) <= DIRECTORY_PARAMETERS:
-        directory = build(timezone.now())  # not kept: odd query strings would only crowd out real ones
-    else:
-        # Everything the page shows besides the data is in the query string: the filters as typed too.
-        key = sorted(request.GET.lists())
-        directory = page_cache.cached(request, "directory", key, build=build, changes_at=changes_at)
+    # Everything the page shows besides the data is in the query string: the filters as typed too.
+    key = sorted(request.GET.lists())
+    directory = page_cache.cached(request, "directory", key, build=build, changes_at=changes_at)
     return render(request, "hospital/doctor_list.html", {"directory": directory.html})
 
 
