@@ -5,7 +5,6 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from hospital import timefmt
-from hospital.models import booking_cutoff_words
 from hospital.money import format_money
 
 register = template.Library()
@@ -41,11 +40,6 @@ def your_time(clock: str) -> str:
 def nav_active(context, *url_names: str) -> str:
     match = context["request"].resolver_match
     return "is-active" if match and match.view_name in url_names else ""
-
-
-@register.simple_tag
-def booking_cutoff_text() -> str:
-    return booking_cutoff_words()
 
 
 @register.simple_tag
