@@ -10,7 +10,7 @@ from django.utils.timesince import timeuntil
 
 from accounts.access import get_for_user_or_404
 from accounts.models import PatientProfile
-from appointments import payment_deadline
+from appointments import payment_facts
 from appointments.models import Appointment, AppointmentLogEntry, AppointmentStatus
 from hospital import slot_holders, timefmt
 from hospital.models import Slot, booking_cutoff
@@ -93,7 +93,7 @@ def viewer_time_zone(user) -> str:
 
 
 def _with_checkout_expiry(appointments: QuerySet[Appointment]) -> QuerySet[Appointment]:
-    return appointments.annotate(checkout_expires_at=payment_deadline.annotation())
+    return appointments.annotate(checkout_expires_at=payment_facts.checkout_expiry())
 
 
 def _times(appointment: Appointment, *, viewer_zone: str, now: dt.datetime) -> AppointmentTimes:

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from hospital import services
 from hospital.forms import DoctorForm, TimeOffForm
-from hospital.models import Doctor, OutboundEmail, Slot, Specialty, TimeOff, WorkingHours
+from hospital.models import AuditEntry, Doctor, OutboundEmail, Slot, Specialty, TimeOff, WorkingHours
 from hospital.money import format_money
 
 
@@ -235,3 +235,13 @@ class OutboundEmailAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "key", "to", "subject", "body", "message_id", "status", "attempts", "next_attempt_at", "last_error",
         "created_at", "sent_at",
     ]  # fmt: skip
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["at", "actor", "action", "record_type", "record_id", "patient", "ip_address"]
+    list_filter = [("action", titled("action")), "record_type"]
+    search_fields = ["actor__email", "patient__email", "record_id", "summary"]
+    list_select_related = ["actor", "patient"]
+    date_hierarchy = "at"
+    readonly_fields = ["at", "actor", "action", "patient", "record_type", "record_id", "summary", "ip_address"]

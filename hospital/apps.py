@@ -6,10 +6,13 @@ class HospitalConfig(AppConfig):
     verbose_name = "Hospital: doctors and schedules"
 
     def ready(self):
+        from django.db.models.signals import post_migrate
+
         from accounts.models import User
-        from hospital import notifications, outbox, page_cache, tasks
+        from hospital import audit, notifications, outbox, page_cache, tasks
         from hospital.models import Doctor, OutboundEmail, Slot, Specialty, TimeOff, WorkingHours
 
+        post_migrate.connect(audit.install_insert_only_trigger, sender=self)
         outbox.register(model=OutboundEmail, pending=notifications.EMAIL_PENDING, enqueue=tasks.email_deliver.enqueue)
         # What the public pages show: names, fees, specialties, schedules and slots.
         for model in (Specialty, Doctor, WorkingHours, TimeOff, Slot):

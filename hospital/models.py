@@ -312,3 +312,70 @@ class PublicPagesVersion(models.Model):
 
     def __str__(self) -> str:
         return f"public pages version {self.number}"
+
+
+class AuditAction(models.TextChoices):
+    READ = "read", "Read"
+    CREATE = "create", "Created"
+    UPDATE = "update", "Changed"
+    SIGN = "sign", "Signed"
+    DOWNLOAD = "download", "Downloaded"
+
+
+class AuditEntryQuerySet(models.QuerySet):
+    """The log is insert-only: no path of the app can change or remove what it recorded."""
+
+    def update(self, **kwargs):
+        raise AuditLogIsInsertOnly("Audit entries cannot be changed.")
+
+    def delete(self):
+        raise AuditLogIsInsertOnly("Audit entries cannot be deleted.")
+
+
+class AuditLogIsInsertOnly(Exception):
+    pass
+
+
+class AuditEntry(models.Model):
+    """Who read or changed medical data, when and from where (DESIGN §7).
+
+    Written through hospital.audit.audit_record only. On PostgreSQL a trigger refuses UPDATE and
+    DELETE as well (hospital.audit.install_insert_only_trigger), so not even a raw query or a
+    bug in another code path can rewrite history.
+    """
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="audit_entries_made"
+    )
+    action = models.CharField(max_length=10, choices=AuditAction.choices)
+    # Whose medical data it was, so staff can answer "who has seen my records?".
+    patient = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="audit_entries_about"
+    )
+    record_type = models.CharField(max_length=100, help_text="The model, e.g. prescriptions.prescription.")
+    record_id = models.CharField(max_length=64)
+    summary = models.CharField(max_length=300, blank=True)
+    ip_address = models.GenericIPAddressField("IP address", null=True, blank=True)
+
+    objects = AuditEntryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name = "audit log entry"
+        verbose_name_plural = "audit log"
+        indexes = [models.Index(fields=["record_type", "record_id"]), models.Index(fields=["patient", "at"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(action__in=AuditAction.values), name="hospital_auditentry_action_known")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.record_type} #{self.record_id}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AuditLogIsInsertOnly("Audit entries cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AuditLogIsInsertOnly("Audit entries cannot be deleted.")

@@ -5,7 +5,7 @@ class PaymentsConfig(AppConfig):
     name = "payments"
 
     def ready(self):
-        from appointments import payment_deadline
+        from appointments import payment_facts
         from hospital import outbox
         from payments import checks, receivers, selectors, services, stripe_api, tasks  # noqa: F401  (they register on import)
         from payments.models import ChargeRefundsSync, Refund, SessionClosing
@@ -20,5 +20,8 @@ class PaymentsConfig(AppConfig):
         outbox.register(
             model=SessionClosing, pending=services.SESSION_CLOSE_PENDING, enqueue=tasks.checkout_session_close.enqueue
         )
-        # Pages promise the latest Checkout session's expiry, never the hold's grace beyond it.
-        payment_deadline.register(expression=selectors.latest_checkout_expiry)
+        # Pages promise the latest Checkout session's expiry, never the hold's grace beyond it;
+        # starting a visit, prescribing and reviewing ask whether it counts as paid.
+        payment_facts.register(
+            checkout_expiry=selectors.latest_checkout_expiry, is_paid=selectors.appointments_paid_filter
+        )

@@ -11,10 +11,10 @@ staff.
 
 from __future__ import annotations
 
-from django.db.models import OuterRef, Subquery, Sum
+from django.db.models import F, OuterRef, Q, Subquery, Sum
 from djstripe.models import Charge
 
-from payments.models import CheckoutAttempt, Payment, Refund, RefundReason, StripeCustomer
+from payments.models import CheckoutAttempt, DisputeStatus, Payment, Refund, RefundReason, StripeCustomer
 from payments.stripe_objects import (
     METADATA_APPOINTMENT,
     METADATA_PAYMENT,
@@ -194,4 +194,12 @@ def latest_checkout_expiry() -> Subquery:
         CheckoutAttempt.objects.filter(payment__appointment=OuterRef("pk"))
         .order_by("-created_at", "-pk")
         .values("expires_at")[:1]
+    )
+
+
+def appointments_paid_filter() -> Q:
+    """For a query of appointments: those whose visit counts as paid, the query form of
+    `Payment.is_paid` (received, not fully refunded, no lost dispute)."""
+    return Q(payment__captured_amount__gt=F("payment__refunded_amount")) & ~Q(
+        payment__dispute_status=DisputeStatus.LOST
     )

@@ -95,3 +95,33 @@ def hold_slot(*, patient, slot, reason: str = "", now=None):
     from payments.services import appointment_book
 
     return appointment_book(patient=patient, slot_id=slot.pk, reason=reason, site_url="http://testserver", now=now)
+
+
+def visit(*, status="confirmed", paid=True, patient=None, doctor=None, starts_at=None, reason="Check-up"):
+    """An appointment already in `status`, with its payment captured in full when `paid`: the state
+    the payment flow leaves behind (tested on its own in tests/payments), made directly so tests of
+    what comes after do not replay Checkout."""
+    from appointments.models import Appointment
+    from payments.models import Payment, PaymentStatus
+
+    doctor = doctor or DoctorFactory()
+    slot = SlotFactory(doctor=doctor, **({"starts_at": starts_at} if starts_at else {}))
+    appointment = Appointment.objects.create(
+        patient=patient or PatientFactory(),
+        doctor=doctor,
+        slot=slot,
+        status=status,
+        hold_expires_at=slot.starts_at if status == "pending_payment" else None,
+        fee_amount=doctor.fee_amount,
+        fee_currency=doctor.fee_currency,
+        reason=reason,
+    )
+    Payment.objects.create(
+        appointment=appointment,
+        amount=doctor.fee_amount,
+        currency=doctor.fee_currency,
+        captured_amount=doctor.fee_amount if paid else 0,
+        paid_at=timezone.now() if paid else None,
+        status=PaymentStatus.PAID if paid else PaymentStatus.UNPAID,
+    )
+    return appointment
