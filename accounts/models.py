@@ -19,6 +19,17 @@ class Role(models.TextChoices):
     STAFF = "staff", "Staff"
 
 
+class StaffGroup(models.TextChoices):
+    """What a staff member does, as a Django group (created by accounts' migration): the admin
+    shows each group only what it needs. Billing never reads clinical notes; front desk never sees
+    money beyond a payment's status."""
+
+    FRONT_DESK = "Front desk"
+    BILLING = "Billing"
+    CLINICAL_RECORDS = "Clinical records"
+    ADMINISTRATOR = "Administrator"
+
+
 class UserManager(BaseUserManager):
     use_in_migrations = True
 
@@ -91,6 +102,16 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def is_doctor(self) -> bool:
         return self.role == Role.DOCTOR
+
+    def in_staff_group(self, *groups: StaffGroup) -> bool:
+        """A staff member in any of `groups`; superusers count as in every group."""
+        if self.role != Role.STAFF or not self.is_active:
+            return False
+        if self.is_superuser:
+            return True
+        if not hasattr(self, "_staff_group_names"):
+            self._staff_group_names = set(self.groups.values_list("name", flat=True))
+        return not self._staff_group_names.isdisjoint(groups)
 
 
 def hospital_time_zone() -> str:
