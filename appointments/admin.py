@@ -1,7 +1,8 @@
 from django.contrib import admin
 from django.utils import timezone
+from django.utils.text import Truncator
 
-from appointments.models import Appointment, AppointmentLogEntry
+from appointments.models import Appointment, AppointmentLogEntry, Review
 from hospital.admin import ReadOnlyAdminMixin, titled
 from hospital.money import format_money
 
@@ -47,3 +48,30 @@ class AppointmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def payment_status(self, appointment):
         payment = getattr(appointment, "payment", None)
         return payment.get_status_display() if payment else "—"
+
+
+@admin.register(Review)
+class ReviewAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Patients' ratings, as they gave them: written only by appointments.services.review_submit
+    (the doctor's totals count each one), so staff read and never edit or delete them."""
+
+    list_display = ["created_at", "rating", "doctor", "patient", "appointment", "comment_start"]
+    list_filter = ["rating", "appointment__doctor__specialty", "appointment__doctor", "created_at"]
+    search_fields = ["comment", "appointment__patient__email", "appointment__patient__last_name",
+                     "appointment__doctor__user__last_name"]  # fmt: skip
+    list_select_related = ["appointment__patient", "appointment__doctor__user"]
+    date_hierarchy = "created_at"
+    fields = ["appointment", "doctor", "patient", "rating", "comment", "created_at"]
+    readonly_fields = fields
+
+    @admin.display(description="Doctor", ordering="appointment__doctor__user__last_name")
+    def doctor(self, review):
+        return review.appointment.doctor
+
+    @admin.display(description="Patient", ordering="appointment__patient__last_name")
+    def patient(self, review):
+        return review.appointment.patient
+
+    @admin.display(description="Comment")
+    def comment_start(self, review):
+        return Truncator(review.comment).chars(80) or "—"

@@ -1,6 +1,7 @@
 from django import forms
 
-from appointments.models import AppointmentStatus
+from appointments.models import REVIEW_COMMENT_MAX_LENGTH, AppointmentStatus
+from hospital.models import Rating
 from payments.patient_labels import PATIENT_PAYMENT_STATUSES, payment_statuses_shown_as
 
 
@@ -47,3 +48,22 @@ class AppointmentFilterForm(forms.Form):
         """The stored payment statuses that the chosen payment filter covers (none: any)."""
         chosen = self.initial.get("payment")
         return payment_statuses_shown_as(chosen) if chosen else []
+
+
+class ReviewForm(forms.Form):
+    _CHOOSE = f"Choose a rating from {min(Rating.values)} to {max(Rating.values)}."
+
+    rating = forms.TypedChoiceField(
+        label="Your rating",
+        choices=Rating.choices,  # each shown as its number and word: "4 Very good"
+        coerce=int,
+        widget=forms.RadioSelect,
+        error_messages={"required": _CHOOSE, "invalid_choice": _CHOOSE},
+    )
+    comment = forms.CharField(
+        label="Comment",
+        required=False,
+        max_length=REVIEW_COMMENT_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Only the doctor and our staff read it; other patients see the average rating alone.",
+    )

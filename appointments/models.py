@@ -1,9 +1,12 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Length
+from django.db.models.lookups import LessThanOrEqual
+from django.utils import timezone
 
 from accounts.models import Role
-from hospital.models import Currency, Doctor, Slot
+from hospital.models import Currency, Doctor, Rating, Slot
 
 
 class AppointmentStatus(models.TextChoices):
@@ -111,3 +114,29 @@ class AppointmentLogEntry(models.Model):
 
     def __str__(self) -> str:
         return self.message
+
+
+REVIEW_COMMENT_MAX_LENGTH = 1000
+
+
+class Review(models.Model):
+    """A patient's rating of their completed, paid visit: one per appointment, never edited, so the
+    totals on the doctor (hospital.Doctor.review_count, .rating_sum) count each one once."""
+
+    appointment = models.OneToOneField(Appointment, on_delete=models.PROTECT, related_name="review")
+    rating = models.PositiveSmallIntegerField(choices=Rating.choices)
+    comment = models.TextField(max_length=REVIEW_COMMENT_MAX_LENGTH, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(rating__in=Rating.values), name="review_rating_on_the_scale"),
+            models.CheckConstraint(
+                condition=LessThanOrEqual(Length("comment"), REVIEW_COMMENT_MAX_LENGTH),
+                name="review_comment_length_limited",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rating} out of {max(Rating.values)} for appointment #{self.appointment_id}"

@@ -11,9 +11,9 @@ from django.utils.timesince import timeuntil
 from accounts.access import get_for_user_or_404
 from accounts.models import PatientProfile
 from appointments import payment_facts
-from appointments.models import Appointment, AppointmentLogEntry, AppointmentStatus
+from appointments.models import Appointment, AppointmentLogEntry, AppointmentStatus, Review
 from hospital import slot_holders, timefmt
-from hospital.models import Slot, booking_cutoff
+from hospital.models import Rating, Slot, booking_cutoff
 from hospital.selectors import url_for_ids
 from hospital.slot_holders import BookedVisit
 
@@ -347,6 +347,36 @@ def appointment_detail(
         payment_status_shown=payment_status_shown,
     )
     return appointment
+
+
+@dataclass(frozen=True)
+class ReviewBox:
+    """What a completed visit's page says about its rating: the form, or the rating given."""
+
+    can_rate: bool  # the viewer is the patient, the visit was paid for and is not rated yet
+    review: Review | None = None
+    rating_text: str = ""  # "4 out of 5 · Very good"
+    stars: str = ""  # "★★★★☆", decoration beside the words
+    rated_on: str = ""  # "3 Jun 2026", on the doctor's calendar
+
+
+def review_box(*, appointment: Appointment, user) -> ReviewBox | None:
+    """For `appointment_detail`'s appointment: None when there is nothing to say (a visit not
+    completed, or one its patient may not rate)."""
+    if appointment.status != AppointmentStatus.COMPLETED:
+        return None
+    review = Review.objects.filter(appointment_id=appointment.pk).first()
+    if review is None:
+        may_rate = user.pk == appointment.patient_id and payment_facts.appointment_is_paid(appointment.pk)
+        return ReviewBox(can_rate=True) if may_rate else None
+    highest = max(Rating.values)
+    return ReviewBox(
+        can_rate=False,
+        review=review,
+        rating_text=f"{review.rating} out of {highest} · {review.get_rating_display()}",
+        stars="★" * review.rating + "☆" * (highest - review.rating),
+        rated_on=timefmt.format_date(review.created_at, appointment.doctor.timezone),
+    )
 
 
 def patient_hold_on_slot(*, user, slot_id: int, now: dt.datetime | None = None) -> Appointment | None:

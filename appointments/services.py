@@ -5,20 +5,24 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Role, User
 from appointments.locks import lock_appointment
 from appointments.models import (
     ACTIVE_STATUSES,
+    REVIEW_COMMENT_MAX_LENGTH,
     Appointment,
     AppointmentLogEntry,
     AppointmentStatus,
     CancelReason,
+    Review,
 )
+from appointments.payment_facts import appointment_is_paid
 from hospital.locks import lock_patient, lock_slot
-from hospital.models import Slot, booking_cutoff, booking_cutoff_words
+from hospital.models import Rating, Slot, booking_cutoff, booking_cutoff_words
+from hospital.services import doctor_rating_add
 
 S = AppointmentStatus
 
@@ -178,3 +182,43 @@ def appointments_expire_lapsed_holds(*, now: dt.datetime | None = None) -> int:
                 )
                 expired += 1
     return expired
+
+
+class ReviewError(Exception):
+    """A rating that cannot be accepted; the message is written for the patient."""
+
+
+ALREADY_RATED = "You have already rated this visit. Thank you!"
+
+
+def review_submit(*, patient: User, appointment_id: int, rating: int, comment: str) -> Review:
+    """The patient's rating (1–5) of their own completed, paid visit, once, with the doctor's
+    totals updated in the same transaction.
+
+    Someone else's appointment is `Appointment.DoesNotExist`, as an unknown id is. No appointment
+    lock: nothing about the appointment changes, and the review's unique appointment makes a
+    second rating sent at once (a double click, two tabs) wait for the first and then fail, which
+    is told as the same plain message as a later second rating.
+    """
+    comment = comment.strip()
+    if rating not in Rating.values:
+        raise ReviewError(f"Choose a rating from {min(Rating.values)} to {max(Rating.values)}.")
+    if len(comment) > REVIEW_COMMENT_MAX_LENGTH:
+        raise ReviewError(f"Please keep the comment to {REVIEW_COMMENT_MAX_LENGTH} characters.")
+    with transaction.atomic():
+        appointment = Appointment.objects.get(pk=appointment_id, patient=patient)
+        if appointment.status != AppointmentStatus.COMPLETED:
+            raise ReviewError("You can rate a visit once it has taken place and the doctor has completed it.")
+        if not appointment_is_paid(appointment.pk):
+            raise ReviewError("Only a visit that was paid for can be rated.")
+        if Review.objects.filter(appointment=appointment).exists():
+            raise ReviewError(ALREADY_RATED)
+        try:
+            with transaction.atomic():  # a savepoint: the check below still runs after a refused insert
+                review = Review.objects.create(appointment=appointment, rating=rating, comment=comment)
+        except IntegrityError:
+            if Review.objects.filter(appointment=appointment).exists():  # rated by a request running beside this one
+                raise ReviewError(ALREADY_RATED) from None
+            raise
+        doctor_rating_add(doctor_id=appointment.doctor_id, rating=rating)
+    return review

@@ -11,4 +11,5 @@ urlpatterns = [
     path("<int:pk>/pay/", views.pay, name="pay"),
     path("<int:pk>/cancel-hold/", views.cancel_hold, name="cancel_hold"),
     path("<int:pk>/paid/", views.paid, name="paid"),
+    path("<int:pk>/review/", views.review, name="review"),
 ]

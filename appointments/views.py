@@ -11,9 +11,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.access import role_required
 from accounts.models import Role
 from appointments import selectors
-from appointments.forms import AppointmentFilterForm, BookingForm
+from appointments.forms import AppointmentFilterForm, BookingForm, ReviewForm
 from appointments.models import Appointment, AppointmentStatus
-from appointments.services import BookingError
+from appointments.services import BookingError, ReviewError, review_submit
 from hospital import ratelimit
 from payments import services as payments
 from payments.patient_labels import payment_status_for_patient, payment_status_seen_by
@@ -136,6 +136,10 @@ def _page_number(asked: str | None) -> int:
 @role_required(Role.PATIENT, Role.STAFF)
 @require_GET
 def detail(request, pk: int):
+    return _detail_page(request, pk)
+
+
+def _detail_page(request, pk: int, *, review_form: ReviewForm | None = None) -> HttpResponse:
     now = timezone.now()
     appointment = selectors.appointment_detail(
         user=request.user,
@@ -153,8 +157,31 @@ def detail(request, pk: int):
             "hold_is_live": appointment.times.payable,
             "hold_lapsed": appointment.status == AppointmentStatus.PENDING_PAYMENT and not appointment.times.payable,
             "now": now,
+            "review_box": selectors.review_box(appointment=appointment, user=request.user),
+            "review_form": review_form or ReviewForm(),
         },
     )
+
+
+@role_required(Role.PATIENT)
+@require_POST
+def review(request, pk: int):
+    appointment = selectors.appointment_for_user(user=request.user, pk=pk)
+    form = ReviewForm(request.POST)
+    if not form.is_valid():
+        return _detail_page(request, appointment.pk, review_form=form)  # the errors beside the fields
+    try:
+        review_submit(
+            patient=request.user,
+            appointment_id=appointment.pk,
+            rating=form.cleaned_data["rating"],
+            comment=form.cleaned_data["comment"],
+        )
+    except ReviewError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Thank you for rating your visit.")
+    return redirect("appointments:detail", pk=appointment.pk)
 
 
 @role_required(Role.PATIENT)

@@ -21,6 +21,12 @@ transactions never wait on each other in a cycle. Each app locks its own rows, t
 A doctor's schedule edit (hospital.services.slots_generate) locks the doctor row with FOR NO KEY
 UPDATE, which does not conflict with the key-share lock that inserting an appointment takes on
 it, and then the slots it removes: a booking and a schedule edit never deadlock.
+
+A patient's review (appointments.services.review_submit) locks no slot or appointment: it inserts
+its row, whose unique appointment makes a second review of that visit wait for the first and fail,
+and then adds to the doctor's rating totals (hospital.services.doctor_rating_add), a FOR NO KEY
+UPDATE of the doctor row and the last lock it takes. Reviews of one doctor queue there, and behind
+a schedule edit of that doctor, which waits for nothing a review holds.
 """
 
 from __future__ import annotations

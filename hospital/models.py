@@ -53,6 +53,20 @@ class Specialty(models.Model):
         super().save(*args, **kwargs)
 
 
+class Rating(models.IntegerChoices):
+    """How a patient rates a visit (appointments.Review); the doctor keeps the totals of theirs."""
+
+    POOR = 1, "Poor"
+    FAIR = 2, "Fair"
+    GOOD = 3, "Good"
+    VERY_GOOD = 4, "Very good"
+    EXCELLENT = 5, "Excellent"
+
+
+# Doctor's fields that only hospital.services.doctor_rating_add writes.
+RATING_TOTALS = frozenset({"review_count", "rating_sum"})
+
+
 class DoctorQuerySet(models.QuerySet):
     def visible_to(self, user) -> "DoctorQuerySet":
         """Staff see every doctor, including inactive ones; everybody else only active ones."""
@@ -91,6 +105,11 @@ class Doctor(models.Model):
     is_active = models.BooleanField(
         "listed", default=True, help_text="Unlisted doctors are hidden from patients and get no new slots."
     )
+    # The totals of the patients' ratings, kept here by hospital.services.doctor_rating_add in the
+    # transaction that records each review: the directory and the doctor page show the average
+    # without reading a single review.
+    review_count = models.PositiveIntegerField(default=0, editable=False)
+    rating_sum = models.PositiveIntegerField(default=0, editable=False)
 
     objects = DoctorQuerySet.as_manager()
 
@@ -111,10 +130,30 @@ class Doctor(models.Model):
             models.CheckConstraint(
                 condition=Q(fee_currency__in=Currency.values), name="hospital_doctor_currency_valid"
             ),
+            # Every rating is on the scale, so the sum lies between count × lowest and count × highest
+            # (and is 0 with no reviews): the average shown is always on the scale too.
+            models.CheckConstraint(
+                condition=Q(
+                    rating_sum__gte=models.F("review_count") * min(Rating.values),
+                    rating_sum__lte=models.F("review_count") * max(Rating.values),
+                ),
+                name="hospital_doctor_rating_totals_on_the_scale",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.display_name
+
+    def save(self, *args, **kwargs):
+        # The rating totals change only by doctor_rating_add's UPDATE. A save of a doctor read
+        # before a review (the admin's form, any profile edit) would write the old totals back.
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            kwargs["update_fields"] = [
+                field.name
+                for field in self._meta.concrete_fields
+                if not field.primary_key and field.name not in RATING_TOTALS
+            ]
+        super().save(*args, **kwargs)
 
     @property
     def display_name(self) -> str:

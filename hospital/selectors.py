@@ -1,4 +1,5 @@
 import datetime as dt
+import decimal
 import zoneinfo
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -8,7 +9,7 @@ from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.urls import reverse
 from django.utils import timezone
 
-from hospital.models import Doctor, Slot
+from hospital.models import Doctor, Rating, Slot
 from hospital.money import format_money
 
 
@@ -22,6 +23,27 @@ def url_for_ids(view_name: str) -> Callable[[int], str]:
 
 def initials(doctor: Doctor) -> str:
     return f"{doctor.user.first_name[:1]}{doctor.user.last_name[:1]}"
+
+
+@dataclass(frozen=True)
+class RatingSummary:
+    """A doctor's patient rating as the directory and the doctor page print it."""
+
+    average_text: str  # "4.7", to one decimal
+    out_of: int  # 5
+    count_text: str  # "23 reviews"
+
+
+def rating_summary(*, review_count: int, rating_sum: int) -> RatingSummary | None:
+    """From the totals kept on the doctor (Doctor.review_count, .rating_sum); None with no reviews."""
+    if not review_count:
+        return None
+    average = (decimal.Decimal(rating_sum) / review_count).quantize(decimal.Decimal("0.1"), decimal.ROUND_HALF_UP)
+    return RatingSummary(
+        average_text=str(average),
+        out_of=max(Rating.values),
+        count_text=f"{review_count} review{'' if review_count == 1 else 's'}",
+    )
 
 
 def doctor_directory(*, search: str = "", specialty: str = "", now: dt.datetime | None = None) -> QuerySet[dict]:
@@ -40,7 +62,7 @@ def doctor_directory(*, search: str = "", specialty: str = "", now: dt.datetime 
         doctors = doctors.filter(Q(user__first_name__icontains=word) | Q(user__last_name__icontains=word))
     return doctors.annotate(next_free_slot_at=Subquery(next_free.values("starts_at")[:1])).values(
         "pk", "user__first_name", "user__last_name", "specialty__name", "fee_amount", "fee_currency",
-        "slot_minutes", "timezone", "next_free_slot_at",
+        "slot_minutes", "timezone", "next_free_slot_at", "review_count", "rating_sum",
     )  # fmt: skip
 
 
@@ -58,6 +80,7 @@ class DoctorCard:
     next_free_zone_abbr: str  # "BST"
     timezone: str  # "Europe/London"
     url: str
+    rating: RatingSummary | None  # None: no reviews yet
 
 
 def doctor_cards(rows: Iterable[dict]) -> list[DoctorCard]:
@@ -79,6 +102,7 @@ def doctor_cards(rows: Iterable[dict]) -> list[DoctorCard]:
                 next_free_zone_abbr=next_free.tzname() if next_free else "",
                 timezone=row["timezone"],
                 url=detail_url(row["pk"]),
+                rating=rating_summary(review_count=row["review_count"], rating_sum=row["rating_sum"]),
             )
         )
     return cards

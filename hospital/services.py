@@ -5,11 +5,11 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 
 from hospital import page_cache, slot_holders
-from hospital.models import Doctor, Slot, WorkingHours
+from hospital.models import Doctor, Rating, Slot, WorkingHours
 from hospital.timefmt import format_moment
 
 UTC = dt.UTC
@@ -173,3 +173,19 @@ def time_off_validate(*, doctor: Doctor, starts_at: dt.datetime, ends_at: dt.dat
                 ),
             ]
         )
+
+
+def doctor_rating_add(*, doctor_id: int, rating: int) -> None:
+    """Count one more patient rating in the doctor's totals.
+
+    Runs inside the caller's transaction (appointments.services.review_submit, which writes the
+    review beside it), so the totals always equal the reviews. One UPDATE adding to the stored
+    values: concurrent reviews of one doctor queue on the row and none is lost. Its row lock (FOR
+    NO KEY UPDATE) never conflicts with a booking, whose new appointment only key-shares the row.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("doctor_rating_add must run inside the transaction that records the review.")
+    if rating not in Rating.values:
+        raise ValueError(f"A rating is one of {Rating.values}, not {rating!r}.")
+    Doctor.objects.filter(pk=doctor_id).update(review_count=F("review_count") + 1, rating_sum=F("rating_sum") + rating)
+    page_cache.bump_on_commit()  # update() sends no signals; the directory and the doctor page show the totals

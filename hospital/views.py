@@ -116,6 +116,7 @@ def doctor_detail(request, pk: int):
         context = {
             "doctor": doctor,
             "initials": selectors.initials(doctor),
+            "rating": selectors.rating_summary(review_count=doctor.review_count, rating_sum=doctor.rating_sum),
             "slot_days": slot_days,
             "can_book": can_book,
             "booking_cutoff": booking_cutoff_words(),

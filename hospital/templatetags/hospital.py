@@ -82,3 +82,20 @@ def specialty_cards(specialties) -> str:
             for specialty in specialties
         )
     )
+
+
+@register.simple_tag
+def doctor_rating(rating) -> str:
+    """`{% doctor_rating card.rating %}`: "★ 4.7 out of 5 (23 reviews)", or "No reviews yet" for
+    None (hospital.selectors.rating_summary). The star is decoration: a screen reader reads the
+    words, after a hidden "Patients' rating:" that says what the numbers are."""
+    if rating is None:
+        return mark_safe('<p class="rating rating-none">No reviews yet</p>')
+    return format_html(
+        '<p class="rating"><span class="rating-star" aria-hidden="true">★</span> '
+        '<span class="visually-hidden">Patients\' rating: </span><strong>{}</strong> out of {} '
+        '<span class="rating-count">({})</span></p>',
+        rating.average_text,
+        rating.out_of,
+        rating.count_text,
+    )

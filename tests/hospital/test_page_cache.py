@@ -15,7 +15,7 @@ from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from appointments.services import appointment_cancel_hold
+from appointments.services import appointment_cancel_hold, review_submit
 from hospital import services
 from hospital.models import Doctor, PublicPagesVersion, Slot
 from tests.factories import (
@@ -27,6 +27,7 @@ from tests.factories import (
     UserFactory,
     WorkingHoursFactory,
     hold_slot,
+    visit,
 )
 from tests.hospital.test_admin import doctor_form
 
@@ -150,6 +151,20 @@ class TestWritesShowAtOnce:
         appointment_cancel_hold(appointment_id=appointment.pk)
 
         assert book_url(slot) in doctor_page(client, doctor)
+
+    def test_a_new_review_shows_its_rating_on_both_pages(self, client, doctor):
+        slot_at(doctor, 10)
+        appointment = visit(status="completed", doctor=doctor, starts_at=NOW - dt.timedelta(days=1))
+        assert "No reviews yet" in doctor_page(client, doctor)
+        assert "No reviews yet" in directory(client)
+        version = PublicPagesVersion.objects.get().number
+
+        # The doctor's totals change by a queryset update(), which sends no signal.
+        review_submit(patient=appointment.patient, appointment_id=appointment.pk, rating=4, comment="")
+
+        assert PublicPagesVersion.objects.get().number == version + 1
+        assert "<strong>4.0</strong> out of 5" in doctor_page(client, doctor)
+        assert "<strong>4.0</strong> out of 5" in directory(client)
 
     def test_a_fee_changed_in_the_admin_shows_on_both_pages(self, client, doctor, staff_browser):
         slot_at(doctor, 10)
