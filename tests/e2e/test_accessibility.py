@@ -22,7 +22,7 @@ from hospital.models import Slot
 from payments.models import CheckoutAttempt, PaymentStatus
 from payments.services import checkout_redirect_url, hold_cancel
 from tests.e2e.helpers import wait_for
-from tests.factories import TEST_PASSWORD, PatientFactory, SlotFactory, StaffFactory, hold_slot
+from tests.factories import TEST_PASSWORD, PatientFactory, SlotFactory, StaffFactory, hold_slot, visit
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -210,6 +210,21 @@ def test_patient_pages(live_server, page, audit, bookable_doctor, stripe_deliver
     ]:
         page.goto(f"{base}/appointments/{appointment.pk}/")
         audit.check(f"appointment detail, {name}")
+
+    three_days_ago = two_days_ago - dt.timedelta(days=1)
+    completed = visit(
+        status=AppointmentStatus.COMPLETED, patient=patient, doctor=bookable_doctor, starts_at=three_days_ago
+    )
+    page.goto(f"{base}/appointments/{completed.pk}/")
+    expect(page.get_by_role("group", name="Your rating")).to_be_visible()
+    audit.check("appointment detail, completed: the rating form")
+    page.get_by_role("button", name="Send rating").click()
+    expect(page.get_by_text("Choose a rating from 1 to 5.")).to_be_visible()
+    audit.check("appointment detail, completed: the rating form with errors")
+    page.get_by_label("4 Very good").check()
+    page.get_by_role("button", name="Send rating").click()
+    expect(page.get_by_role("heading", name="Your rating")).to_be_visible()
+    audit.check("appointment detail, completed: rated")
 
     page.goto(held_pay_url)
     expect(page.get_by_role("heading", name="Pay with card")).to_be_visible()
