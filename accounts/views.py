@@ -7,7 +7,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.messages.views import SuccessMessageMixin
 from django.core.exceptions import ValidationError
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect, render, resolve_url
 from django.urls import Resolver404, resolve, reverse_lazy
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
@@ -73,6 +73,12 @@ class LoginView(auth_views.LoginView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         return context | {"booking_label": _booking_label(context["next"])}
+
+    def get_default_redirect_url(self):
+        """Without a `next`: a doctor's home is their day (the portal), everyone else's the home page."""
+        if self.request.user.is_authenticated and self.request.user.is_doctor:
+            return resolve_url("portal:day")
+        return super().get_default_redirect_url()
 
 
 @login_required
