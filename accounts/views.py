@@ -94,14 +94,13 @@ def profile(request):
     }
     if patient_profile:
         initial["timezone"] = patient_profile.timezone
-    form = ProfileForm(request.POST if request.method == "POST" else None, initial=initial)
-    if not user.is_patient:
-        del form.fields["date_of_birth"], form.fields["timezone"]
+    form = ProfileForm(request.POST if request.method == "POST" else None, initial=initial, role=user.role)
     if request.method == "POST" and form.is_valid():
         services.user_profile_update(user=user, **form.cleaned_data)
         messages.success(request, "Your details were saved.")
         return redirect("accounts:profile")
-    return render(request, "accounts/profile.html", {"form": form})
+    doctor = getattr(user, "doctor_profile", None) if user.is_doctor else None
+    return render(request, "accounts/profile.html", {"form": form, "doctor": doctor})
 
 
 class PasswordChangeView(SuccessMessageMixin, auth_views.PasswordChangeView):
