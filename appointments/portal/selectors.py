@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import textwrap
+import zoneinfo
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -125,7 +126,7 @@ class _RowMaker:
     """Builds rows for one page: the URLs reversed once, not once per row."""
 
     def __init__(self, *, zone: str, now: dt.datetime):
-        self.zone, self.now = zone, now
+        self.zone, self.now = zoneinfo.ZoneInfo(zone), now
         self.detail_url = url_for_ids("appointments:detail")
         self.action_urls = {
             action: url_for_ids("appointments:visit_action", action=action.value) for action in DoctorAction
@@ -133,7 +134,7 @@ class _RowMaker:
 
     def __call__(self, row: dict) -> VisitRow:
         starts_at, status = row["slot__starts_at"], row["status"]
-        start, end = timefmt.local(starts_at, self.zone), timefmt.local(row["slot__ends_at"], self.zone)
+        start, end = starts_at.astimezone(self.zone), row["slot__ends_at"].astimezone(self.zone)
         payable = status == AppointmentStatus.PENDING_PAYMENT and row["hold_expires_at"] > self.now
         status_label, status_colour = status_badge(status=status, payable=payable)
         actions = doctor_actions(status=status, starts_at=starts_at, is_paid=row["paid"], now=self.now)
@@ -146,7 +147,7 @@ class _RowMaker:
             zone_abbr=start.tzname(),
             ends_zone_abbr=end.tzname(),
             patient_name=f"{row['patient__first_name']} {row['patient__last_name']}".strip(),
-            reason=textwrap.shorten(row["reason"], REASON_SHOWN_CHARACTERS, placeholder=" …") if row["reason"] else "",
+            reason=_one_line(row["reason"]),
             status=status,
             status_label=status_label,
             status_colour=status_colour,
@@ -156,6 +157,12 @@ class _RowMaker:
                 for action in actions
             ),
         )
+
+
+def _one_line(reason: str) -> str:
+    if len(reason) <= REASON_SHOWN_CHARACTERS:
+        return reason
+    return textwrap.shorten(reason, REASON_SHOWN_CHARACTERS, placeholder=" …")
 
 
 def _rows(appointments: QuerySet[Appointment], *, zone: str, now: dt.datetime) -> list[VisitRow]:

@@ -2,11 +2,12 @@
 thirty template variables a row, which would cost more than the rest of the page."""
 
 from collections.abc import Iterable
+from html import escape
 
 from django import template
 from django.forms import BoundField
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 
 from appointments.portal.selectors import StatusCount, VisitRow, WeekDay
 from appointments.templatetags.appointments import menu_options
@@ -19,57 +20,60 @@ _ROW = """<tr class="visit-row">
   <td class="visit-reason" data-label="Reason">{reason}</td>
   <td data-label="Status"><span class="badge badge-status badge-{colour}">{status}</span></td>
   <td data-label="Payment">{payment}</td>
-  <td class="visit-actions" data-label="Action">{actions}</td>
+  <td class="visit-actions{empty}" data-label="Action">{actions}</td>
 </tr>
 """
-_DATE = '<span class="visit-date">{}</span> '
-_TIME = '<time datetime="{}">{}{}</time>–{} <span class="zone">{}</span>'
+_TIME = '<time datetime="{iso}">{date}{starts}</time>–{ends} <span class="zone">{zone}</span>'
 # A visit the clocks change during: each end in its own zone ("01:30 EST–03:00 EDT").
-_TIME_ACROSS_A_CHANGE = '<time datetime="{}">{}{}</time> <span class="zone">{}</span>–{} <span class="zone">{}</span>'
+_TIME_ACROSS_A_CHANGE = (
+    '<time datetime="{iso}">{date}{starts}</time> <span class="zone">{zone}</span>–{ends} '
+    '<span class="zone">{ends_zone}</span>'
+)
 _PAID = '<span class="badge badge-payment badge-green">Paid</span>'
 _NOT_PAID = '<span class="badge badge-payment badge-grey">Not paid</span>'
 _NO_REASON = '<span class="muted">None given</span>'
-_ACTION = """<form method="post" action="{url}" class="inline-form">\
-<input type="hidden" name="csrfmiddlewaretoken" value="{csrf}"><input type="hidden" name="next" value="{back}">\
-<button type="submit" class="button button-small{style}">{label}\
-<span class="visually-hidden"> for {patient}, {starts}</span></button></form>"""
+_ACTION = (
+    '<form method="post" action="{url}" class="inline-form">'
+    '<input type="hidden" name="csrfmiddlewaretoken" value="{csrf}"><input type="hidden" name="next" value="{back}">'
+    '<button type="submit" class="button button-small{style}">{label}'
+    '<span class="visually-hidden"> for {patient}, {starts}</span></button></form>'
+)
 _NO_ACTION = '<span class="muted" aria-hidden="true">–</span><span class="visually-hidden">None now</span>'
 
 
-def _row(row: VisitRow, *, csrf: str, back: str, dated: bool) -> SafeString:
-    date = format_html(_DATE, row.date) if dated else ""
-    if row.ends_zone_abbr == row.zone_abbr:
-        when = format_html(_TIME, row.iso, date, row.starts, row.ends, row.zone_abbr)
-    else:
-        when = format_html(
-            _TIME_ACROSS_A_CHANGE, row.iso, date, row.starts, row.zone_abbr, row.ends, row.ends_zone_abbr
-        )
-    actions = format_html_join(
-        "",
-        _ACTION,
-        (
-            {
-                "url": action.url,
-                "csrf": csrf,
-                "back": back,
-                "style": "" if action.primary else " button-secondary",
-                "label": action.label,
-                "patient": row.patient_name,
-                "starts": row.starts,
-            }
-            for action in row.actions
-        ),
+def _row(row: VisitRow, *, csrf: str, back: str, dated: bool) -> str:
+    """One row's markup, every text escaped here (format_html per value costs more than the page)."""
+    patient, starts = escape(row.patient_name), escape(row.starts)
+    when = (_TIME if row.ends_zone_abbr == row.zone_abbr else _TIME_ACROSS_A_CHANGE).format(
+        iso=escape(row.iso),
+        date=f'<span class="visit-date">{escape(row.date)}</span> ' if dated else "",
+        starts=starts,
+        ends=escape(row.ends),
+        zone=escape(row.zone_abbr),
+        ends_zone=escape(row.ends_zone_abbr),
     )
-    return format_html(
-        _ROW,
+    actions = "".join(
+        _ACTION.format(
+            url=escape(action.url),
+            csrf=csrf,
+            back=back,
+            style="" if action.primary else " button-secondary",
+            label=escape(action.label),
+            patient=patient,
+            starts=starts,
+        )
+        for action in row.actions
+    )
+    return _ROW.format(
         when=when,
-        url=row.detail_url,
-        patient=row.patient_name,
-        reason=row.reason or SafeString(_NO_REASON),
-        colour=row.status_colour,
-        status=row.status_label,
-        payment=SafeString(_PAID if row.is_paid else _NOT_PAID),
-        actions=actions or SafeString(_NO_ACTION),
+        url=escape(row.detail_url),
+        patient=patient,
+        reason=escape(row.reason) if row.reason else _NO_REASON,
+        colour=escape(row.status_colour),
+        status=escape(row.status_label),
+        payment=_PAID if row.is_paid else _NOT_PAID,
+        actions=actions or _NO_ACTION,
+        empty="" if actions else " is-empty",
     )
 
 
@@ -77,12 +81,14 @@ def _row(row: VisitRow, *, csrf: str, back: str, dated: bool) -> SafeString:
 def visit_rows(rows: Iterable[VisitRow], csrf_token: str, back: str, dated: bool = False) -> SafeString:
     """`{% visit_rows agenda.rows csrf_token back_here %}`: the table's rows, each with the buttons
     its state allows, which come back to `back` (`dated`: the day is printed before the time)."""
-    csrf = str(csrf_token)
-    return format_html_join("", "{}", ((_row(row, csrf=csrf, back=back, dated=dated),) for row in rows))
+    csrf, back = escape(str(csrf_token)), escape(back)
+    return mark_safe("".join(_row(row, csrf=csrf, back=back, dated=dated) for row in rows))  # noqa: S308  (escaped in _row)
 
 
-_WEEK_VISIT = """<li class="week-visit week-visit-{colour}"><a href="{url}"><time datetime="{iso}">{starts}</time> \
-{patient}</a> <span class="badge badge-status badge-{colour}">{status}</span></li>"""
+_WEEK_VISIT = (
+    '<li class="week-visit week-visit-{colour}"><a href="{url}"><time datetime="{iso}">{starts}</time> {patient}</a> '
+    '<span class="badge badge-status badge-{colour}">{status}</span></li>'
+)
 _WEEK_DAY = """<li class="week-day{today}"{current}>
   <h2 class="week-day-head"><a href="{url}"><span class="week-day-name">{weekday}</span> {date}</a>{today_tag}</h2>
   {visits}
@@ -90,45 +96,40 @@ _WEEK_DAY = """<li class="week-day{today}"{current}>
 """
 
 
+def _week_visits(rows: list[VisitRow]) -> str:
+    if not rows:
+        return '<p class="week-empty">No visits</p>'
+    items = "".join(
+        _WEEK_VISIT.format(
+            colour=escape(row.status_colour),
+            url=escape(row.detail_url),
+            iso=escape(row.iso),
+            starts=escape(row.starts),
+            patient=escape(row.patient_name),
+            status=escape(row.status_label),
+        )
+        for row in rows
+    )
+    return f'<ul class="week-visits">{items}</ul>'
+
+
 @register.simple_tag
 def week_days(days: Iterable[WeekDay]) -> SafeString:
     """`{% week_days week.days %}`: the seven days as list items, each with its visits or "No visits"."""
-    items = []
-    for day in days:
-        if day.rows:
-            visits = format_html(
-                '<ul class="week-visits">{}</ul>',
-                format_html_join(
-                    "",
-                    _WEEK_VISIT,
-                    (
-                        {
-                            "colour": row.status_colour,
-                            "url": row.detail_url,
-                            "iso": row.iso,
-                            "starts": row.starts,
-                            "patient": row.patient_name,
-                            "status": row.status_label,
-                        }
-                        for row in day.rows
-                    ),
-                ),
-            )
-        else:
-            visits = SafeString('<p class="week-empty">No visits</p>')
-        items.append(
-            format_html(
-                _WEEK_DAY,
+    return mark_safe(  # noqa: S308  (every text escaped)
+        "".join(
+            _WEEK_DAY.format(
                 today=" is-today" if day.is_today else "",
-                current=SafeString(' aria-current="date"') if day.is_today else "",
-                url=day.url,
-                weekday=day.weekday,
-                date=day.date,
-                today_tag=SafeString(' <span class="today-tag">Today</span>') if day.is_today else "",
-                visits=visits,
+                current=' aria-current="date"' if day.is_today else "",
+                url=escape(day.url),
+                weekday=escape(day.weekday),
+                date=escape(day.date),
+                today_tag=' <span class="today-tag">Today</span>' if day.is_today else "",
+                visits=_week_visits(day.rows),
             )
+            for day in days
         )
-    return SafeString("".join(items))
+    )
 
 
 @register.simple_tag
