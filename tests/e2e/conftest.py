@@ -110,5 +110,7 @@ def portal_doctor(db):
             visit(doctor=doctor, patient=patients[offset % 4], starts_at=at(day, 9 + offset, 30),
                   status="completed" if day < today else "confirmed")  # fmt: skip
     off = at(today + dt.timedelta(days=14), 0)
-    TimeOff.objects.create(doctor=doctor, starts_at=off, ends_at=off + dt.timedelta(days=2), reason="Orthopaedics congress")
+    TimeOff.objects.create(
+        doctor=doctor, starts_at=off, ends_at=off + dt.timedelta(days=2), reason="Orthopaedics congress"
+    )
     return doctor

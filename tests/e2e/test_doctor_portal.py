@@ -4,8 +4,10 @@ lists and the schedule, screenshot at a desktop and a phone width (test-artifact
 import re
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
+from hospital import timefmt
 from hospital.demo import DEMO_PASSWORD
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -42,3 +44,10 @@ def test_a_doctor_logs_in_to_their_day_and_walks_the_portal(live_server, page, s
     page.get_by_role("link", name="Hours & time off").click()
     expect(page.get_by_text("Orthopaedics congress")).to_be_visible()
     screenshot(f"portal-schedule-{width}")
+    today = timefmt.local(timezone.now(), portal_doctor.timezone).date().isoformat()
+    page.get_by_label("First day").fill(today)
+    page.get_by_label("Last day").fill(today)
+    page.get_by_role("button", name="Add time off").click()
+    expect(page.get_by_role("alert")).to_contain_text("This time off covers booked visits")
+    expect(page.get_by_role("alert")).to_contain_text(re.compile(r"JST \(Asia/Tokyo\): \w+ \w+, Completed"))
+    screenshot(f"portal-time-off-refused-{width}")
