@@ -217,7 +217,6 @@ def doctor_day(*, doctor: Doctor, day: dt.date, now: dt.datetime) -> DoctorDay:
 
 @dataclass(frozen=True)
 class WeekDay:
-    day: dt.date
     weekday: str  # "Mon"
     date: str  # "1 Jun"
     url: str  # the day's own page
@@ -227,7 +226,6 @@ class WeekDay:
 
 @dataclass(frozen=True)
 class DoctorWeek:
-    monday: dt.date
     title: str  # "1 – 7 June 2026", "29 June – 5 July 2026"
     days: list[WeekDay]
     zone: ZoneNote
@@ -260,7 +258,6 @@ def doctor_week(*, doctor: Doctor, monday: dt.date, now: dt.datetime) -> DoctorW
         day = monday + dt.timedelta(days=offset)
         days.append(
             WeekDay(
-                day=day,
                 weekday=f"{day:%a}",
                 date=f"{day.day} {day:%b}",
                 url=day_url(day),
@@ -269,7 +266,6 @@ def doctor_week(*, doctor: Doctor, monday: dt.date, now: dt.datetime) -> DoctorW
             )
         )
     return DoctorWeek(
-        monday=monday,
         title=_week_title(monday),
         days=days,
         zone=zone_note(doctor, starts_at=starts_at, ends_at=ends_at),
