@@ -5,7 +5,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.password_validation import password_validators_help_text_html
 from django.utils import timezone
 
-from accounts.models import hospital_time_zone, normalize_email_address
+from accounts.models import Role, hospital_time_zone, normalize_email_address
 from accounts.timezones import timezone_choices
 
 OLDEST_PLAUSIBLE_AGE_YEARS = 125
@@ -24,13 +24,21 @@ class DateOfBirthField(forms.DateField):
     widget = forms.DateInput(attrs={"type": "date", "autocomplete": "bday"}, format="%Y-%m-%d")
 
 
+# Why the phone number is asked for, in the words that fit whoever reads the form.
+PHONE_HELP = {
+    Role.PATIENT: "So the hospital can reach you about your appointments.",
+    Role.DOCTOR: "So the appointments desk can reach you about your clinic: a changed or urgent visit.",
+    Role.STAFF: "So colleagues can reach you about the work you handle.",
+}
+
+
 class ProfileForm(forms.Form):
     first_name = forms.CharField(max_length=150, widget=forms.TextInput(attrs={"autocomplete": "given-name"}))
     last_name = forms.CharField(max_length=150, widget=forms.TextInput(attrs={"autocomplete": "family-name"}))
     phone = forms.CharField(
         max_length=32,
         required=False,
-        help_text="So the hospital can reach you about your appointment.",
+        help_text=PHONE_HELP[Role.PATIENT],
         widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
     )
     date_of_birth = DateOfBirthField()
@@ -42,6 +50,12 @@ class ProfileForm(forms.Form):
         # The sign-up page's script preselects the browser's zone; without scripts the hospital's stays.
         widget=forms.Select(attrs={"data-browser-time-zone": ""}),
     )
+
+    def __init__(self, *args, role: str = Role.PATIENT, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["phone"].help_text = PHONE_HELP[role]
+        if role != Role.PATIENT:  # a patient's own facts: a doctor's and staff's clock is not asked
+            del self.fields["date_of_birth"], self.fields["timezone"]
 
 
 class SignUpForm(ProfileForm):

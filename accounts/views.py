@@ -7,7 +7,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.messages.views import SuccessMessageMixin
 from django.core.exceptions import ValidationError
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect, render, resolve_url
 from django.urls import Resolver404, resolve, reverse_lazy
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
@@ -74,6 +74,12 @@ class LoginView(auth_views.LoginView):
         context = super().get_context_data(**kwargs)
         return context | {"booking_label": _booking_label(context["next"])}
 
+    def get_default_redirect_url(self):
+        """Without a `next`: a doctor's home is their day (the portal), everyone else's the home page."""
+        if self.request.user.is_authenticated and self.request.user.is_doctor:
+            return resolve_url("portal:day")
+        return super().get_default_redirect_url()
+
 
 @login_required
 @require_http_methods(["GET", "POST"])
@@ -88,14 +94,13 @@ def profile(request):
     }
     if patient_profile:
         initial["timezone"] = patient_profile.timezone
-    form = ProfileForm(request.POST if request.method == "POST" else None, initial=initial)
-    if not user.is_patient:
-        del form.fields["date_of_birth"], form.fields["timezone"]
+    form = ProfileForm(request.POST if request.method == "POST" else None, initial=initial, role=user.role)
     if request.method == "POST" and form.is_valid():
         services.user_profile_update(user=user, **form.cleaned_data)
         messages.success(request, "Your details were saved.")
         return redirect("accounts:profile")
-    return render(request, "accounts/profile.html", {"form": form})
+    doctor = getattr(user, "doctor_profile", None) if user.is_doctor else None
+    return render(request, "accounts/profile.html", {"form": form, "doctor": doctor})
 
 
 class PasswordChangeView(SuccessMessageMixin, auth_views.PasswordChangeView):

@@ -45,7 +45,7 @@ class AppointmentTimes:
 
 # A badge's colour: the visit's status, and the payment's status as the viewer reads it (the
 # payments app decides that reading: its words are handed in, this layer cannot import them).
-_STATUS_COLOURS = {
+STATUS_COLOURS = {
     AppointmentStatus.CONFIRMED: "green",
     AppointmentStatus.COMPLETED: "green",
     AppointmentStatus.IN_PROGRESS: "blue",
@@ -69,16 +69,20 @@ class Badges:
     payment_colour: str
 
 
+def status_badge(*, status: str, payable: bool) -> tuple[str, str]:
+    """A status badge's words and colour; `payable`: a hold that may still be paid for."""
+    if payable:
+        return "Awaiting payment", "amber"
+    if status == AppointmentStatus.PENDING_PAYMENT:
+        return "Hold lapsed", "grey"
+    return AppointmentStatus(status).label, STATUS_COLOURS.get(status, "grey")
+
+
 def _badges(
     *, status: str, payable: bool, payment_status: str | None, payment_status_shown: PaymentStatusShown
 ) -> Badges:
     """`payment_status` is the stored one, None for an appointment without a payment."""
-    if payable:
-        status_label, status_colour = "Awaiting payment", "amber"
-    elif status == AppointmentStatus.PENDING_PAYMENT:
-        status_label, status_colour = "Hold lapsed", "grey"
-    else:
-        status_label, status_colour = AppointmentStatus(status).label, _STATUS_COLOURS.get(status, "grey")
+    status_label, status_colour = status_badge(status=status, payable=payable)
     if payment_status is None or payment_status == "unpaid":
         return Badges(status_label, status_colour, "", "")
     shown = payment_status_shown(payment_status)
@@ -175,12 +179,7 @@ def appointment_page(
     the total and the patient's zone read in the same query (the total a window over the rows
     before the limit). A page past the end shows the last one."""
     now = now or timezone.now()
-    rows = _card_rows(appointments, number=number, per_page=per_page)
-    count = rows[0]["total"] if rows else 0
-    if not rows and number > 1:  # an old link past the end: two more queries, only then
-        count = appointments.count()
-        number = max(1, -(-count // per_page))
-        rows = _card_rows(appointments, number=number, per_page=per_page)
+    rows, count, number = values_page(appointments, fields=_CARD_FIELDS, number=number, per_page=per_page)
     viewer_zone = (rows[0]["patient__patient_profile__timezone"] or "") if rows else ""
     detail_url = url_for_ids("appointments:detail")
     cards = []
@@ -216,11 +215,22 @@ def _doctor_name(first_name: str, last_name: str) -> str:
     return f"Dr {f'{first_name} {last_name}'.strip()}"
 
 
-def _card_rows(appointments: QuerySet[Appointment], *, number: int, per_page: int) -> list[dict]:
-    start = (number - 1) * per_page
-    return list(
-        appointments.annotate(total=Window(Count("pk"))).values(*_CARD_FIELDS, "total")[start : start + per_page]
-    )
+def values_page(rows: QuerySet, *, fields: Sequence[str], number: int, per_page: int) -> tuple[list[dict], int, int]:
+    """Page `number` (from 1) of `rows` as `fields` values, the total and the page shown, from one
+    query: the total is a window over the rows before the limit. A page past the end (an old
+    link) shows the last one, for two more queries, only then."""
+
+    def read(number: int) -> list[dict]:
+        start = (number - 1) * per_page
+        return list(rows.annotate(total=Window(Count("pk"))).values(*fields, "total")[start : start + per_page])
+
+    page = read(number)
+    count = page[0]["total"] if page else 0
+    if not page and number > 1:
+        count = rows.count()
+        number = max(1, -(-count // per_page))
+        page = read(number)
+    return page, count, number
 
 
 def slot_to_book(*, slot_id: int, patient) -> Slot:
@@ -270,7 +280,7 @@ def default_sort(*, when: str) -> str:
     return "latest" if when == "past" else "soonest"
 
 
-def _still_to_come(*, now: dt.datetime) -> Q:
+def still_to_come(*, now: dt.datetime) -> Q:
     """A visit the patient may still go to: a hold still being paid for, a confirmed visit until its
     slot ends, and one under way until the doctor completes it (it may run over). Everything else
     (completed, no-show, canceled, expired, a lapsed hold, a confirmed slot that has ended) is past."""
@@ -296,9 +306,9 @@ def appointments_for_patient(
     now = now or timezone.now()
     appointments = Appointment.objects.filter(patient=user)
     if when == "past":
-        appointments = appointments.exclude(_still_to_come(now=now))
+        appointments = appointments.exclude(still_to_come(now=now))
     else:
-        appointments = appointments.filter(_still_to_come(now=now))
+        appointments = appointments.filter(still_to_come(now=now))
     if status:
         appointments = appointments.filter(status=status)
     if payment_statuses:
@@ -394,15 +404,12 @@ def patient_hold_on_slot(*, user, slot_id: int, now: dt.datetime | None = None) 
 
 
 def visits_booked_between(*, doctor_id: int, starts_at: dt.datetime, ends_at: dt.datetime) -> list[BookedVisit]:
-    """Visits of a doctor in a time range that a schedule change must not drop silently: confirmed
-    or under way, and holds still being paid for (their money may yet arrive)."""
-    now = timezone.now()
+    """Visits of a doctor in a time range that a schedule change must not drop silently: every one
+    that holds its slot (confirmed, under way, done or missed, and holds still being paid for,
+    whose money may yet arrive)."""
     booked = (
         Appointment.objects.filter(doctor_id=doctor_id, slot__starts_at__lt=ends_at, slot__ends_at__gt=starts_at)
-        .filter(
-            Q(status__in=(AppointmentStatus.CONFIRMED, AppointmentStatus.IN_PROGRESS))
-            | Q(hold_expires_at__gt=now, status=AppointmentStatus.PENDING_PAYMENT)
-        )
+        .holding_slot(now=timezone.now())
         .select_related("patient", "slot")
         .order_by("slot__starts_at")
     )

@@ -1,6 +1,14 @@
+from django.http import Http404
 from django.urls import path
 
 from appointments import views
+
+
+def _visit_action(request, pk: int, action: str):
+    """Placeholder for the URL contract only: the lifecycle view (start, complete, no-show) comes
+    from the `clinical` branch, which replaces this at merge."""
+    raise Http404("Not built on this branch.")
+
 
 app_name = "appointments"
 
@@ -12,4 +20,5 @@ urlpatterns = [
     path("<int:pk>/cancel-hold/", views.cancel_hold, name="cancel_hold"),
     path("<int:pk>/paid/", views.paid, name="paid"),
     path("<int:pk>/review/", views.review, name="review"),
+    path("<int:pk>/visit/<str:action>/", _visit_action, name="visit_action"),
 ]

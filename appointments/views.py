@@ -96,7 +96,7 @@ def my_appointments(request):
     )
     shown = selectors.appointment_page(
         appointments,
-        number=_page_number(request.GET.get("page")),
+        number=page_number(request.GET.get("page")),
         per_page=APPOINTMENTS_PER_PAGE,
         payment_status_shown=payment_status_for_patient,
     )
@@ -125,7 +125,7 @@ def my_appointments(request):
     )
 
 
-def _page_number(asked: str | None) -> int:
+def page_number(asked: str | None) -> int:
     """The page asked for in the query string; page 1 for anything that is not a positive number."""
     try:
         return max(1, int(asked or 1))

@@ -61,6 +61,7 @@ WEBHOOK_SECRET = "whsec_bench" + secrets.token_hex(16)
 CSRF_SECRET = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(32))
 HTTP_TIMEOUT = 30.0
 MY_APPOINTMENTS = 20  # the signed-in patient's visits on "My appointments"
+PORTAL_VISITS = 20  # the signed-in doctor's visits today (and as many later, for the upcoming list)
 
 
 class HardTimeout(Exception):
@@ -385,7 +386,7 @@ class Measure:
 class Page:
     name: str
     path: str
-    session: str | None  # signed-in patient's session key, or anonymous
+    session: str | None  # the signed-in patient's or doctor's session key, or anonymous
     expect: str  # text the page must show
     public: bool
 
@@ -398,7 +399,7 @@ BARE = Page("bare view GET", "/bench/bare/", None, "ok", public=True)
 FLOOR = Page("floor: 20 rows, 2 queries", "/bench/floor/", None, "Row 20", public=False)
 
 
-def pages_to_measure(people: seeding.People) -> list[Page]:
+def pages_to_measure(people: seeding.People, portal: seeding.PortalDoctor) -> list[Page]:
     from hospital.models import Slot
 
     doctor = seeding.page_doctor()
@@ -416,12 +417,17 @@ def pages_to_measure(people: seeding.People) -> list[Page]:
         Page("doctor page", f"/doctors/{doctor.pk}/", None, doctor.user.last_name, public=True),
         Page("My appointments", "/appointments/", signed_in, "Dr ", public=False),
         Page("booking confirm GET", f"/appointments/book/{confirm_slot}/", signed_in, doctor.user.last_name, False),
+        # The doctor's portal, signed in as doctor 1: today's visits, this week's, the upcoming list.
+        Page("doctor's day", "/portal/", portal.session, "Follow-up on last month", public=False),
+        Page("doctor's week", "/portal/week/", portal.session, f"{PORTAL_VISITS} visits", public=False),
+        Page("doctor's list", "/portal/appointments/", portal.session, "upcoming appointments", public=False),
     ]
 
 
-def count_queries(pages: list[Page], *, patient_id: int) -> dict[str, int]:
+def count_queries(pages: list[Page], *, users: dict[str, int]) -> dict[str, int]:
     """Queries per page, in this process (page cache off) with Django's test client on the same
-    database: the second request of each, once one-off work (content types, the session) is done."""
+    database: the second request of each, once one-off work (content types, the session) is done.
+    `users`: the user id signed in by each page's session."""
     from django.db import connection
     from django.test import Client as DjangoClient
     from django.test.utils import CaptureQueriesContext
@@ -429,11 +435,13 @@ def count_queries(pages: list[Page], *, patient_id: int) -> dict[str, int]:
     from accounts.models import User
 
     logging.getLogger("axes").setLevel(logging.WARNING)  # its "successful login" lines for force_login
-    anonymous, patient = DjangoClient(HTTP_HOST="127.0.0.1"), DjangoClient(HTTP_HOST="127.0.0.1")
-    patient.force_login(User.objects.get(pk=patient_id))
+    clients = {None: DjangoClient(HTTP_HOST="127.0.0.1")}
+    for session, user_id in users.items():
+        clients[session] = DjangoClient(HTTP_HOST="127.0.0.1")
+        clients[session].force_login(User.objects.get(pk=user_id))
     counts = {}
     for page in pages:
-        client = patient if page.session else anonymous
+        client = clients[page.session]
         client.get(page.path)
         with CaptureQueriesContext(connection) as queries:
             response = client.get(page.path)
@@ -979,9 +987,11 @@ def benchmark(run: Run, args) -> bool:
     people = seeding.patients_create(
         customers=n, first=n + warm_up, contenders=args.contenders, appointments=MY_APPOINTMENTS
     )
+    portal = seeding.portal_doctor_create(visits=PORTAL_VISITS)
     seeding.stripe_customers_create(people.customer_users)
     bare_customers = seeding.bare_customers_create(n)
-    pages = pages_to_measure(people)
+    pages = pages_to_measure(people, portal)
+    signed_in_users = {people.page_session: people.page_patient_id, portal.session: portal.user_id}
     print(f"database built and seeded in {time.perf_counter() - step:.1f} s ({run.db_vendor})", flush=True)
 
     doctor = seeding.page_doctor()
@@ -993,7 +1003,7 @@ def benchmark(run: Run, args) -> bool:
         step = time.perf_counter()
         seeding.doctors_grow(size)
         slots_at[size] = Slot.objects.count()
-        queries_at[size] = count_queries(pages, patient_id=people.page_patient_id)
+        queries_at[size] = count_queries(pages, users=signed_in_users)
         connections.close_all()
         print(f"{size} doctors, {slots_at[size]} slots ({time.perf_counter() - step:.1f} s); measuring pages …",
               flush=True)  # fmt: skip
@@ -1026,7 +1036,8 @@ def benchmark(run: Run, args) -> bool:
           f"http.client, {args.threads} keep-alive threads, {args.requests} requests a row a round")  # fmt: skip
     sizes = ", ".join(f"{size} doctors / {slots_at[size]} slots" for size in args.sizes)
     print(f"data: {sizes} ({seeding.SLOTS_PER_DAY * seeding.DAYS} a doctor); doctor page: {free_on_page} free "
-          f"slots in 14 days; My appointments: {MY_APPOINTMENTS} visits; queries counted with Django's test "
+          f"slots in 14 days; My appointments: {MY_APPOINTMENTS} visits; doctor's portal ({portal.zone}): "
+          f"{PORTAL_VISITS} visits today and {PORTAL_VISITS} from day 15; queries counted with Django's test "
           f"client, cache off, GROWS when more at {args.sizes[-1]} than at {args.sizes[0]} doctors")  # fmt: skip
     if False in cache_modes:
         print_table("pages, uncached (PUBLIC_PAGE_CACHE=false): bars 0.16 x bare, home 0.3", page_rows[False])

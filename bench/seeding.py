@@ -273,3 +273,68 @@ def free_slots(count: int) -> list[int]:
     if len(found) < count:
         raise RuntimeError(f"only {len(found)} free slots for {count} POSTs: use fewer --requests")
     return found
+
+
+@dataclass
+class PortalDoctor:
+    user_id: int
+    session: str
+    zone: str
+
+
+def portal_doctor_create(*, visits: int) -> PortalDoctor:
+    """Doctor 1 (doctor 0's slots stay free for the doctor page), signed in, with `visits` confirmed,
+    paid visits today on their own clock every 30 minutes from 07:00 (the day and the week), and as
+    many on their free slots from day 15 (the upcoming list, whatever the hour of the run), each
+    with one of five patients of its own."""
+    from django.contrib.auth.hashers import make_password
+    from django.db import transaction
+    from django.db.models import Exists, OuterRef
+    from django.utils import timezone
+
+    from accounts.models import PatientProfile, Role, User
+    from appointments.models import Appointment, AppointmentStatus
+    from hospital.models import Doctor, Slot
+    from payments.models import Payment, PaymentStatus
+
+    doctor = Doctor.objects.select_related("user").order_by("pk")[1]
+    zone = zoneinfo.ZoneInfo(doctor.timezone)
+    today = timezone.now().astimezone(zone).date()
+    password = make_password(None)
+    with transaction.atomic():
+        patients = User.objects.bulk_create(
+            User(email=f"portal{i}@bench.test", first_name="Pia", last_name=f"Portal{i}", role=Role.PATIENT,
+                 password=password)
+            for i in range(5)
+        )  # fmt: skip
+        PatientProfile.objects.bulk_create(PatientProfile(user=p, date_of_birth=dt.date(1980, 1, 1)) for p in patients)
+        starts = [
+            dt.datetime(today.year, today.month, today.day, 7, tzinfo=zone).astimezone(dt.UTC)
+            + dt.timedelta(minutes=30 * k)
+            for k in range(visits)
+        ]
+        length = dt.timedelta(minutes=30)
+        slots = Slot.objects.bulk_create(Slot(doctor=doctor, starts_at=at, ends_at=at + length) for at in starts)
+        slots += list(
+            Slot.objects.filter(doctor=doctor, starts_at__gte=timezone.now() + dt.timedelta(days=15))
+            .exclude(Exists(Appointment.objects.filter(slot=OuterRef("pk"))))
+            .order_by("starts_at")[:visits]
+        )
+        booked = Appointment.objects.bulk_create(
+            Appointment(
+                patient=patients[k % len(patients)],
+                doctor=doctor,
+                slot=slot,
+                status=AppointmentStatus.CONFIRMED,
+                fee_amount=doctor.fee_amount,
+                fee_currency=doctor.fee_currency,
+                reason="Follow-up on last month's results",
+            )
+            for k, slot in enumerate(slots)
+        )
+        Payment.objects.bulk_create(
+            Payment(appointment=visit, amount=visit.fee_amount, currency=visit.fee_currency,
+                    captured_amount=visit.fee_amount, status=PaymentStatus.PAID, paid_at=timezone.now())
+            for visit in booked
+        )  # fmt: skip
+    return PortalDoctor(user_id=doctor.user_id, session=sessions_create([doctor.user])[0], zone=doctor.timezone)

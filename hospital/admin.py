@@ -47,11 +47,7 @@ class WorkingHoursForm(forms.ModelForm):
         cleaned = super().clean()
         fields = ("doctor", "weekday", "start_time", "end_time")
         if all(cleaned.get(field) is not None for field in fields):
-            window = WorkingHours(**{field: cleaned[field] for field in fields})
-            others = WorkingHours.objects.filter(doctor=window.doctor, weekday=window.weekday)
-            clash = next((other for other in others.exclude(pk=self.instance.pk) if window.overlaps(other)), None)
-            if clash:
-                raise ValidationError(f"These hours overlap the doctor's existing window {clash}.")
+            services.working_hours_validate(**{field: cleaned[field] for field in fields}, exclude_pk=self.instance.pk)
         return cleaned
 
 

@@ -1,10 +1,11 @@
+import datetime as dt
 from decimal import Decimal
 
 from django import forms
 
 from accounts.timezones import timezone_choices
-from hospital import services
-from hospital.models import Currency, Doctor, TimeOff
+from hospital import services, timefmt
+from hospital.models import Currency, Doctor, TimeOff, Weekday
 from hospital.money import TooManyDecimals, decimal_places, to_major_units, to_minor_units
 
 
@@ -96,4 +97,80 @@ class TimeOffForm(forms.ModelForm):
         moved = self.instance._state.adding or {"doctor", "starts_at", "ends_at"} & set(self.changed_data)
         if moved and doctor and starts_at and ends_at and starts_at < ends_at:
             services.time_off_validate(doctor=doctor, starts_at=starts_at, ends_at=ends_at)
+        return cleaned
+
+
+class WorkingHoursAddForm(forms.Form):
+    """A weekly window, in the doctor's own local time (the doctor's portal)."""
+
+    weekday = forms.TypedChoiceField(label="Day", choices=Weekday.choices, coerce=int)
+    start_time = forms.TimeField(label="From", widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
+    end_time = forms.TimeField(label="Until", widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "hours_%s")  # its page has the time off form too
+        super().__init__(*args, **kwargs)
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("start_time"), cleaned.get("end_time")
+        if start and end and end <= start:
+            self.add_error("end_time", "The end time must be after the start time.")
+        return cleaned
+
+
+class TimeOffAddForm(forms.Form):
+    """Time off typed on the doctor's own clock: whole days unless times are given. Cleans to
+    `starts_at` and `ends_at` in UTC."""
+
+    first_day = forms.DateField(label="First day", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    start_time = forms.TimeField(
+        label="From",
+        required=False,
+        help_text="Leave empty to start at midnight.",
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+    )
+    last_day = forms.DateField(label="Last day", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    end_time = forms.TimeField(
+        label="Until",
+        required=False,
+        help_text="Leave empty to the end of the day.",
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+    )
+    reason = forms.CharField(
+        label="Reason", required=False, max_length=200, help_text="Only you and the hospital's staff see it."
+    )
+
+    def __init__(self, *args, doctor: Doctor, now, **kwargs):
+        kwargs.setdefault("auto_id", "time_off_%s")  # its page has the working hours form too
+        super().__init__(*args, **kwargs)
+        self.doctor, self.now = doctor, now
+
+    def _moment(self, day: dt.date, time: dt.time | None, *, field: str) -> dt.datetime | None:
+        """`time` on `day` in the doctor's zone; no time: the start of the day."""
+        if time is None:
+            return timefmt.day_start(day, self.doctor.timezone)
+        moment = services.wall_time_to_utc(day, time, self.doctor.zone)
+        if moment is None:
+            self.add_error(field, f"The clocks go forward at that time on {day.day} {day:%B}: it does not exist then.")
+        return moment
+
+    def clean(self):
+        cleaned = super().clean()
+        first, last = cleaned.get("first_day"), cleaned.get("last_day")
+        if first is None or last is None:
+            return cleaned
+        starts_at = self._moment(first, cleaned.get("start_time"), field="start_time")
+        if cleaned.get("end_time") is None:  # to the end of the last day: the start of the next one
+            ends_at = self._moment(last + dt.timedelta(days=1), None, field="last_day")
+        else:
+            ends_at = self._moment(last, cleaned["end_time"], field="end_time")
+        if starts_at is None or ends_at is None:
+            return cleaned
+        if ends_at <= starts_at:
+            self.add_error("last_day", "The time off must end after it starts.")
+        elif ends_at <= self.now:
+            self.add_error("last_day", "This time off is over already.")
+        else:
+            cleaned["starts_at"], cleaned["ends_at"] = starts_at, ends_at
         return cleaned

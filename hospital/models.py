@@ -177,6 +177,18 @@ class Doctor(models.Model):
             )
 
 
+class ScheduleQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "ScheduleQuerySet":
+        """A doctor's own working hours or time off; staff see everyone's."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_staff:
+            return self
+        if user.role == Role.DOCTOR:
+            return self.filter(doctor__user=user)
+        return self.none()
+
+
 class WorkingHours(models.Model):
     """A weekly opening window, in the doctor's own local wall-clock time."""
 
@@ -184,6 +196,8 @@ class WorkingHours(models.Model):
     weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
     start_time = models.TimeField()
     end_time = models.TimeField()
+
+    objects = ScheduleQuerySet.as_manager()
 
     class Meta:
         ordering = ["weekday", "start_time"]
@@ -215,6 +229,8 @@ class TimeOff(models.Model):
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
     reason = models.CharField(max_length=200, blank=True)
+
+    objects = ScheduleQuerySet.as_manager()
 
     class Meta:
         ordering = ["starts_at"]

@@ -9,15 +9,18 @@ from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.urls import reverse
 from django.utils import timezone
 
-from hospital.models import Doctor, Rating, Slot
+from hospital.models import Doctor, Rating, Slot, TimeOff, Weekday, WorkingHours
 from hospital.money import format_money
+from hospital.timefmt import format_span
 
 
-def url_for_ids(view_name: str) -> Callable[[int], str]:
+def url_for_ids(view_name: str, **kwargs: str) -> Callable[[int], str]:
     """The URL of `view_name` for any id, from one `reverse`: a page listing many rows links each
-    without resolving the URL pattern once per row."""
+    without resolving the URL pattern once per row. With `kwargs` (the URL's other, fixed parts)
+    the id is the `pk` keyword."""
     marker = "2147483647"
-    prefix, suffix = reverse(view_name, args=[marker]).split(marker)
+    url = reverse(view_name, kwargs={"pk": marker, **kwargs}) if kwargs else reverse(view_name, args=[marker])
+    prefix, suffix = url.split(marker)
     return lambda pk: f"{prefix}{pk}{suffix}"
 
 
@@ -201,3 +204,64 @@ def doctor_free_slots_by_day(
             )
         slot_days.append(SlotDay(date=day, heading=heading, slots=chips))
     return slot_days
+
+
+@dataclass(frozen=True)
+class ScheduleWindow:
+    pk: int
+    text: str  # "09:00–12:30"
+
+
+@dataclass(frozen=True)
+class ScheduleDay:
+    weekday: str  # "Monday"
+    windows: list[ScheduleWindow]
+
+
+@dataclass(frozen=True)
+class ScheduleTimeOff:
+    pk: int
+    span: str  # "Mon 7 Dec 2026 00:00 – Wed 9 Dec 2026 00:00 GMT (Europe/London)"
+    reason: str
+    is_now: bool  # under way
+
+
+@dataclass(frozen=True)
+class DoctorSchedule:
+    days: list[ScheduleDay]  # every weekday, in order, with its windows (maybe none)
+    time_off: list[ScheduleTimeOff]  # under way or to come, soonest first
+
+
+def _time_off_span(off: TimeOff, zone: str) -> str:
+    """Whole days as days ("Mon 7 Dec – Tue 8 Dec 2026, whole days (Europe/London)"), other spans
+    to the minute with the zone named."""
+    start, end = off.starts_at.astimezone(zoneinfo.ZoneInfo(zone)), off.ends_at.astimezone(zoneinfo.ZoneInfo(zone))
+    last = (end - dt.timedelta(days=1)).date()
+    if start.time() != dt.time(0) or end.time() != dt.time(0) or last < start.date():
+        return format_span(off.starts_at, off.ends_at, zone)
+    if last == start.date():
+        return f"{start:%a} {start.day} {start:%b %Y}, whole day ({zone})"
+    return f"{start:%a} {start.day} {start:%b} – {last:%a} {last.day} {last:%b %Y}, whole days ({zone})"
+
+
+def doctor_schedule(*, doctor: Doctor, now: dt.datetime | None = None) -> DoctorSchedule:
+    """The doctor's weekly hours by weekday and the time off not yet over: two queries."""
+    now = now or timezone.now()
+    windows: dict[int, list[ScheduleWindow]] = {}
+    for hours in WorkingHours.objects.filter(doctor=doctor).order_by("weekday", "start_time"):
+        windows.setdefault(hours.weekday, []).append(
+            ScheduleWindow(hours.pk, f"{hours.start_time:%H:%M}–{hours.end_time:%H:%M}")
+        )
+    time_off = TimeOff.objects.filter(doctor=doctor, ends_at__gt=now).order_by("starts_at", "pk")
+    return DoctorSchedule(
+        days=[ScheduleDay(day.label, windows.get(day.value, [])) for day in Weekday],
+        time_off=[
+            ScheduleTimeOff(
+                pk=off.pk,
+                span=_time_off_span(off, doctor.timezone),
+                reason=off.reason,
+                is_now=off.starts_at <= now,
+            )
+            for off in time_off
+        ],
+    )

@@ -9,7 +9,7 @@ from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 
 from hospital import page_cache, slot_holders
-from hospital.models import Doctor, Rating, Slot, WorkingHours
+from hospital.models import Doctor, Rating, Slot, TimeOff, WorkingHours
 from hospital.timefmt import format_moment
 
 UTC = dt.UTC
@@ -155,13 +155,27 @@ def slots_set_blocked(*, slots: QuerySet[Slot], blocked: bool) -> int:
     return changed
 
 
+def _lock_span(*, doctor: Doctor, starts_at: dt.datetime, ends_at: dt.datetime) -> None:
+    """Lock the doctor's schedule, then their slots in the span (the order slots_generate takes).
+
+    A booking locks its slot before it writes its appointment, so once these locks are held every
+    booking in the span has either committed (and the check that follows sees it) or waits until
+    the time off and the slots it removes are in: time off never slips past a booking made meanwhile.
+    """
+    _lock_doctor_schedule(doctor)
+    in_span = Slot.objects.filter(doctor=doctor, starts_at__lt=ends_at, ends_at__gt=starts_at)
+    list(in_span.order_by("pk").select_for_update(of=("self",)).values_list("pk"))
+
+
 def time_off_validate(*, doctor: Doctor, starts_at: dt.datetime, ends_at: dt.datetime) -> None:
-    """Refuse time off over a booked visit, naming each one in the doctor's zone.
+    """Refuse time off over a visit that holds its slot, naming each one in the doctor's zone.
 
     Slot generation would drop the time from the schedule while the visit stays booked, so the
     patient would come to a doctor who is away. Visits are learnt through `slot_holders`: they
-    belong to an app above this one. Any page that adds time off (admin, doctor portal) calls this.
+    belong to an app above this one. Any page that adds or moves time off (admin, doctor portal)
+    calls this inside the transaction that saves it: it takes the span's locks first.
     """
+    _lock_span(doctor=doctor, starts_at=starts_at, ends_at=ends_at)
     visits = slot_holders.booked_between(doctor_id=doctor.pk, starts_at=starts_at, ends_at=ends_at)
     if visits:
         raise ValidationError(
@@ -189,3 +203,51 @@ def doctor_rating_add(*, doctor_id: int, rating: int) -> None:
         raise ValueError(f"A rating is one of {Rating.values}, not {rating!r}.")
     Doctor.objects.filter(pk=doctor_id).update(review_count=F("review_count") + 1, rating_sum=F("rating_sum") + rating)
     page_cache.bump_on_commit()  # update() sends no signals; the directory and the doctor page show the totals
+
+
+@transaction.atomic
+def time_off_add(*, doctor: Doctor, starts_at: dt.datetime, ends_at: dt.datetime, reason: str = "") -> TimeOff:
+    """Time off for the doctor, refused over a booked visit; the slots it covers go at once."""
+    if ends_at <= starts_at:
+        raise ValidationError("The end must be after the start.")
+    time_off_validate(doctor=doctor, starts_at=starts_at, ends_at=ends_at)
+    time_off = TimeOff.objects.create(doctor=doctor, starts_at=starts_at, ends_at=ends_at, reason=reason)
+    slots_generate(doctor=doctor)
+    return time_off
+
+
+@transaction.atomic
+def time_off_remove(*, time_off: TimeOff) -> None:
+    """The time off goes, and the schedule's slots come back in its span."""
+    time_off.delete()
+    slots_generate(doctor=time_off.doctor)
+
+
+def working_hours_validate(
+    *, doctor: Doctor, weekday: int, start_time: dt.time, end_time: dt.time, exclude_pk: int | None = None
+) -> None:
+    """Refuse a weekly window that overlaps another of the doctor's (admin and doctor portal)."""
+    window = WorkingHours(doctor=doctor, weekday=weekday, start_time=start_time, end_time=end_time)
+    others = WorkingHours.objects.filter(doctor=doctor, weekday=weekday).exclude(pk=exclude_pk)
+    clash = next((other for other in others if window.overlaps(other)), None)
+    if clash:
+        raise ValidationError(f"These hours overlap the existing window {clash}.")
+
+
+@transaction.atomic
+def working_hours_add(*, doctor: Doctor, weekday: int, start_time: dt.time, end_time: dt.time) -> WorkingHours:
+    """A weekly window in the doctor's local time; the slots it opens are generated at once."""
+    if end_time <= start_time:
+        raise ValidationError("The end time must be after the start time.")
+    _lock_doctor_schedule(doctor)  # two windows added at once must not both pass the overlap check
+    working_hours_validate(doctor=doctor, weekday=weekday, start_time=start_time, end_time=end_time)
+    hours = WorkingHours.objects.create(doctor=doctor, weekday=weekday, start_time=start_time, end_time=end_time)
+    slots_generate(doctor=doctor)
+    return hours
+
+
+@transaction.atomic
+def working_hours_remove(*, hours: WorkingHours) -> None:
+    """The window goes; its free slots go with it (booked ones stay: see slots_generate)."""
+    hours.delete()
+    slots_generate(doctor=hours.doctor)

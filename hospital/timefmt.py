@@ -16,6 +16,13 @@ def local(moment: dt.datetime, zone: str) -> dt.datetime:
     return moment.astimezone(zoneinfo.ZoneInfo(zone))
 
 
+def day_start(day: dt.date, zone: str) -> dt.datetime:
+    """The first instant of `day` on the zone's clock, in UTC. Where the clocks jump over
+    midnight the day starts at the jump, which is what reading the skipped midnight with fold=0
+    gives."""
+    return dt.datetime.combine(day, dt.time(0), tzinfo=zoneinfo.ZoneInfo(zone)).astimezone(dt.UTC)
+
+
 def format_day(moment: dt.datetime, zone: str) -> str:
     """'Wednesday 2 December 2026'"""
     at = local(moment, zone)

@@ -70,6 +70,24 @@ def staff_admin(page, base_url: str) -> None:
     shoot(page, "admin")
 
 
+def doctor_portal(page, base_url: str) -> None:
+    """A demo doctor's day (seed_demo gives each one visits today), week and schedule, and the day on a phone."""
+    page.context.clear_cookies()
+    page.goto(base_url + "/accounts/login/")
+    page.get_by_label("E-mail address").fill("hiroshi.tanaka@example.com")
+    page.get_by_label("Password").fill("demo-pass-2026")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_load_state()
+    shoot(page, "portal-day")
+    for name, path in {"portal-week": "/portal/week/", "portal-schedule": "/portal/schedule/"}.items():
+        page.goto(base_url + path)
+        shoot(page, name)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(base_url + "/portal/")
+    shoot(page, "portal-day-phone")
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+
 def main(base_url: str) -> None:
     wait_for(base_url)
     OUT.mkdir(parents=True, exist_ok=True)
@@ -87,6 +105,7 @@ def main(base_url: str) -> None:
         page.set_viewport_size({"width": 1280, "height": 900})
         book_and_pay(page, base_url)
         staff_admin(page, base_url)
+        doctor_portal(page, base_url)
         browser.close()
     print(f"Screenshots written to {OUT}")
 

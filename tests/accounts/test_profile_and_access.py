@@ -40,6 +40,45 @@ def test_profile_edit_refuses_blank_names(patient_client, patient):
     assert patient.first_name == "Pat"
 
 
+class TestProfileWordingFitsTheRole:
+    def test_a_patient_is_reached_about_their_appointments(self, patient_client):
+        page = patient_client.get(reverse("accounts:profile")).text
+
+        assert "So the hospital can reach you about your appointments." in page
+        assert "Date of birth" in page and "Your time zone" in page
+
+    def test_a_doctor_is_reached_about_their_clinic_and_sees_what_staff_keep(self, client):
+        doctor = DoctorFactory(timezone="Asia/Tokyo")
+        client.force_login(doctor.user)
+
+        page = client.get(reverse("accounts:profile")).text
+
+        assert "So the appointments desk can reach you about your clinic: a changed or urgent visit." in page
+        assert "your appointment." not in page and "Date of birth" not in page
+        assert "your time zone, Asia/Tokyo, are kept by the hospital's staff" in page
+        assert f'href="{reverse("portal:schedule")}"' in page
+
+    def test_staff_are_reached_by_colleagues(self, staff_client):
+        page = staff_client.get(reverse("accounts:profile")).text
+
+        assert "So colleagues can reach you about the work you handle." in page
+        assert "your appointment" not in page
+
+    def test_a_doctor_saves_their_details_without_patient_fields(self, client):
+        doctor = DoctorFactory()
+        client.force_login(doctor.user)
+
+        response = client.post(
+            reverse("accounts:profile"),
+            {"first_name": "Hiro", "last_name": "Tanaka", "phone": "+81 3 0000"},
+            follow=True,
+        )
+
+        assert "Your details were saved." in response.text
+        doctor.user.refresh_from_db()
+        assert (doctor.user.first_name, doctor.user.phone) == ("Hiro", "+81 3 0000")
+
+
 def test_profile_needs_a_login(client):
     response = client.get(reverse("accounts:profile"))
     assert response.status_code == 302

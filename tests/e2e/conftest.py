@@ -74,3 +74,43 @@ def bookable_doctor(db):
         WorkingHoursFactory(doctor=doctor, weekday=weekday, start_time=dt.time(9), end_time=dt.time(12))
     slots_generate(doctor=doctor, days=7)
     return doctor
+
+
+@pytest.fixture
+def portal_doctor(db):
+    """Dr Hiroshi Tanaka (Tokyo) on the demo data: today's visits as seed_demo leaves them, plus
+    visits on other days of his week, a past week's and the next week's, and a day off."""
+    import datetime as dt
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from hospital import timefmt
+    from hospital.models import Doctor, TimeOff
+    from tests.factories import PatientFactory, visit
+
+    call_command("seed_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    doctor = Doctor.objects.get(user__email="hiroshi.tanaka@example.com")
+    today = timefmt.local(timezone.now(), doctor.timezone).date()
+    monday = today - dt.timedelta(days=today.weekday())
+    patients = [PatientFactory(first_name=first, last_name=last) for first, last in
+                [("Mei", "Suzuki"), ("Omar", "Haddad"), ("Nia", "Patel"), ("Lucas", "Moreau")]]  # fmt: skip
+
+    def at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
+        return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=doctor.zone)
+
+    for offset, hour, status, paid in [(-8, 10, "completed", True), (-7, 11, "no_show", True),
+                                       (-6, 9, "canceled", False), (9, 14, "confirmed", True),
+                                       (10, 9, "pending_payment", False)]:  # fmt: skip
+        visit(doctor=doctor, patient=patients[offset % 4], starts_at=at(today + dt.timedelta(days=offset), hour),
+              status=status, paid=paid, reason="Knee pain after a skiing fall in January")  # fmt: skip
+    for offset in range(7):
+        day = monday + dt.timedelta(days=offset)
+        if day != today and offset % 3 != 2:
+            visit(doctor=doctor, patient=patients[offset % 4], starts_at=at(day, 9 + offset, 30),
+                  status="completed" if day < today else "confirmed")  # fmt: skip
+    off = at(today + dt.timedelta(days=14), 0)
+    TimeOff.objects.create(
+        doctor=doctor, starts_at=off, ends_at=off + dt.timedelta(days=2), reason="Orthopaedics congress"
+    )
+    return doctor

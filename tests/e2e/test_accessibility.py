@@ -13,11 +13,14 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
+from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from playwright.sync_api import expect
 
 from appointments.models import Appointment, AppointmentStatus
+from hospital import timefmt
+from hospital.demo import DEMO_PASSWORD
 from hospital.models import Slot
 from payments.models import CheckoutAttempt, PaymentStatus
 from payments.services import checkout_redirect_url, hold_cancel
@@ -76,10 +79,10 @@ def free_slots(doctor, count: int) -> list[Slot]:
     return slots
 
 
-def log_in(page, base_url: str, email: str, path: str = "/accounts/login/") -> None:
+def log_in(page, base_url: str, email: str, path: str = "/accounts/login/", password: str = TEST_PASSWORD) -> None:
     page.goto(base_url + path)
     page.get_by_label(re.compile("e-?mail", re.I)).first.fill(email)
-    page.get_by_label("Password").fill(TEST_PASSWORD)
+    page.get_by_label("Password").fill(password)
     with page.expect_navigation():
         page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("button", name=re.compile("log out", re.I))).to_be_visible()
@@ -259,6 +262,46 @@ def test_staff_pages(live_server, page, audit, bookable_doctor):
     page.goto(f"{base}/appointments/")
     expect(page.get_by_role("heading", name="This page is not for your account")).to_be_visible()
     audit.check("403")
+    audit.assert_clean()
+
+
+def test_doctor_pages(live_server, page, audit, portal_doctor):
+    base = live_server.url
+    log_in(page, base, portal_doctor.user.email, password=DEMO_PASSWORD)
+
+    expect(page.get_by_role("heading", name=re.compile(r"day|\d{4}"))).to_be_visible()
+    expect(page.get_by_role("button", name=re.compile("Complete visit"))).to_be_visible()
+    audit.check("doctor's day (home after log-in)")
+    page.locator("a[rel=next]").click()
+    audit.check("doctor's next day")
+    page.goto(f"{base}/portal/week/")
+    expect(page.get_by_text("No visits").first).to_be_visible()
+    audit.check("doctor's week")
+    page.goto(f"{base}/portal/appointments/")
+    audit.check("doctor's upcoming appointments")
+    page.goto(f"{base}/portal/appointments/?when=past&sort=patient")
+    audit.check("doctor's past appointments")
+    page.goto(f"{base}/portal/appointments/?from_day=not-a-date&status=lost")
+    expect(page.get_by_text("Enter a valid date.")).to_be_visible()
+    audit.check("doctor's appointments, bad filters")
+    page.goto(f"{base}/portal/appointments/?patient=nobody")
+    expect(page.get_by_text("No appointments match these filters")).to_be_visible()
+    audit.check("doctor's appointments, no match")
+    page.goto(f"{base}/portal/schedule/")
+    audit.check("working hours and time off")
+    today_in_tokyo = timefmt.local(timezone.now(), portal_doctor.timezone).date().isoformat()
+    page.get_by_label("First day").fill(today_in_tokyo)
+    page.get_by_label("Last day").fill(today_in_tokyo)
+    page.get_by_role("button", name="Add time off").click()
+    expect(page.get_by_text("This time off covers booked visits")).to_be_visible()
+    audit.check("time off refused over booked visits")
+    page.get_by_label("Until", exact=True).first.fill("08:00")
+    page.get_by_label("From", exact=True).first.fill("10:00")
+    page.get_by_role("button", name="Add hours").click()
+    expect(page.get_by_text("The end time must be after the start time.")).to_be_visible()
+    audit.check("working hours with errors")
+    page.goto(f"{base}/accounts/profile/")
+    audit.check("doctor's profile")
     audit.assert_clean()
 
 

@@ -370,6 +370,20 @@ class TestTimeOffOverBookedVisits:
         assert "Mon 8 Jun 2026 11:00 JST (Asia/Tokyo): Kenji Sato, Awaiting payment" in page
         assert not TimeOff.objects.exists()
 
+    def test_a_completed_or_missed_visit_holds_its_slot_and_blocks_time_off_too(self, staff_client, tokyo_doctor):
+        book(tokyo_doctor, TOKYO_VISIT, status=AppointmentStatus.COMPLETED)
+        book(tokyo_doctor, TOKYO_VISIT + dt.timedelta(hours=1), status=AppointmentStatus.NO_SHOW, first_name="Kenji")
+
+        response = staff_client.post(
+            self.change_url(tokyo_doctor),
+            doctor_form(tokyo_doctor, [], time_off=[("2026-06-08 08:00", "2026-06-08 12:00")]),
+        )
+
+        assert response.status_code == 200
+        assert "Mon 8 Jun 2026 09:00 JST (Asia/Tokyo): Pat Patient, Completed" in response.text
+        assert "Mon 8 Jun 2026 10:00 JST (Asia/Tokyo): Kenji Patient, No-show" in response.text
+        assert not TimeOff.objects.exists()
+
     def test_visits_that_no_longer_hold_their_slot_do_not_block_time_off(self, staff_client, tokyo_doctor):
         book(tokyo_doctor, TOKYO_VISIT, status=AppointmentStatus.CANCELED)
         book(tokyo_doctor, TOKYO_VISIT + dt.timedelta(hours=1), status=AppointmentStatus.EXPIRED)

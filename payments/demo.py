@@ -1,0 +1,124 @@
+"""Demo visits today, so each doctor's portal has a day to run: two completed, one in progress and
+three confirmed, all paid, on the doctor's own calendar.
+
+Here and not in hospital.demo: a visit is an appointment with its payment, and hospital may not
+import the apps above it. Made directly in the state the payment flow leaves (as the tests'
+`visit()` factory does): replaying Checkout for demo data would need Stripe.
+
+Idempotent: a doctor who already has a visit today keeps their day as it is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from appointments.models import Appointment, AppointmentLogEntry, AppointmentStatus
+from hospital import timefmt
+from hospital.demo import PATIENTS
+from hospital.models import Doctor, Slot
+from payments.models import Payment
+
+S = AppointmentStatus
+# The day around now, one slot after the other: the visit under way is the one before the
+# current slot, so the current one is ready to start.
+DAY_PLAN = (S.COMPLETED, S.COMPLETED, S.IN_PROGRESS, S.CONFIRMED, S.CONFIRMED, S.CONFIRMED)
+IN_PROGRESS_INDEX = DAY_PLAN.index(S.IN_PROGRESS)
+REASONS = (
+    "Follow-up on last month's blood test results.",
+    "Recurring headaches in the afternoon, worse this week.",
+    "Check-up before starting a new exercise programme.",
+    "Rash on both forearms for ten days; antihistamines have not helped.",
+    "",
+    "Second opinion on the treatment plan from my previous doctor.",
+)
+LOG_MESSAGES = {
+    S.CONFIRMED: "Payment received; the appointment is confirmed.",
+    S.IN_PROGRESS: "Visit started.",
+    S.COMPLETED: "Visit completed.",
+}
+
+
+def _day_times(doctor: Doctor, *, now: dt.datetime) -> list[dt.datetime]:
+    """Start times for DAY_PLAN, one slot length apart from the start of the doctor's day (on a
+    day the clocks change, counted in real time, so no time is skipped or doubled): around now
+    where the day allows, kept inside today near its ends (the statuses then run ahead of or
+    behind the clock; a demo still shows every kind of row)."""
+    length = dt.timedelta(minutes=doctor.slot_minutes)
+    today = timefmt.local(now, doctor.timezone).date()
+    day_start = timefmt.day_start(today, doctor.timezone)
+    slots_today = (timefmt.day_start(today + dt.timedelta(days=1), doctor.timezone) - day_start) // length
+    first = min(max((now - day_start) // length - IN_PROGRESS_INDEX - 1, 0), slots_today - len(DAY_PLAN))
+    return [day_start + index * length for index in range(first, first + len(DAY_PLAN))]
+
+
+def _free_slot(doctor: Doctor, starts_at: dt.datetime, *, now: dt.datetime) -> Slot | None:
+    """The doctor's slot at `starts_at` (made if missing), or None when something holds it or
+    another slot overlaps it."""
+    ends_at = starts_at + dt.timedelta(minutes=doctor.slot_minutes)
+    overlapping = Slot.objects.filter(doctor=doctor, starts_at__lt=ends_at, ends_at__gt=starts_at)
+    if overlapping.exclude(starts_at=starts_at).exists():
+        return None
+    slot, _ = Slot.objects.get_or_create(doctor=doctor, starts_at=starts_at, defaults={"ends_at": ends_at})
+    if Appointment.objects.holding_slot(now=now).filter(slot=slot).exists():
+        return None
+    return slot
+
+
+def _visit(*, doctor: Doctor, slot: Slot, patient: User, status: str, reason: str, now: dt.datetime) -> None:
+    appointment = Appointment.objects.create(
+        patient=patient,
+        doctor=doctor,
+        slot=slot,
+        status=status,
+        fee_amount=doctor.fee_amount,
+        fee_currency=doctor.fee_currency,
+        reason=reason,
+    )
+    booked_at = min(now, slot.starts_at) - dt.timedelta(days=3)
+    payment = Payment(
+        appointment=appointment,
+        amount=doctor.fee_amount,
+        currency=doctor.fee_currency,
+        captured_amount=doctor.fee_amount,
+        paid_at=booked_at,
+    )
+    payment.status = payment.derived_status()
+    payment.save()
+    entries = [(booked_at, S.CONFIRMED)]
+    if status in (S.IN_PROGRESS, S.COMPLETED):
+        entries.append((slot.starts_at, S.IN_PROGRESS))
+    if status == S.COMPLETED:
+        entries.append((slot.ends_at, S.COMPLETED))
+    AppointmentLogEntry.objects.bulk_create(
+        AppointmentLogEntry(appointment=appointment, at=at, status=state, message=LOG_MESSAGES[state])
+        for at, state in entries
+    )
+
+
+@transaction.atomic
+def demo_visits_seed(*, now: dt.datetime | None = None) -> int:
+    """Today's visits with the demo patients for every listed doctor who has none today yet
+    (after hospital.demo.demo_seed); returns how many were made."""
+    now = now or timezone.now()
+    patients = list(User.objects.filter(email__in=[email for email, *_ in PATIENTS]).order_by("email"))
+    made = 0
+    for doctor in Doctor.objects.filter(is_active=True).order_by("pk"):
+        today = timefmt.local(now, doctor.timezone).date()
+        day_start = timefmt.day_start(today, doctor.timezone)
+        day_end = timefmt.day_start(today + dt.timedelta(days=1), doctor.timezone)
+        if Appointment.objects.filter(
+            doctor=doctor, slot__starts_at__gte=day_start, slot__starts_at__lt=day_end
+        ).exists():
+            continue
+        for index, (status, starts_at) in enumerate(zip(DAY_PLAN, _day_times(doctor, now=now), strict=True)):
+            slot = _free_slot(doctor, starts_at, now=now)
+            if slot is None:
+                continue
+            patient = patients[(doctor.pk + index) % len(patients)]
+            _visit(doctor=doctor, slot=slot, patient=patient, status=status, reason=REASONS[index], now=now)
+            made += 1
+    return made
