@@ -47,3 +47,16 @@ class AppointmentFilterForm(forms.Form):
         """The stored payment statuses that the chosen payment filter covers (none: any)."""
         chosen = self.initial.get("payment")
         return payment_statuses_shown_as(chosen) if chosen else []
+
+
+class CalendarFeedForm(forms.Form):
+    """The doctor's calendar feed page: each button posts its action."""
+
+    ISSUE, REVOKE = "issue", "revoke"
+    action = forms.ChoiceField(
+        choices=[(ISSUE, "Make a feed address"), (REVOKE, "Turn the feed off")],
+        error_messages={
+            "required": "Choose what to do with your calendar feed.",
+            "invalid_choice": "That is not something this page can do with your calendar feed.",
+        },
+    )

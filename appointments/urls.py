@@ -1,6 +1,6 @@
 from django.urls import path
 
-from appointments import views
+from appointments import calendar_views, views
 
 app_name = "appointments"
 
@@ -11,4 +11,7 @@ urlpatterns = [
     path("<int:pk>/pay/", views.pay, name="pay"),
     path("<int:pk>/cancel-hold/", views.cancel_hold, name="cancel_hold"),
     path("<int:pk>/paid/", views.paid, name="paid"),
+    path("<int:pk>/calendar.ics", calendar_views.appointment_calendar, name="calendar"),
+    path("calendar-feed/", calendar_views.calendar_feed_settings, name="calendar_feed_settings"),
+    path("calendar-feed/<str:token>.ics", calendar_views.calendar_feed, name="calendar_feed"),
 ]
