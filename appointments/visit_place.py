@@ -59,7 +59,8 @@ class VisitPlace:
 
     is_video: bool
     label: str  # "In person", "Video call"
-    location: str = ""  # in person only
+    site: str = ""  # in person only
+    room: str = ""  # in person, when the doctor gave one
     video_url: str = ""
     video_opens: timefmt.Shown | None = None
     opens_before: str = ""  # "10 minutes", beside `video_opens`
@@ -87,7 +88,7 @@ def visit_place(
     """A booked visit's place as its pages show it to the viewer at `now` (times in the doctor's
     `zone`, the viewer's own beside it where it differs)."""
     if visit_type != VisitType.VIDEO:
-        return VisitPlace(is_video=False, label=VisitType.IN_PERSON.label, location=location_text(site=site, room=room))
+        return VisitPlace(is_video=False, label=VisitType.IN_PERSON.label, site=site, room=room)
     video = VisitPlace(is_video=True, label=VisitType.VIDEO.label)
     ended = status != AppointmentStatus.IN_PROGRESS and now >= ends_at
     if status not in _VIDEO_PENDING_OR_OPEN or ended:
@@ -133,9 +134,7 @@ def offered_place(doctor: Doctor) -> VisitPlace:
             else NO_VIDEO_SERVER_NOTE
         )
         return VisitPlace(is_video=True, label=VisitType.VIDEO.label, note=note)
-    return VisitPlace(
-        is_video=False, label=VisitType.IN_PERSON.label, location=location_text(site=doctor.site, room=doctor.room)
-    )
+    return VisitPlace(is_video=False, label=VisitType.IN_PERSON.label, site=doctor.site, room=doctor.room)
 
 
 def place_words(appointment: Appointment) -> tuple[str, str]:

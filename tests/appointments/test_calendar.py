@@ -154,7 +154,7 @@ def make_feed(client, doctor) -> str:
     response = client.post(FEED_PAGE, {"action": "issue"})
     assert response.status_code == 200
     assert response["Cache-Control"] == "no-store"
-    [url] = re.findall(r'id="feed-url"[^>]*value="([^"]+)"', response.text)
+    [url] = re.findall(r'id="feed-url"[^>]*>([^<]+)</textarea>', response.text)
     return url
 
 

@@ -157,8 +157,8 @@ class TestInPersonPlaceOnPages:
     @pytest.mark.parametrize(
         ("make_doctor", "starts_at", "when", "where"),
         [
-            (tokyo_doctor, TOKYO_10AM, "10:00–10:30 JST", "Sakura Clinic, 2-1 Marunouchi, Chiyoda, Room 3.02"),
-            (new_york_doctor, NEW_YORK_10AM, "10:00–10:30 EDT", "Hudson Pavilion, 500 West 12th Street, Suite 210"),
+            (tokyo_doctor, TOKYO_10AM, "10:00–10:30 JST", "Sakura Clinic, 2-1 Marunouchi, Chiyoda Room 3.02"),
+            (new_york_doctor, NEW_YORK_10AM, "10:00–10:30 EDT", "Hudson Pavilion, 500 West 12th Street Suite 210"),
         ],
     )
     def test_the_confirm_page_and_the_appointment_page_name_the_site_and_room(
@@ -184,7 +184,7 @@ class TestInPersonPlaceOnPages:
 
         page = detail(client, appointment)
 
-        assert "Sakura Clinic, 2-1 Marunouchi, Chiyoda, Room 3.02" in page
+        assert "Where Sakura Clinic, 2-1 Marunouchi, Chiyoda Room 3.02" in page
         assert "Annex" not in page
 
     def test_a_canceled_visit_shows_no_place(self, client):
