@@ -282,3 +282,14 @@ class TestVideoLink:
         assert self.link(video_visit) not in before and "09:50 JST" in before
         assert f'href="{self.link(video_visit)}"' in as_doctor_at(TOKYO_10AM - dt.timedelta(minutes=10))
         assert reverse("appointments:calendar", args=[video_visit.pk]) in before
+
+
+@pytest.mark.parametrize(
+    ("base", "refused"),
+    [("", False), ("https://meet.example.org", False), ("meet.example.org", True), ("ftp://x.org", True)],
+)
+def test_the_site_refuses_to_start_with_a_video_base_url_that_is_no_web_address(settings, base, refused):
+    from appointments.checks import video_base_url_setting
+
+    settings.VIDEO_BASE_URL = base
+    assert bool(video_base_url_setting(None)) is refused
