@@ -366,10 +366,13 @@ def with_visit_place(appointment: Appointment, *, user, now: dt.datetime) -> App
     off = appointment.status in (AppointmentStatus.CANCELED, AppointmentStatus.EXPIRED) or (
         appointment.status == AppointmentStatus.PENDING_PAYMENT and not appointment.hold_is_live(now=now)
     )
-    appointment.place = (
-        None if off else visit_place.appointment_place(appointment, viewer_zone=viewer_time_zone(user), now=now)
-    )
     attends = user.pk in (appointment.patient_id, appointment.doctor.user_id)
+    if off:
+        appointment.place = None
+    elif attends:
+        appointment.place = visit_place.appointment_place(appointment, viewer_zone=viewer_time_zone(user), now=now)
+    else:
+        appointment.place = visit_place.place_for_others(appointment)
     appointment.calendar_url = (
         reverse("appointments:calendar", args=[appointment.pk])
         if attends and appointment.status in _IN_CALENDARS

@@ -70,6 +70,7 @@ class VisitPlace:
 # A video visit whose link is still to come or open; any other status has no call to join.
 _VIDEO_PENDING_OR_OPEN = (AppointmentStatus.PENDING_PAYMENT, AppointmentStatus.CONFIRMED, AppointmentStatus.IN_PROGRESS)
 NO_VIDEO_SERVER_NOTE = "The hospital will send you the details to join the call."
+ONLY_ATTENDEES_NOTE = "Only the patient and the doctor see the link."
 
 
 def visit_place(
@@ -122,6 +123,15 @@ def appointment_place(appointment: Appointment, *, viewer_zone: str, now: dt.dat
         zone=appointment.doctor.timezone,
         viewer_zone=viewer_zone,
         now=now,
+    )
+
+
+def place_for_others(appointment: Appointment) -> VisitPlace:
+    """The place as staff read it: a video call's link is for its patient and doctor only."""
+    if appointment.visit_type == VisitType.VIDEO:
+        return VisitPlace(is_video=True, label=VisitType.VIDEO.label, note=ONLY_ATTENDEES_NOTE)
+    return VisitPlace(
+        is_video=False, label=VisitType.IN_PERSON.label, site=appointment.location_site, room=appointment.location_room
     )
 
 

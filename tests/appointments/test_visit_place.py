@@ -17,7 +17,7 @@ from django.urls import reverse
 from appointments import selectors
 from appointments.models import Appointment, AppointmentStatus
 from hospital.models import Doctor, VisitType
-from tests.factories import DoctorFactory, PatientFactory, SlotFactory, UserFactory, hold_slot, visit
+from tests.factories import DoctorFactory, PatientFactory, SlotFactory, StaffFactory, UserFactory, hold_slot, visit
 
 pytestmark = pytest.mark.django_db
 
@@ -268,6 +268,15 @@ class TestVideoLink:
         assert "Where Video call" in page
         assert "The link to join appears on your appointment page 10 minutes before the start." in page
         assert "Hudson Pavilion" not in page
+
+    def test_staff_see_that_it_is_a_video_call_but_not_its_link(self, client, video_visit):
+        client.force_login(StaffFactory())
+        with time_machine.travel(TOKYO_10AM, tick=False):
+            response = client.get(reverse("appointments:detail", args=[video_visit.pk]))
+        assert response.status_code == 200
+        assert video_visit.video_room not in response.text
+        assert "Only the patient and the doctor see the link." in response.text
+        assert reverse("appointments:calendar", args=[video_visit.pk]) not in response.text
 
     def test_the_doctor_sees_the_same_link_in_the_same_window(self, settings, video_visit):
         """What the doctor's appointment page includes (appointments/includes/visit_place.html)."""
