@@ -2,7 +2,8 @@ from django.contrib import admin
 from django.utils import timezone
 from django.utils.text import Truncator
 
-from appointments.models import Appointment, AppointmentLogEntry, Review
+from appointments import services
+from appointments.models import Appointment, AppointmentLogEntry, DoctorCalendarFeed, Review
 from hospital.admin import ReadOnlyAdminMixin, titled
 from hospital.money import format_money
 
@@ -29,8 +30,8 @@ class AppointmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ["patient", "doctor__user", "slot", "payment"]
     date_hierarchy = "created_at"
     fields = [
-        "patient", "doctor", "slot", "local_start", "status", "cancel_reason", "hold_expires_at", "fee", "reason",
-        "created_at", "updated_at",
+        "patient", "doctor", "slot", "local_start", "status", "cancel_reason", "hold_expires_at", "fee",
+        "visit_type", "location_site", "location_room", "reason", "created_at", "updated_at",
     ]  # fmt: skip
     readonly_fields = fields
     inlines = [AppointmentLogEntryInline]
@@ -75,3 +76,25 @@ class ReviewAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="Comment")
     def comment_start(self, review):
         return Truncator(review.comment).chars(80) or "—"
+
+
+@admin.register(DoctorCalendarFeed)
+class DoctorCalendarFeedAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Staff can turn off a doctor's feed (say the doctor lost a phone that had it), never see its
+    address: only a hash of it is kept."""
+
+    list_display = ["doctor", "created_at", "last_fetched_at"]
+    list_select_related = ["doctor__user"]
+    search_fields = ["doctor__user__last_name", "doctor__user__email"]
+    fields = ["doctor", "created_at", "last_fetched_at"]
+    readonly_fields = fields
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.has_perm("appointments.delete_doctorcalendarfeed")
+
+    def delete_model(self, request, obj):
+        services.calendar_feed_revoke(doctor=obj.doctor)
+
+    def delete_queryset(self, request, queryset):
+        for feed in queryset.select_related("doctor"):
+            services.calendar_feed_revoke(doctor=feed.doctor)

@@ -5,7 +5,7 @@ class AppointmentsConfig(AppConfig):
     name = "appointments"
 
     def ready(self):
-        from appointments import selectors, services
+        from appointments import checks, selectors, services  # noqa: F401  (checks register on import)
         from appointments.models import Appointment
         from hospital import outbox, page_cache, slot_holders
 

@@ -67,3 +67,16 @@ class ReviewForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Only the doctor and our staff read it; other patients see the average rating alone.",
     )
+
+
+class CalendarFeedForm(forms.Form):
+    """The doctor's calendar feed page: each button posts its action."""
+
+    ISSUE, REVOKE = "issue", "revoke"
+    action = forms.ChoiceField(
+        choices=[(ISSUE, "Make a feed address"), (REVOKE, "Turn the feed off")],
+        error_messages={
+            "required": "Choose what to do with your calendar feed.",
+            "invalid_choice": "That is not something this page can do with your calendar feed.",
+        },
+    )

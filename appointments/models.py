@@ -1,3 +1,5 @@
+import hashlib
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -6,7 +8,7 @@ from django.db.models.lookups import LessThanOrEqual
 from django.utils import timezone
 
 from accounts.models import Role
-from hospital.models import Currency, Doctor, Rating, Slot
+from hospital.models import Currency, Doctor, Rating, Slot, VisitType
 
 
 class AppointmentStatus(models.TextChoices):
@@ -44,6 +46,16 @@ class AppointmentQuerySet(models.QuerySet):
             return self.filter(doctor__user=user)
         return self.filter(patient=user)
 
+    def attended_by(self, user) -> "AppointmentQuerySet":
+        """The user's own visits: as their patient or as their doctor (staff attend none)."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.role == Role.DOCTOR:
+            return self.filter(doctor__user=user)
+        if user.role == Role.PATIENT:
+            return self.filter(patient=user)
+        return self.none()
+
     def holding_slot(self, *, now) -> "AppointmentQuerySet":
         """Appointments that keep their slot from others right now (a lapsed hold does not)."""
         return self.filter(status__in=ACTIVE_STATUSES).exclude(
@@ -67,6 +79,13 @@ class Appointment(models.Model):
     fee_amount = models.PositiveIntegerField(help_text="In minor units (cents, pence; yen as is).")
     fee_currency = models.CharField(max_length=3, choices=Currency.choices)
     reason = models.TextField("reason for visit", max_length=1000, blank=True)
+    # Where the visit takes place, copied from the doctor's settings at booking like the fee.
+    visit_type = models.CharField(max_length=10, choices=VisitType.choices, default=VisitType.IN_PERSON)
+    location_site = models.CharField("site", max_length=200, blank=True)
+    location_room = models.CharField("room", max_length=100, blank=True)
+    # A video visit's room on the video server: random and unguessable, since whoever knows the
+    # name can join the call. Never shown to staff or put in the doctor's calendar feed.
+    video_room = models.CharField(max_length=64, blank=True)
     cancel_reason = models.CharField(max_length=20, choices=CancelReason.choices, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -86,6 +105,16 @@ class Appointment(models.Model):
             models.CheckConstraint(
                 condition=~Q(status=AppointmentStatus.PENDING_PAYMENT) | Q(hold_expires_at__isnull=False),
                 name="appointment_pending_has_hold_expiry",
+            ),
+            models.CheckConstraint(condition=Q(visit_type__in=VisitType.values), name="appointment_visit_type_known"),
+            # A video visit has its room, and only a video visit has one.
+            models.CheckConstraint(
+                condition=Q(visit_type=VisitType.VIDEO, video_room__gt="")
+                | (~Q(visit_type=VisitType.VIDEO) & Q(video_room="")),
+                name="appointment_video_room_iff_video",
+            ),
+            models.UniqueConstraint(
+                fields=["video_room"], condition=~Q(video_room=""), name="appointment_video_room_unique"
             ),
         ]
         indexes = [
@@ -140,3 +169,27 @@ class Review(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rating} out of {max(Rating.values)} for appointment #{self.appointment_id}"
+
+
+class DoctorCalendarFeed(models.Model):
+    """A doctor's private calendar subscription (an .ics URL that calendar apps poll).
+
+    Only the SHA-256 of the URL's token is kept: a copy of the database gives no working feed
+    URL. The token itself is shown to the doctor once, when made; a new one replaces it, and
+    deleting the row revokes the feed."""
+
+    doctor = models.OneToOneField(Doctor, on_delete=models.CASCADE, related_name="calendar_feed")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField()
+    last_fetched_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "doctor's calendar feed"
+
+    def __str__(self) -> str:
+        return f"Calendar feed of {self.doctor}"
+
+    @staticmethod
+    def hash_token(token: str) -> str:
+        # The token is 256 random bits: a plain SHA-256 is enough, no slow password hash needed.
+        return hashlib.sha256(token.encode()).hexdigest()

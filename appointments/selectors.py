@@ -2,16 +2,18 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Count, Min, Q, QuerySet, Subquery, Window
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.timesince import timeuntil
 
 from accounts.access import get_for_user_or_404
 from accounts.models import PatientProfile
-from appointments import payment_facts
-from appointments.models import Appointment, AppointmentLogEntry, AppointmentStatus, Review
+from appointments import ical, payment_facts, visit_place
+from appointments.models import Appointment, AppointmentLogEntry, AppointmentStatus, DoctorCalendarFeed, Review
 from hospital import slot_holders, timefmt
 from hospital.models import Rating, Slot, booking_cutoff
 from hospital.selectors import url_for_ids
@@ -250,6 +252,9 @@ def slot_to_book(*, slot_id: int, patient) -> Slot:
             "doctor__slot_minutes",
             "doctor__fee_amount",
             "doctor__fee_currency",
+            "doctor__visit_type",
+            "doctor__site",
+            "doctor__room",
             "doctor__user__first_name",
             "doctor__user__last_name",
             "doctor__specialty__name",
@@ -356,6 +361,33 @@ def appointment_detail(
         payment_status=payment.status if payment else None,
         payment_status_shown=payment_status_shown,
     )
+    with_visit_place(appointment, user=user, now=now)
+    return appointment
+
+
+# A visit that is on (or awaiting payment) goes into calendars; a canceled one comes out of them.
+_IN_CALENDARS = (AppointmentStatus.CONFIRMED, AppointmentStatus.IN_PROGRESS)
+
+
+def with_visit_place(appointment: Appointment, *, user, now: dt.datetime) -> Appointment:
+    """Give an appointment read with its slot and doctor what `appointments/includes/visit_place.html`
+    prints: `place` (None for a visit that is off: canceled, expired, a lapsed hold) and
+    `calendar_url` (its .ics, for its own patient or doctor while it is on)."""
+    off = appointment.status in (AppointmentStatus.CANCELED, AppointmentStatus.EXPIRED) or (
+        appointment.status == AppointmentStatus.PENDING_PAYMENT and not appointment.hold_is_live(now=now)
+    )
+    attends = user.pk in (appointment.patient_id, appointment.doctor.user_id)
+    if off:
+        appointment.place = None
+    elif attends:
+        appointment.place = visit_place.appointment_place(appointment, viewer_zone=viewer_time_zone(user), now=now)
+    else:
+        appointment.place = visit_place.place_for_others(appointment)
+    appointment.calendar_url = (
+        reverse("appointments:calendar", args=[appointment.pk])
+        if attends and appointment.status in _IN_CALENDARS
+        else ""
+    )
     return appointment
 
 
@@ -426,3 +458,64 @@ def visits_booked_between(*, doctor_id: int, starts_at: dt.datetime, ends_at: dt
 def next_hold_lapse(*, now: dt.datetime, slots: QuerySet[Slot]) -> dt.datetime | None:
     """When the first live payment hold on one of `slots` runs out, freeing its slot without a write."""
     return Appointment.objects.live_holds(now=now).filter(slot__in=slots).aggregate(at=Min("hold_expires_at"))["at"]
+
+
+def appointment_calendar(*, user, pk: int, now: dt.datetime | None = None) -> bytes:
+    """The .ics of one of the user's own visits, as its patient or its doctor reads it (ical
+    explains the two); anybody else's, staff included, is a 404."""
+    now = now or timezone.now()
+    appointment = get_object_or_404(
+        Appointment.objects.attended_by(user)
+        .select_related("slot", "doctor__user", "doctor__specialty")
+        .only(*ical.PATIENT_EVENT_FIELDS),
+        pk=pk,
+    )
+    event = ical.doctor_event(appointment, now=now) if user.is_doctor else ical.patient_event(appointment, now=now)
+    return ical.calendar_bytes([event])
+
+
+@dataclass(frozen=True)
+class CalendarFeedStatus:
+    """A doctor's feed as their settings page shows it (the URL itself is never kept)."""
+
+    created: timefmt.Shown
+    last_fetched: timefmt.Shown | None
+
+
+def calendar_feed_status(*, doctor) -> CalendarFeedStatus | None:
+    feed = DoctorCalendarFeed.objects.filter(doctor=doctor).first()
+    if feed is None:
+        return None
+
+    def at(moment: dt.datetime) -> timefmt.Shown:
+        return timefmt.shown(moment, zone=doctor.timezone, viewer_zone="", style=timefmt.format_short)
+
+    return CalendarFeedStatus(
+        created=at(feed.created_at), last_fetched=at(feed.last_fetched_at) if feed.last_fetched_at else None
+    )
+
+
+def _in_doctors_feed(*, now: dt.datetime) -> Q:
+    """Visits still to come or under way: a calendar drops the ones that leave the feed."""
+    return Q(status=AppointmentStatus.CONFIRMED, slot__ends_at__gt=now) | Q(status=AppointmentStatus.IN_PROGRESS)
+
+
+def calendar_feed(*, token: str, now: dt.datetime | None = None) -> tuple[int, bytes] | None:
+    """The feed whose URL carries `token`, as (feed id, .ics), or None: an unknown or revoked
+    token, or a doctor whose account is closed. Two queries however many visits it lists."""
+    now = now or timezone.now()
+    feed = (
+        DoctorCalendarFeed.objects.filter(token_hash=DoctorCalendarFeed.hash_token(token), doctor__user__is_active=True)
+        .values("pk", "doctor_id")
+        .first()
+    )
+    if feed is None:
+        return None
+    appointments = (
+        Appointment.objects.filter(_in_doctors_feed(now=now), doctor_id=feed["doctor_id"])
+        .select_related("slot", "doctor")
+        .only(*ical.DOCTOR_EVENT_FIELDS)
+        .order_by("slot__starts_at", "pk")
+    )
+    events = [ical.doctor_event(appointment, now=now) for appointment in appointments]
+    return feed["pk"], ical.calendar_bytes(events, name=f"{settings.HOSPITAL_NAME} appointments", is_feed=True)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Role, User
+from appointments import visit_place
 from appointments.locks import lock_appointment
 from appointments.models import (
     ACTIVE_STATUSES,
@@ -17,11 +20,12 @@ from appointments.models import (
     AppointmentLogEntry,
     AppointmentStatus,
     CancelReason,
+    DoctorCalendarFeed,
     Review,
 )
 from appointments.payment_facts import appointment_is_paid
 from hospital.locks import lock_patient, lock_slot
-from hospital.models import Rating, Slot, booking_cutoff, booking_cutoff_words
+from hospital.models import Doctor, Rating, Slot, booking_cutoff, booking_cutoff_words
 from hospital.services import doctor_rating_add
 
 S = AppointmentStatus
@@ -141,6 +145,7 @@ def appointment_hold(
         fee_amount=slot.doctor.fee_amount,
         fee_currency=slot.doctor.fee_currency,
         reason=reason.strip(),
+        **visit_place.snapshot(slot.doctor),
     )
     appointment_log(appointment=appointment, message="Booked; the slot is held while you pay.", now=now)
     return appointment
@@ -222,3 +227,39 @@ def review_submit(*, patient: User, appointment_id: int, rating: int, comment: s
             raise
         doctor_rating_add(doctor_id=appointment.doctor_id, rating=rating)
     return review
+
+
+# A calendar app that polls every few minutes records its visit this often, not on every fetch.
+FEED_FETCH_RECORDED_EVERY = dt.timedelta(minutes=10)
+
+
+def calendar_feed_issue(*, doctor: Doctor, now: dt.datetime | None = None) -> str:
+    """A new secret token for the doctor's calendar feed URL, returned once and kept only as a
+    hash. It replaces any earlier token, whose URL stops working at once."""
+    token = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        DoctorCalendarFeed.objects.update_or_create(
+            doctor=doctor,
+            defaults={
+                "token_hash": DoctorCalendarFeed.hash_token(token),
+                "created_at": now or timezone.now(),
+                "last_fetched_at": None,
+            },
+        )
+    return token
+
+
+def calendar_feed_revoke(*, doctor: Doctor) -> bool:
+    """Turn the doctor's feed off: its URL answers 404 from now on. False if there was none."""
+    with transaction.atomic():
+        deleted, _ = DoctorCalendarFeed.objects.filter(doctor=doctor).delete()
+    return bool(deleted)
+
+
+def calendar_feed_record_fetch(*, feed_id: int, now: dt.datetime | None = None) -> None:
+    """Note when a calendar app last fetched the feed (the doctor's page shows it): one UPDATE,
+    which writes only when the last note is older than FEED_FETCH_RECORDED_EVERY."""
+    now = now or timezone.now()
+    DoctorCalendarFeed.objects.filter(
+        Q(last_fetched_at__isnull=True) | Q(last_fetched_at__lt=now - FEED_FETCH_RECORDED_EVERY), pk=feed_id
+    ).update(last_fetched_at=now)

@@ -1,7 +1,7 @@
 from django.http import Http404
 from django.urls import path
 
-from appointments import views
+from appointments import calendar_views, views
 
 
 def _visit_action(request, pk: int, action: str):
@@ -21,4 +21,7 @@ urlpatterns = [
     path("<int:pk>/paid/", views.paid, name="paid"),
     path("<int:pk>/review/", views.review, name="review"),
     path("<int:pk>/visit/<str:action>/", _visit_action, name="visit_action"),
+    path("<int:pk>/calendar.ics", calendar_views.appointment_calendar, name="calendar"),
+    path("calendar-feed/", calendar_views.calendar_feed_settings, name="calendar_feed_settings"),
+    path("calendar-feed/<str:token>.ics", calendar_views.calendar_feed, name="calendar_feed"),
 ]

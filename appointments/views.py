@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.access import role_required
 from accounts.models import Role
-from appointments import selectors
+from appointments import selectors, visit_place
 from appointments.forms import AppointmentFilterForm, BookingForm, ReviewForm
 from appointments.models import Appointment, AppointmentStatus
 from appointments.services import BookingError, ReviewError, review_submit
@@ -61,6 +61,7 @@ def book(request, slot_id: int):
         "doctor": slot.doctor,
         "form": form,
         "is_free": is_free,
+        "place": visit_place.offered_place(slot.doctor),
         # The patient's own live hold on this slot (e.g. back from the payment page): offer to resume it.
         "own_hold": None if is_free else selectors.patient_hold_on_slot(user=request.user, slot_id=slot.pk),
         "pay_minutes": settings.CHECKOUT_SESSION_MINUTES,

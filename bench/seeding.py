@@ -86,6 +86,7 @@ def doctors_grow(total: int) -> None:
                     fee_amount=5000,
                     fee_currency="usd",
                     timezone=ZONES[i % len(ZONES)],
+                    site="Riverside Building, 1 Riverside Way",
                 )
                 for i, user in enumerate(users, start=start)
             ),

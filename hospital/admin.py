@@ -119,6 +119,7 @@ class DoctorAdmin(DoctorTimezoneMixin, admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("user", "specialty", "bio", "is_active")}),
         ("Consultations", {"fields": ("fee_currency", "fee_amount", "slot_minutes", "timezone")}),
+        ("Where visits take place", {"fields": ("visit_type", "site", "room")}),
     )
 
     def doctor_of(self, obj):
@@ -228,8 +229,8 @@ class OutboundEmailAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = [("status", titled("delivery status"))]
     search_fields = ["to", "subject", "key"]
     readonly_fields = [
-        "key", "to", "subject", "body", "message_id", "status", "attempts", "next_attempt_at", "last_error",
-        "created_at", "sent_at",
+        "key", "to", "subject", "body", "attachment_filename", "attachment_mimetype", "attachment_content",
+        "message_id", "status", "attempts", "next_attempt_at", "last_error", "created_at", "sent_at",
     ]  # fmt: skip
 
 

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import PatientProfile, Role, User
-from hospital.models import Doctor, Specialty, TimeOff, WorkingHours
+from hospital.models import Doctor, Specialty, TimeOff, VisitType, WorkingHours
 
 DEMO_PASSWORD = "demo-pass-2026"
 
@@ -145,6 +145,19 @@ DOCTORS = (
     ),
 )
 
+# Where each demo doctor sees patients (by last name): a room of the hospital's one site, or video.
+DEMO_SITE = "Riverside Building, 1 Riverside Way"
+DEMO_ROOMS = {
+    "Okafor": "Room 2.14, Cardiology outpatients",
+    "Whitfield": "Room G.03, General practice",
+    "Adeyemi": "Room 1.20, Children's clinic",
+    "Fischer": "Room 2.16, Cardiology outpatients",
+    "Kim": "Room 1.22, Children's clinic",
+    "Bell": "Room G.05, General practice",
+    "Tanaka": "Room 3.02, Orthopaedics",
+}
+DEMO_VIDEO = {"Marquez", "Raman"}  # they see patients by video call
+
 PATIENTS = (
     ("patient@example.com", "Alex", "Morgan", dt.date(1988, 4, 12)),
     ("sam.taylor@example.com", "Sam", "Taylor", dt.date(1975, 11, 3)),
@@ -194,6 +207,9 @@ def _demo_doctor(spec: DemoDoctor, specialties: dict[str, Specialty]) -> Doctor:
             "slot_minutes": spec.slot_minutes,
             "timezone": spec.timezone,
             "is_active": True,
+            "visit_type": VisitType.VIDEO if spec.last_name in DEMO_VIDEO else VisitType.IN_PERSON,
+            "site": DEMO_SITE,
+            "room": DEMO_ROOMS.get(spec.last_name, ""),
         },
     )
     wanted = {

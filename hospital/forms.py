@@ -55,7 +55,11 @@ class DoctorForm(forms.ModelForm):
 
     class Meta:
         model = Doctor
-        fields = ["user", "specialty", "bio", "is_active", "fee_currency", "fee_amount", "slot_minutes", "timezone"]
+        fields = [
+            "user", "specialty", "bio", "is_active", "fee_currency", "fee_amount", "slot_minutes", "timezone",
+            "visit_type", "site", "room",
+        ]  # fmt: skip
+        widgets = {"visit_type": forms.RadioSelect}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -67,6 +67,11 @@ class Rating(models.IntegerChoices):
 RATING_TOTALS = frozenset({"review_count", "rating_sum"})
 
 
+class VisitType(models.TextChoices):
+    IN_PERSON = "in_person", "In person"
+    VIDEO = "video", "Video call"
+
+
 class DoctorQuerySet(models.QuerySet):
     def visible_to(self, user) -> "DoctorQuerySet":
         """Staff see every doctor, including inactive ones; everybody else only active ones."""
@@ -110,6 +115,24 @@ class Doctor(models.Model):
     # without reading a single review.
     review_count = models.PositiveIntegerField(default=0, editable=False)
     rating_sum = models.PositiveIntegerField(default=0, editable=False)
+    # How new bookings take place. Each appointment keeps a copy of these made when it was booked
+    # (appointments.services.appointment_hold), so a later change moves no visit already booked.
+    visit_type = models.CharField(
+        "visits",
+        max_length=10,
+        choices=VisitType.choices,
+        default=VisitType.IN_PERSON,
+        help_text="How new bookings take place. Visits already booked keep the place they were booked with.",
+    )
+    site = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Where in-person visits take place: the building and its address, "
+        "e.g. Riverside Building, 1 Riverside Way.",
+    )
+    room = models.CharField(
+        max_length=100, blank=True, help_text="Optional, e.g. Room 2.14 (Cardiology outpatients, second floor)."
+    )
 
     objects = DoctorQuerySet.as_manager()
 
@@ -138,6 +161,13 @@ class Doctor(models.Model):
                     rating_sum__lte=models.F("review_count") * max(Rating.values),
                 ),
                 name="hospital_doctor_rating_totals_on_the_scale",
+            ),
+            models.CheckConstraint(
+                condition=Q(visit_type__in=VisitType.values), name="hospital_doctor_visit_type_known"
+            ),
+            # Patients booking an in-person visit must be told where to go.
+            models.CheckConstraint(
+                condition=~Q(visit_type=VisitType.IN_PERSON) | ~Q(site=""), name="hospital_doctor_in_person_has_site"
             ),
         ]
 
@@ -175,6 +205,8 @@ class Doctor(models.Model):
                     f"Stripe refuses smaller payments in {Currency(self.fee_currency).label}."
                 }
             )
+        if self.visit_type == VisitType.IN_PERSON and not self.site.strip():
+            raise ValidationError({"site": "In-person visits need a site, so patients know where to go."})
 
 
 class ScheduleQuerySet(models.QuerySet):
@@ -340,6 +372,11 @@ class OutboundEmail(DurableSideEffect):
     to = models.EmailField()
     subject = models.CharField(max_length=300)
     body = models.TextField()
+    # One text attachment (e.g. the appointment's .ics), stored with the row so every retry sends
+    # exactly what was decided in the transaction that queued the e-mail.
+    attachment_filename = models.CharField(max_length=100, blank=True)
+    attachment_mimetype = models.CharField(max_length=100, blank=True)
+    attachment_content = models.TextField(blank=True)
     message_id = models.CharField(max_length=255, unique=True)
     status = models.CharField(max_length=10, choices=EmailStatus.choices, default=EmailStatus.PENDING)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -348,6 +385,14 @@ class OutboundEmail(DurableSideEffect):
     class Meta:
         ordering = ["-created_at"]
         verbose_name = "outbound e-mail"
+        constraints = [
+            # An attachment is whole (name, type and content) or absent.
+            models.CheckConstraint(
+                condition=Q(attachment_filename="", attachment_mimetype="", attachment_content="")
+                | (~Q(attachment_filename="") & ~Q(attachment_mimetype="") & ~Q(attachment_content="")),
+                name="hospital_outboundemail_attachment_whole",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.subject} → {self.to}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from email.utils import parseaddr
 
 from django.conf import settings
@@ -22,11 +23,21 @@ EMAIL_PENDING = Q(status=EmailStatus.PENDING)
 EMAIL_MAX_ATTEMPTS = 12
 
 
-def _message_id_domain() -> str:
+def mail_domain() -> str:
+    """The hospital's own domain, from its sender address: Message-IDs and calendar UIDs end in it."""
     return parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "localhost"
 
 
-def email_queue(*, key: str, to: str, subject: str, template: str, context: dict) -> OutboundEmail:
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content: str
+    mimetype: str
+
+
+def email_queue(
+    *, key: str, to: str, subject: str, template: str, context: dict, attachment: Attachment | None = None
+) -> OutboundEmail:
     """Record an e-mail to send once the caller's transaction commits. Idempotent per `key`."""
     with transaction.atomic():
         email, created = OutboundEmail.objects.get_or_create(
@@ -35,7 +46,16 @@ def email_queue(*, key: str, to: str, subject: str, template: str, context: dict
                 "to": to,
                 "subject": subject,
                 "body": render_to_string(template, {"hospital_name": settings.HOSPITAL_NAME, **context}),
-                "message_id": make_msgid(domain=_message_id_domain()),
+                "message_id": make_msgid(domain=mail_domain()),
+                **(
+                    {
+                        "attachment_filename": attachment.filename,
+                        "attachment_mimetype": attachment.mimetype,
+                        "attachment_content": attachment.content,
+                    }
+                    if attachment
+                    else {}
+                ),
             },
         )
         if created:
@@ -53,6 +73,8 @@ def email_deliver(*, email_id: int) -> None:
         to=[email.to],
         headers={"Message-ID": email.message_id},
     )
+    if email.attachment_filename:
+        message.attach(email.attachment_filename, email.attachment_content, email.attachment_mimetype)
     try:
         message.send()
     except Exception as exc:  # any SMTP or socket failure: retried later, up to a limit

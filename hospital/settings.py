@@ -197,6 +197,13 @@ BOOKING_CLOSES_MINUTES_BEFORE_START = env.int("BOOKING_CLOSES_MINUTES_BEFORE_STA
 # Booking attempts per patient per hour (each one may create a Stripe Checkout Session).
 BOOKING_RATE_LIMIT_PER_HOUR = env.int("BOOKING_RATE_LIMIT_PER_HOUR", default=30)
 
+# --- Video visits -----------------------------------------------------------------------------
+# Where video visits take place, e.g. https://meet.example.org for a self-hosted Jitsi Meet: a
+# video visit's link is VIDEO_BASE_URL/<its random room name>, shown to the patient and the doctor
+# from 10 minutes before the start. Empty: no link is shown, and pages say the hospital sends
+# the details to join.
+VIDEO_BASE_URL = env.str("VIDEO_BASE_URL", default="").rstrip("/")
+
 # --- Stripe (dj-stripe) ---------------------------------------------------------------------
 # Empty key: the demo's local Stripe stand-in (scripts/demo.sh starts it and sets these).
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")

@@ -9,6 +9,8 @@ os.environ["STRIPE_SECRET_KEY"] = "sk_test_suiteStandinKey0000000000000"  # noqa
 os.environ["STRIPE_WEBHOOK_SECRET"] = "whsec_test_suite_secret"  # noqa: S105
 # Nothing in the suite may reach out: Stripe is the stand-in (tests/payments/conftest.py) or nobody.
 os.environ["STRIPE_API_BASE"] = "http://127.0.0.1:9"
+# No video server: tests that show a video link set one of their own (a name that never resolves).
+os.environ["VIDEO_BASE_URL"] = ""
 
 from .settings import *  # noqa: F403
 

@@ -59,6 +59,8 @@ class DoctorFactory(factory.django.DjangoModelFactory):
     fee_currency = "usd"
     slot_minutes = 30
     timezone = "Europe/London"
+    site = "Riverside Building, 1 Riverside Way"
+    room = "Room 1.04"
 
 
 class WorkingHoursFactory(factory.django.DjangoModelFactory):
@@ -101,6 +103,7 @@ def visit(*, status="confirmed", paid=True, patient=None, doctor=None, starts_at
     """An appointment already in `status`, with its payment captured in full when `paid`: the state
     the payment flow leaves behind (tested on its own in tests/payments), made directly so tests of
     what comes after do not replay Checkout."""
+    from appointments import visit_place
     from appointments.models import Appointment
     from payments.models import Payment, PaymentStatus
 
@@ -115,6 +118,7 @@ def visit(*, status="confirmed", paid=True, patient=None, doctor=None, starts_at
         fee_amount=doctor.fee_amount,
         fee_currency=doctor.fee_currency,
         reason=reason,
+        **visit_place.snapshot(doctor),
     )
     Payment.objects.create(
         appointment=appointment,

@@ -6,6 +6,7 @@ import datetime as dt
 
 from django.utils import timezone
 
+from appointments import ical, visit_place
 from appointments.models import Appointment, AppointmentStatus, CancelReason
 from appointments.services import (
     appointment_log,
@@ -15,7 +16,7 @@ from appointments.services import (
     slot_is_held_by_other,
 )
 from hospital.money import format_money
-from hospital.notifications import email_queue
+from hospital.notifications import Attachment, email_queue
 from payments.models import Payment, RefundReason
 from payments.selectors import refunded_on_payment_intent
 from payments.services.common import tell_staff
@@ -132,6 +133,7 @@ def _confirm(appointment: Appointment, payment: Payment, *, message: str, now: d
     appointment_transition(appointment=appointment, to=S.CONFIRMED, message=message, now=now)
     doctor = appointment.doctor
     starts = timezone.localtime(appointment.slot.starts_at, doctor.zone)
+    where, where_note = visit_place.place_words(appointment)
     email_queue(
         key=f"appointment-confirmed:{appointment.pk}",
         to=appointment.patient.email,
@@ -141,6 +143,13 @@ def _confirm(appointment: Appointment, payment: Payment, *, message: str, now: d
             "appointment": appointment,
             "doctor": doctor,
             "starts": starts,
+            "where": where,
+            "where_note": where_note,
             "amount": format_money(payment.captured_amount, payment.currency),
         },
+        attachment=Attachment(
+            filename=ical.ics_filename(appointment.pk),
+            content=ical.calendar_bytes([ical.patient_event(appointment, now=now)]).decode(),
+            mimetype="text/calendar",
+        ),
     )

@@ -21,11 +21,11 @@ from playwright.sync_api import expect
 from appointments.models import Appointment, AppointmentStatus
 from hospital import timefmt
 from hospital.demo import DEMO_PASSWORD
-from hospital.models import Slot
+from hospital.models import Slot, VisitType
 from payments.models import CheckoutAttempt, PaymentStatus
 from payments.services import checkout_redirect_url, hold_cancel
 from tests.e2e.helpers import wait_for
-from tests.factories import TEST_PASSWORD, PatientFactory, SlotFactory, StaffFactory, hold_slot, visit
+from tests.factories import TEST_PASSWORD, DoctorFactory, PatientFactory, SlotFactory, StaffFactory, hold_slot, visit
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -302,6 +302,36 @@ def test_doctor_pages(live_server, page, audit, portal_doctor):
     audit.check("working hours with errors")
     page.goto(f"{base}/accounts/profile/")
     audit.check("doctor's profile")
+
+
+def test_calendar_and_video_pages(live_server, page, audit, settings):
+    """The doctor's calendar feed page in each of its states, and a video visit's page with its
+    link still to come and open (the video server's address never resolves: it is only linked)."""
+    settings.VIDEO_BASE_URL = "https://video.hospital.invalid"
+    doctor = DoctorFactory(visit_type=VisitType.VIDEO, timezone="Asia/Tokyo")
+    patient = PatientFactory(email="pat@example.com")
+    soon = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(minutes=5)
+    open_now = visit(patient=patient, doctor=doctor, starts_at=soon)
+    later = visit(patient=patient, doctor=doctor, starts_at=soon + dt.timedelta(days=1))
+
+    log_in(page, live_server.url, doctor.user.email)
+    page.goto(f"{live_server.url}/appointments/calendar-feed/")
+    audit.check("calendar feed, off")
+    page.get_by_role("button", name="Make my feed address").click()
+    expect(page.get_by_label("Feed address")).to_be_visible()
+    page.get_by_text("How to add it to a calendar app").click()
+    audit.check("calendar feed, new address shown")
+    page.goto(f"{live_server.url}/appointments/calendar-feed/")
+    audit.check("calendar feed, on")
+    page.get_by_role("button", name="Log out").click()
+
+    log_in(page, live_server.url, patient.email)
+    page.goto(f"{live_server.url}/appointments/{later.pk}/")
+    expect(page.get_by_text("The link to join appears here from")).to_be_visible()
+    audit.check("appointment detail, video link to come")
+    page.goto(f"{live_server.url}/appointments/{open_now.pk}/")
+    expect(page.get_by_role("link", name="Join the video call")).to_be_visible()
+    audit.check("appointment detail, video link open")
     audit.assert_clean()
 
 
