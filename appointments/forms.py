@@ -67,3 +67,25 @@ class ReviewForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Only the doctor and our staff read it; other patients see the average rating alone.",
     )
+
+
+class VisitNoteForm(forms.Form):
+    text = forms.CharField(
+        label="Visit note",
+        required=False,
+        max_length=20000,
+        widget=forms.Textarea(attrs={"rows": 10}),
+        help_text="A draft until you complete the visit: completing signs it, and a signed note never changes.",
+    )
+
+
+class AddendumForm(forms.Form):
+    # Its own prefix: its field never shares an id with the note's on one page.
+    prefix = "addendum"
+
+    text = forms.CharField(
+        label="Addendum",
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="A correction or addition, dated and signed with your name. The note stays as it was signed.",
+    )

@@ -12,4 +12,7 @@ urlpatterns = [
     path("<int:pk>/cancel-hold/", views.cancel_hold, name="cancel_hold"),
     path("<int:pk>/paid/", views.paid, name="paid"),
     path("<int:pk>/review/", views.review, name="review"),
+    path("<int:pk>/visit/<str:action>/", views.visit_action, name="visit_action"),
+    path("<int:pk>/note/", views.visit_note_save, name="visit_note"),
+    path("<int:pk>/note/addenda/", views.visit_note_addendum, name="visit_note_addendum"),
 ]
