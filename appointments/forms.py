@@ -71,11 +71,11 @@ class ReviewForm(forms.Form):
 
 class VisitNoteForm(forms.Form):
     text = forms.CharField(
-        label="Visit note",
+        label="Draft note",
         required=False,
         max_length=20000,
         widget=forms.Textarea(attrs={"rows": 10}),
-        help_text="A draft until you complete the visit: completing signs it, and a signed note never changes.",
+        help_text="Only you and the hospital's clinical-records staff can read it.",
     )
 
 
@@ -84,7 +84,7 @@ class AddendumForm(forms.Form):
     prefix = "addendum"
 
     text = forms.CharField(
-        label="Addendum",
+        label="New addendum",
         max_length=5000,
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="A correction or addition, dated and signed with your name. The note stays as it was signed.",

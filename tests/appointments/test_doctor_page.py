@@ -49,7 +49,7 @@ def test_shows_the_patient_their_age_on_the_visit_day_the_reason_and_the_payment
     assert response.status_code == 200
     text = response.text
     assert "Pat Patel" in text
-    assert "36 years old on the day of the visit" in text
+    assert "Age 36 at this visit" in text
     assert "17 May 1990" in text
     assert "Chest tightness when running" in text
     assert "Monday 1 June 2026, 09:30–10:00 BST" in text
