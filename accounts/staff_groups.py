@@ -18,6 +18,7 @@ from fnmatch import fnmatchcase
 
 from django.apps import apps as global_apps
 from django.contrib.auth.management import create_permissions
+from django.contrib.auth.models import Group, Permission
 from django.db import DEFAULT_DB_ALIAS
 
 from accounts.models import StaffGroup
@@ -80,8 +81,6 @@ def staff_groups_apply(*, using: str = DEFAULT_DB_ALIAS, apps=global_apps, **_kw
     idempotent), so every app's permissions exist when the table is applied."""
     for app_config in global_apps.get_app_configs():
         create_permissions(app_config, verbosity=0, using=using, apps=apps)
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
     permissions = {
         f"{app_label}.{codename}": pk
         for pk, app_label, codename in Permission.objects.using(using).values_list(
