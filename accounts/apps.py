@@ -6,4 +6,8 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self):
-        from accounts import checks  # noqa: F401  (registers on import)
+        from django.db.models.signals import post_migrate
+
+        from accounts import checks, staff_groups  # noqa: F401  (checks register on import)
+
+        post_migrate.connect(staff_groups.staff_groups_apply, sender=self)

@@ -3,9 +3,21 @@ from django.utils import timezone
 from django.utils.text import Truncator
 
 from appointments import services
-from appointments.models import Appointment, AppointmentLogEntry, DoctorCalendarFeed, Review
+from appointments.models import (
+    Appointment,
+    AppointmentLogEntry,
+    DoctorCalendarFeed,
+    Review,
+    VisitNote,
+    VisitNoteAddendum,
+)
 from hospital.admin import ReadOnlyAdminMixin, titled
+from hospital.audit import audit_record, request_ip
+from hospital.models import AuditAction
 from hospital.money import format_money
+
+# Who may read money in the admin: whoever may view payments (billing and administrators).
+SEES_MONEY = "payments.view_payment"
 
 
 class AppointmentLogEntryInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -17,7 +29,8 @@ class AppointmentLogEntryInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 @admin.register(Appointment)
 class AppointmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    """Status changes go through services (and, later, their admin actions), never the field."""
+    """Status changes go through services (and, later, their admin actions), never the field.
+    The fee shows only to staff who may read money: front desk sees the payment's status alone."""
 
     list_display = ["pk", "patient", "doctor", "local_start", "status", "payment_status", "fee"]
     list_filter = [
@@ -30,11 +43,23 @@ class AppointmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ["patient", "doctor__user", "slot", "payment"]
     date_hierarchy = "created_at"
     fields = [
-        "patient", "doctor", "slot", "local_start", "status", "cancel_reason", "hold_expires_at", "fee",
-        "visit_type", "location_site", "location_room", "reason", "created_at", "updated_at",
+        "patient", "doctor", "slot", "local_start", "status", "payment_status", "cancel_reason", "hold_expires_at",
+        "fee", "visit_type", "location_site", "location_room", "reason", "created_at", "updated_at",
     ]  # fmt: skip
     readonly_fields = fields
     inlines = [AppointmentLogEntryInline]
+
+    def _without_money(self, request, names):
+        return list(names) if request.user.has_perm(SEES_MONEY) else [name for name in names if name != "fee"]
+
+    def get_list_display(self, request):
+        return self._without_money(request, super().get_list_display(request))
+
+    def get_fields(self, request, obj=None):
+        return self._without_money(request, super().get_fields(request, obj))
+
+    def get_readonly_fields(self, request, obj=None):
+        return self._without_money(request, super().get_readonly_fields(request, obj))
 
     @admin.display(description="Starts (doctor's time)", ordering="slot__starts_at")
     def local_start(self, appointment):
@@ -98,3 +123,47 @@ class DoctorCalendarFeedAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         for feed in queryset.select_related("doctor"):
             services.calendar_feed_revoke(doctor=feed.doctor)
+
+
+class VisitNoteAddendumInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = VisitNoteAddendum
+    fields = ["signed_at", "author", "text"]
+    readonly_fields = fields
+    extra = 0
+
+
+@admin.register(VisitNote)
+class VisitNoteAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Visit notes for the clinical-records group: read here, written only by the visit's doctor
+    (a signed note is final). The list names the visit, never the note's words; opening a note is
+    recorded in the audit log."""
+
+    list_display = ["appointment", "patient", "doctor", "signed_at", "signed_by"]
+    list_filter = [("signed_at", admin.EmptyFieldListFilter)]
+    search_fields = ["appointment__patient__email", "appointment__patient__last_name", "appointment__pk"]
+    list_select_related = ["appointment__patient", "appointment__doctor__user", "signed_by"]
+    fields = ["appointment", "patient", "doctor", "text", "created_at", "updated_at", "signed_at", "signed_by"]
+    readonly_fields = fields
+    inlines = [VisitNoteAddendumInline]
+
+    @admin.display(description="Patient", ordering="appointment__patient__last_name")
+    def patient(self, note):
+        return note.appointment.patient
+
+    @admin.display(description="Doctor")
+    def doctor(self, note):
+        return note.appointment.doctor
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        note = self.get_object(request, object_id) if response.status_code == 200 else None
+        if note is not None:
+            audit_record(
+                actor=request.user,
+                action=AuditAction.READ,
+                record=note,
+                patient=note.appointment.patient,
+                ip=request_ip(request),
+                summary="Read the visit note and its addenda in the admin.",
+            )
+        return response

@@ -5,7 +5,9 @@ class AppointmentsConfig(AppConfig):
     name = "appointments"
 
     def ready(self):
-        from appointments import checks, selectors, services  # noqa: F401  (checks register on import)
+        from django.db.models.signals import post_migrate
+
+        from appointments import checks, note_guards, selectors, services  # noqa: F401  (checks register on import)
         from appointments.models import Appointment
         from hospital import outbox, page_cache, slot_holders
 
@@ -18,3 +20,4 @@ class AppointmentsConfig(AppConfig):
         # A booking, a cancelled hold or a visit's end frees or takes a slot on the public pages.
         page_cache.watch(Appointment)
         outbox.register_tidy_up(name="lapsed hold(s) expired", run=services.appointments_expire_lapsed_holds)
+        post_migrate.connect(note_guards.install_note_triggers, sender=self)

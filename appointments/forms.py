@@ -80,3 +80,25 @@ class CalendarFeedForm(forms.Form):
             "invalid_choice": "That is not something this page can do with your calendar feed.",
         },
     )
+
+
+class VisitNoteForm(forms.Form):
+    text = forms.CharField(
+        label="Draft note",
+        required=False,
+        max_length=20000,
+        widget=forms.Textarea(attrs={"rows": 10}),
+        help_text="Only you and the hospital's clinical-records staff can read it.",
+    )
+
+
+class AddendumForm(forms.Form):
+    # Its own prefix: its field never shares an id with the note's on one page.
+    prefix = "addendum"
+
+    text = forms.CharField(
+        label="New addendum",
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="A correction or addition, dated and signed with your name. The note stays as it was signed.",
+    )

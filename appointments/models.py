@@ -193,3 +193,120 @@ class DoctorCalendarFeed(models.Model):
     def hash_token(token: str) -> str:
         # The token is 256 random bits: a plain SHA-256 is enough, no slow password hash needed.
         return hashlib.sha256(token.encode()).hexdigest()
+
+
+class VisitNoteIsSigned(Exception):
+    """A signed note (or an addendum, signed when written) was about to be changed or removed."""
+
+
+class VisitNoteQuerySet(models.QuerySet):
+    """Bulk writes may touch drafts only: a signed note is the record of the visit."""
+
+    def update(self, **kwargs):
+        if self.filter(signed_at__isnull=False).exists():
+            raise VisitNoteIsSigned("A signed visit note cannot be changed; add an addendum instead.")
+        return super().update(**kwargs)
+
+    def delete(self):
+        if self.filter(signed_at__isnull=False).exists():
+            raise VisitNoteIsSigned("A signed visit note cannot be deleted.")
+        return super().delete()
+
+
+class VisitNote(models.Model):
+    """The doctor's note of one visit: a draft while the visit is in progress, signed by the doctor
+    when it completes, then never changed again (corrections are addenda).
+
+    Written through appointments.services only. Guarded three times over: the services refuse,
+    `save`/`delete` and the queryset refuse a signed row, and the database itself refuses to
+    change a signed row (triggers installed by appointments.note_guards after migrate)."""
+
+    appointment = models.OneToOneField(Appointment, on_delete=models.PROTECT, related_name="visit_note")
+    text = models.TextField(max_length=20000, blank=True)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    signed_at = models.DateTimeField(null=True, blank=True)
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    objects = VisitNoteQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            # A signature is a person and a moment: never one without the other.
+            models.CheckConstraint(
+                condition=Q(signed_at__isnull=True, signed_by__isnull=True)
+                | Q(signed_at__isnull=False, signed_by__isnull=False),
+                name="visitnote_signed_at_and_by_together",
+            ),
+            models.CheckConstraint(
+                condition=Q(signed_at__isnull=True) | Q(signed_at__gte=models.F("updated_at")),
+                name="visitnote_signed_after_last_edit",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Visit note of appointment #{self.appointment_id}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            self._refuse_if_signed("changed")
+        super().save(*args, **kwargs)
+        self._signed_when_loaded = self.signed_at is not None
+
+    def delete(self, *args, **kwargs):
+        self._refuse_if_signed("deleted")
+        return super().delete(*args, **kwargs)
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        note = super().from_db(db, field_names, values)
+        note._signed_when_loaded = note.signed_at is not None if "signed_at" in field_names else None
+        return note
+
+    @property
+    def is_signed(self) -> bool:
+        return self.signed_at is not None
+
+    def _refuse_if_signed(self, doing: str) -> None:
+        signed = getattr(self, "_signed_when_loaded", None)
+        if signed is None and self.pk is not None:  # loaded without signed_at: ask the database
+            signed = VisitNote.objects.filter(pk=self.pk, signed_at__isnull=False).exists()
+        if signed:
+            raise VisitNoteIsSigned(f"A signed visit note cannot be {doing}; add an addendum instead.")
+
+
+class VisitNoteAddendumQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise VisitNoteIsSigned("An addendum cannot be changed; add another one.")
+
+    def delete(self):
+        raise VisitNoteIsSigned("An addendum cannot be deleted.")
+
+
+class VisitNoteAddendum(models.Model):
+    """A dated, signed correction or addition to a signed note; written once, never changed."""
+
+    note = models.ForeignKey(VisitNote, on_delete=models.PROTECT, related_name="addenda")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    text = models.TextField(max_length=5000)
+    signed_at = models.DateTimeField()
+
+    objects = VisitNoteAddendumQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["signed_at", "pk"]
+        verbose_name_plural = "visit note addenda"
+        constraints = [models.CheckConstraint(condition=~Q(text=""), name="visitnoteaddendum_text_given")]
+
+    def __str__(self) -> str:
+        return f"Addendum #{self.pk} to visit note #{self.note_id}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise VisitNoteIsSigned("An addendum cannot be changed; add another one.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise VisitNoteIsSigned("An addendum cannot be deleted.")

@@ -4,7 +4,7 @@ from dataclasses import dataclass, field, replace
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Count, Min, Q, QuerySet, Subquery, Window
+from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet, Subquery, Window
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
@@ -13,7 +13,16 @@ from django.utils.timesince import timeuntil
 from accounts.access import get_for_user_or_404
 from accounts.models import PatientProfile
 from appointments import ical, payment_facts, visit_place
-from appointments.models import Appointment, AppointmentLogEntry, AppointmentStatus, DoctorCalendarFeed, Review
+from appointments.models import (
+    Appointment,
+    AppointmentLogEntry,
+    AppointmentStatus,
+    DoctorCalendarFeed,
+    Review,
+    VisitNote,
+    VisitNoteAddendum,
+)
+from appointments.visit_actions import DoctorAction, doctor_action_refusal, doctor_actions
 from hospital import slot_holders, timefmt
 from hospital.models import Rating, Slot, booking_cutoff
 from hospital.selectors import url_for_ids
@@ -519,3 +528,181 @@ def calendar_feed(*, token: str, now: dt.datetime | None = None) -> tuple[int, b
     )
     events = [ical.doctor_event(appointment, now=now) for appointment in appointments]
     return feed["pk"], ical.calendar_bytes(events, name=f"{settings.HOSPITAL_NAME} appointments", is_feed=True)
+
+
+# -- the doctor's appointment page -----------------------------------------------------------------
+
+# Earlier appointments of the patient with the doctor that were visits, held or meant to be:
+# not a hold, a lapsed hold or a canceled booking.
+_VISIT_STATUSES = (
+    AppointmentStatus.CONFIRMED,
+    AppointmentStatus.IN_PROGRESS,
+    AppointmentStatus.COMPLETED,
+    AppointmentStatus.NO_SHOW,
+)
+
+
+@dataclass(frozen=True)
+class EarlierVisit:
+    """One line of "Earlier visits with you" on the doctor's page."""
+
+    url: str
+    day: str  # "2 Mar 2026", on the doctor's clock
+    iso: str
+    status_label: str
+    status_colour: str
+
+
+@dataclass(frozen=True)
+class OfferedAction:
+    """A lifecycle button the page shows: only what `doctor_actions` allows right now."""
+
+    action: DoctorAction
+    label: str
+    url: str
+
+
+@dataclass(frozen=True)
+class ShownAddendum:
+    text: str
+    author: str
+    at: timefmt.Shown
+
+
+@dataclass(frozen=True)
+class DoctorVisit:
+    """The appointment page as its own doctor reads it (`doctor_visit`)."""
+
+    appointment: Appointment  # with `times` and `badges`, as on the patient's page
+    patient_name: str
+    age: int | None  # in years on the visit's day; None when no date of birth is on record
+    born: str  # "17 May 1990", or ""
+    is_paid: bool
+    payment_label: str  # the payment's status as the doctor reads it, "" without a payment
+    earlier: list[EarlierVisit]
+    actions: list[OfferedAction]
+    start_opens: str  # why "Start visit" is not offered yet (a confirmed visit), else ""
+    note: VisitNote | None
+    note_saved: timefmt.Shown | None  # the draft's last save, or the signature's moment
+    addenda: list[ShownAddendum]
+
+    @property
+    def can_write_note(self) -> bool:
+        return self.appointment.status == AppointmentStatus.IN_PROGRESS
+
+    @property
+    def complete_url(self) -> str:
+        """Where the note form's "Sign note and complete visit" posts, when completing is open."""
+        return next((offered.url for offered in self.actions if offered.action == DoctorAction.COMPLETE), "")
+
+    @property
+    def can_add_addendum(self) -> bool:
+        return self.note is not None and self.note.is_signed
+
+
+def age_on(born: dt.date, day: dt.date) -> int:
+    """Whole years from `born` to `day` (born on 29 February: a year older on 1 March)."""
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+def doctor_visit(
+    *, user, pk: int, payment_status_shown: PaymentStatusShown, now: dt.datetime | None = None
+) -> DoctorVisit:
+    """One of the doctor's own appointments as their page shows it; anyone else's is a 404.
+
+    A fixed number of queries however long the patient's history: the appointment with its
+    patient, profile, payment, note and whether it counts as paid; its timeline; the earlier
+    visits; the note's addenda (only when there is a note)."""
+    now = now or timezone.now()
+    appointment = get_for_user_or_404(
+        Appointment.objects.select_related(
+            "doctor__user", "doctor__specialty", "slot", "payment", "patient__patient_profile", "visit_note__signed_by"
+        )
+        .annotate(counts_as_paid=Exists(Appointment.objects.filter(payment_facts.is_paid(), pk=OuterRef("pk"))))
+        .prefetch_related("log_entries"),
+        user=user,
+        pk=pk,
+    )
+    zone = appointment.doctor.timezone
+    starts_at = appointment.slot.starts_at
+    payment = getattr(appointment, "payment", None)
+
+    def at(moment: dt.datetime) -> timefmt.Shown:
+        return timefmt.shown(moment, zone=zone, viewer_zone="", style=timefmt.format_short)
+
+    appointment.times = replace(
+        _times_of(
+            status=appointment.status,
+            starts_at=starts_at,
+            ends_at=appointment.slot.ends_at,
+            pay_by=None,
+            zone=zone,
+            viewer_zone="",
+            now=now,
+        ),
+        booked=at(appointment.created_at),
+        timeline=[(entry, at(entry.at)) for entry in appointment.log_entries.all()],
+    )
+    appointment.badges = _badges(
+        status=appointment.status,
+        payable=False,
+        payment_status=payment.status if payment else None,
+        payment_status_shown=payment_status_shown,
+    )
+    profile = getattr(appointment.patient, "patient_profile", None)
+    born = profile.date_of_birth if profile else None
+    note = getattr(appointment, "visit_note", None)
+    with_visit_place(appointment, user=user, now=now)
+    rule = {"status": appointment.status, "starts_at": starts_at, "is_paid": appointment.counts_as_paid, "now": now}
+    action_url = reverse("appointments:visit_action", args=[appointment.pk, "ACTION"]).replace("ACTION", "{}")
+    return DoctorVisit(
+        appointment=appointment,
+        patient_name=appointment.patient.get_full_name() or appointment.patient.email,
+        age=age_on(born, timefmt.local(starts_at, zone).date()) if born else None,
+        born=f"{born.day} {born:%B %Y}" if born else "",
+        is_paid=appointment.counts_as_paid,
+        payment_label=payment_status_shown(payment.status).label if payment else "",
+        earlier=_earlier_visits(appointment),
+        actions=[
+            OfferedAction(action=action, label=action.label, url=action_url.format(action.value))
+            for action in doctor_actions(**rule)
+        ],
+        start_opens=doctor_action_refusal(action=DoctorAction.START, zone=zone, **rule)
+        if appointment.status == AppointmentStatus.CONFIRMED
+        else "",
+        note=note,
+        note_saved=at(note.signed_at or note.updated_at) if note else None,
+        addenda=[
+            ShownAddendum(text=addendum.text, author=addendum.author.get_full_name(), at=at(addendum.signed_at))
+            for addendum in VisitNoteAddendum.objects.filter(note=note).select_related("author")
+        ]
+        if note is not None and note.is_signed
+        else [],
+    )
+
+
+def _earlier_visits(appointment: Appointment) -> list[EarlierVisit]:
+    """The patient's visits with this appointment's doctor before it, latest first: never another
+    doctor's, whose records this doctor does not reach."""
+    zone = appointment.doctor.timezone
+    detail_url = url_for_ids("appointments:detail")
+    rows = (
+        Appointment.objects.filter(
+            patient_id=appointment.patient_id,
+            doctor_id=appointment.doctor_id,
+            status__in=_VISIT_STATUSES,
+            slot__starts_at__lt=appointment.slot.starts_at,
+        )
+        .order_by("-slot__starts_at", "-pk")
+        .values_list("pk", "status", "slot__starts_at")
+    )
+    return [
+        EarlierVisit(
+            url=detail_url(pk),
+            day=timefmt.format_date(starts_at, zone),
+            iso=timefmt.local(starts_at, zone).isoformat(),
+            status_label=AppointmentStatus(status).label,
+            status_colour=STATUS_COLOURS.get(status, "grey"),
+        )
+        for pk, status, starts_at in rows
+    ]

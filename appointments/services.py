@@ -22,10 +22,14 @@ from appointments.models import (
     CancelReason,
     DoctorCalendarFeed,
     Review,
+    VisitNote,
+    VisitNoteAddendum,
 )
 from appointments.payment_facts import appointment_is_paid
+from appointments.visit_actions import DoctorAction, doctor_action_refusal
+from hospital.audit import audit_record
 from hospital.locks import lock_patient, lock_slot
-from hospital.models import Doctor, Rating, Slot, booking_cutoff, booking_cutoff_words
+from hospital.models import AuditAction, Doctor, Rating, Slot, booking_cutoff, booking_cutoff_words
 from hospital.services import doctor_rating_add
 
 S = AppointmentStatus
@@ -40,6 +44,14 @@ ALLOWED_TRANSITIONS: dict[str, set[str]] = {
     S.IN_PROGRESS: {S.COMPLETED},
     S.COMPLETED: set(),
     S.NO_SHOW: set(),
+}
+
+# The doctor's own moves through the machine: the status each action leads to and the timeline's
+# line for it. When each is open is appointments.visit_actions' rule.
+DOCTOR_ACTION_TRANSITIONS: dict[DoctorAction, tuple[str, str]] = {
+    DoctorAction.START: (S.IN_PROGRESS, "The doctor started the visit."),
+    DoctorAction.COMPLETE: (S.COMPLETED, "The doctor completed the visit and signed the visit note."),
+    DoctorAction.NO_SHOW: (S.NO_SHOW, "The doctor marked the patient as a no-show."),
 }
 
 
@@ -263,3 +275,175 @@ def calendar_feed_record_fetch(*, feed_id: int, now: dt.datetime | None = None) 
     DoctorCalendarFeed.objects.filter(
         Q(last_fetched_at__isnull=True) | Q(last_fetched_at__lt=now - FEED_FETCH_RECORDED_EVERY), pk=feed_id
     ).update(last_fetched_at=now)
+
+
+class VisitNoteRefused(Exception):
+    """A note or addendum that cannot be written now; the message is written for the doctor."""
+
+
+def _lock_doctors_visit(*, appointment_id: int, doctor: User) -> Appointment:
+    """Lock the appointment for its own doctor. Anyone else's is not found, exactly as an id that
+    does not exist: the caller answers 404 for both."""
+    appointment = lock_appointment(appointment_id)
+    if appointment.slot.doctor.user_id != doctor.pk:
+        raise Appointment.DoesNotExist("No appointment of this doctor has this id.")
+    return appointment
+
+
+def _doctor_act(
+    *, action: DoctorAction, appointment_id: int, doctor: User, now: dt.datetime | None
+) -> tuple[Appointment, dt.datetime]:
+    """Lock the visit and move it by `action`, or raise with the reason it is not open now.
+    Runs inside the caller's transaction: the lock makes a second click wait, then see the first's
+    result and be refused."""
+    now = now or timezone.now()
+    appointment = _lock_doctors_visit(appointment_id=appointment_id, doctor=doctor)
+    refusal = doctor_action_refusal(
+        action=action,
+        status=appointment.status,
+        starts_at=appointment.slot.starts_at,
+        is_paid=appointment_is_paid(appointment.pk),
+        now=now,
+        zone=appointment.slot.doctor.timezone,
+    )
+    if refusal:
+        raise AppointmentTransitionError(refusal)
+    to, message = DOCTOR_ACTION_TRANSITIONS[action]
+    appointment_transition(appointment=appointment, to=to, message=message, now=now)
+    return appointment, now
+
+
+def appointment_start(*, appointment_id: int, doctor: User, now: dt.datetime | None = None) -> Appointment:
+    """The doctor opens a confirmed, paid visit (from a little before its start); its note opens."""
+    with transaction.atomic():
+        appointment, _ = _doctor_act(action=DoctorAction.START, appointment_id=appointment_id, doctor=doctor, now=now)
+    return appointment
+
+
+def appointment_mark_no_show(*, appointment_id: int, doctor: User, now: dt.datetime | None = None) -> Appointment:
+    """The patient did not come: only once the visit's time has begun."""
+    with transaction.atomic():
+        appointment, _ = _doctor_act(action=DoctorAction.NO_SHOW, appointment_id=appointment_id, doctor=doctor, now=now)
+    return appointment
+
+
+def appointment_complete(
+    *,
+    appointment_id: int,
+    doctor: User,
+    note_text: str | None = None,
+    now: dt.datetime | None = None,
+    ip: str | None = None,
+) -> Appointment:
+    """The doctor ends a visit under way, signing its note in the same transaction: from then on
+    the note is final and corrections are addenda. `note_text`, when given, is the draft's last
+    words (the note form's "Sign and complete" button), saved before the signature; a visit
+    completed without a note gets an empty signed one, so addenda can always follow."""
+    with transaction.atomic():
+        appointment, now = _doctor_act(
+            action=DoctorAction.COMPLETE, appointment_id=appointment_id, doctor=doctor, now=now
+        )
+        note = VisitNote.objects.filter(appointment=appointment).first()
+        if note is None:
+            note = VisitNote(appointment=appointment, text="", created_at=now)
+        if note_text is not None:
+            note.text = note_text.strip()
+        note.updated_at = note.signed_at = now
+        note.signed_by = doctor
+        note.save()
+        audit_record(
+            actor=doctor,
+            action=AuditAction.SIGN,
+            record=note,
+            patient=appointment.patient,
+            ip=ip,
+            summary="Signed the visit note on completing the visit.",
+        )
+    return appointment
+
+
+def visit_note_save_draft(
+    *, appointment_id: int, doctor: User, text: str, now: dt.datetime | None = None, ip: str | None = None
+) -> VisitNote:
+    """Save the draft note of a visit in progress (creating it on the first save)."""
+    now = now or timezone.now()
+    text = text.strip()
+    with transaction.atomic():
+        appointment = _lock_doctors_visit(appointment_id=appointment_id, doctor=doctor)
+        if appointment.status == S.COMPLETED:
+            raise VisitNoteRefused("This visit's note is signed and cannot change. Add an addendum to correct it.")
+        if appointment.status != S.IN_PROGRESS:
+            raise VisitNoteRefused(
+                "You can write the visit note while the visit is in progress. Start the visit first."
+            )
+        note = VisitNote.objects.filter(appointment=appointment).first()
+        if note is not None and note.text == text:
+            return note  # nothing changed: nothing written, nothing to record
+        action = AuditAction.UPDATE if note is not None else AuditAction.CREATE
+        if note is None:
+            note = VisitNote(appointment=appointment, created_at=now)
+        note.text = text
+        note.updated_at = now
+        note.save()
+        audit_record(
+            actor=doctor,
+            action=action,
+            record=note,
+            patient=appointment.patient,
+            ip=ip,
+            summary="Saved the draft note.",
+        )
+    return note
+
+
+def visit_note_add_addendum(
+    *, appointment_id: int, doctor: User, text: str, now: dt.datetime | None = None, ip: str | None = None
+) -> VisitNoteAddendum:
+    """A dated correction or addition to a visit's signed note, signed by the doctor who writes it."""
+    now = now or timezone.now()
+    text = text.strip()
+    if not text:
+        raise VisitNoteRefused("Write the addendum before adding it.")
+    with transaction.atomic():
+        appointment = _lock_doctors_visit(appointment_id=appointment_id, doctor=doctor)
+        note = VisitNote.objects.filter(appointment=appointment, signed_at__isnull=False).first()
+        if note is None:
+            raise VisitNoteRefused(
+                "Addenda correct a signed note: this visit has none yet. It is signed when the visit completes."
+            )
+        addendum = VisitNoteAddendum.objects.create(note=note, author=doctor, text=text, signed_at=now)
+        audit_record(
+            actor=doctor,
+            action=AuditAction.CREATE,
+            record=addendum,
+            patient=appointment.patient,
+            ip=ip,
+            summary="Signed an addendum to the visit note.",
+        )
+    return addendum
+
+
+def visit_record_doctor_read(
+    *, doctor: User, appointment: Appointment, note: VisitNote | None, addenda: int, ip: str | None
+) -> None:
+    """The doctor opened their appointment page: their view of the patient's history (details and
+    earlier visits with them) is recorded, and the note's reading when the page shows one."""
+    with transaction.atomic():
+        audit_record(
+            actor=doctor,
+            action=AuditAction.READ,
+            record=appointment,
+            patient=appointment.patient,
+            ip=ip,
+            summary="Appointment page: the patient's details and earlier visits with this doctor.",
+        )
+        if note is not None:
+            state = f"signed, with {addenda} addend{'um' if addenda == 1 else 'a'}" if note.is_signed else "draft"
+            audit_record(
+                actor=doctor,
+                action=AuditAction.READ,
+                record=note,
+                patient=appointment.patient,
+                ip=ip,
+                summary=f"Read the visit note ({state}) on the appointment page.",
+            )

@@ -3,18 +3,22 @@ import functools
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Page, Paginator
-from django.http import HttpResponse, QueryDict
+from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.access import role_required
 from accounts.models import Role
-from appointments import selectors, visit_place
-from appointments.forms import AppointmentFilterForm, BookingForm, ReviewForm
+from accounts.next_url import safe_next_url
+from appointments import selectors, services, visit_place
+from appointments.forms import AddendumForm, AppointmentFilterForm, BookingForm, ReviewForm, VisitNoteForm
 from appointments.models import Appointment, AppointmentStatus
-from appointments.services import BookingError, ReviewError, review_submit
+from appointments.services import AppointmentTransitionError, BookingError, ReviewError, VisitNoteRefused, review_submit
+from appointments.visit_actions import DoctorAction
 from hospital import ratelimit
+from hospital.audit import request_ip
 from payments import services as payments
 from payments.patient_labels import payment_status_for_patient, payment_status_seen_by
 
@@ -134,9 +138,11 @@ def page_number(asked: str | None) -> int:
         return 1
 
 
-@role_required(Role.PATIENT, Role.STAFF)
+@role_required(Role.PATIENT, Role.STAFF, Role.DOCTOR)
 @require_GET
 def detail(request, pk: int):
+    if request.user.is_doctor:
+        return _doctor_detail(request, pk)
     return _detail_page(request, pk)
 
 
@@ -160,6 +166,8 @@ def _detail_page(request, pk: int, *, review_form: ReviewForm | None = None) -> 
             "now": now,
             "review_box": selectors.review_box(appointment=appointment, user=request.user),
             "review_form": review_form or ReviewForm(),
+            # Staff read amounts only where they may read payments: front desk sees the status alone.
+            "sees_money": request.user.is_patient or request.user.has_perm("payments.view_payment"),
         },
     )
 
@@ -224,3 +232,121 @@ def paid(request, pk: int):
     else:
         messages.info(request, "Thank you. We are waiting for the payment to be confirmed.")
     return redirect("appointments:detail", pk=appointment.pk)
+
+
+# -- the doctor's appointment page and its actions ---------------------------------------------
+
+_DONE = {
+    DoctorAction.START: "Visit started. Write your note below while the visit is in progress.",
+    DoctorAction.COMPLETE: "Visit completed. Your note is signed; corrections from now on are addenda.",
+    DoctorAction.NO_SHOW: "Marked as a no-show.",
+}
+
+
+def _doctor_detail(request, pk: int, *, note_form=None, addendum_form=None, status: int = 200) -> HttpResponse:
+    """The appointment page for its own doctor (anyone else's appointment is a 404); a form that
+    failed to validate is shown again with what was typed."""
+    visit = selectors.doctor_visit(
+        user=request.user, pk=pk, payment_status_shown=functools.partial(payment_status_seen_by, user=request.user)
+    )
+    services.visit_record_doctor_read(
+        doctor=request.user,
+        appointment=visit.appointment,
+        note=visit.note,
+        addenda=len(visit.addenda),
+        ip=request_ip(request),
+    )
+    if visit.can_write_note and note_form is None:
+        note_form = VisitNoteForm(initial={"text": visit.note.text if visit.note else ""})
+    if visit.can_add_addendum and addendum_form is None:
+        addendum_form = AddendumForm()
+    return render(
+        request,
+        "appointments/detail_doctor.html",
+        {
+            "visit": visit,
+            "appointment": visit.appointment,
+            "note_form": note_form if visit.can_write_note else None,
+            "addendum_form": addendum_form if visit.can_add_addendum else None,
+            # Where the prescriptions app's section goes (the lead wires it in); empty until then.
+            "prescriptions_section": "",
+        },
+        status=status,
+    )
+
+
+def _back(request, pk: int, anchor: str = "") -> HttpResponse:
+    return redirect(safe_next_url(request) or reverse("appointments:detail", args=[pk]) + anchor)
+
+
+@role_required(Role.DOCTOR)
+@require_POST
+def visit_action(request, pk: int, action: str):
+    """Start, complete or no-show, by the appointment's own doctor. "Sign and complete" on the
+    note form sends the note's last words too: they are saved and signed with the completion."""
+    if action not in DoctorAction.values:
+        raise Http404("No such action.")
+    action = DoctorAction(action)
+    appointment = selectors.appointment_for_user(user=request.user, pk=pk)
+    note_text = None
+    if action == DoctorAction.COMPLETE and "text" in request.POST:
+        form = VisitNoteForm(request.POST)
+        if not form.is_valid():
+            return _doctor_detail(request, appointment.pk, note_form=form, status=400)
+        note_text = form.cleaned_data["text"]
+    try:
+        if action == DoctorAction.COMPLETE:
+            services.appointment_complete(
+                appointment_id=appointment.pk, doctor=request.user, note_text=note_text, ip=request_ip(request)
+            )
+        elif action == DoctorAction.START:
+            services.appointment_start(appointment_id=appointment.pk, doctor=request.user)
+        else:
+            services.appointment_mark_no_show(appointment_id=appointment.pk, doctor=request.user)
+    except Appointment.DoesNotExist:
+        raise Http404("No such appointment.") from None
+    except AppointmentTransitionError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _DONE[action])
+    return _back(request, appointment.pk)
+
+
+@role_required(Role.DOCTOR)
+@require_POST
+def visit_note_save(request, pk: int):
+    appointment = selectors.appointment_for_user(user=request.user, pk=pk)
+    form = VisitNoteForm(request.POST)
+    if not form.is_valid():
+        return _doctor_detail(request, appointment.pk, note_form=form, status=400)
+    try:
+        services.visit_note_save_draft(
+            appointment_id=appointment.pk, doctor=request.user, text=form.cleaned_data["text"], ip=request_ip(request)
+        )
+    except Appointment.DoesNotExist:
+        raise Http404("No such appointment.") from None
+    except VisitNoteRefused as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Draft note saved.")
+    return _back(request, appointment.pk, "#visit-note")
+
+
+@role_required(Role.DOCTOR)
+@require_POST
+def visit_note_addendum(request, pk: int):
+    appointment = selectors.appointment_for_user(user=request.user, pk=pk)
+    form = AddendumForm(request.POST)
+    if not form.is_valid():
+        return _doctor_detail(request, appointment.pk, addendum_form=form, status=400)
+    try:
+        services.visit_note_add_addendum(
+            appointment_id=appointment.pk, doctor=request.user, text=form.cleaned_data["text"], ip=request_ip(request)
+        )
+    except Appointment.DoesNotExist:
+        raise Http404("No such appointment.") from None
+    except VisitNoteRefused as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Addendum signed and added to the note.")
+    return _back(request, appointment.pk, "#visit-note")

@@ -638,10 +638,15 @@ class TestDetail:
         assert reverse("appointments:pay", args=[appointment.pk]) not in response.text
         assert reverse("appointments:cancel_hold", args=[appointment.pk]) not in response.text
 
-    def test_the_doctor_role_cannot_use_the_patient_page(self, client, patient):
+    def test_the_doctor_reads_their_own_version_without_the_patients_buttons(self, client, patient):
         appointment = hold(patient, hours_from_now(london_doctor(), 5))
         client.force_login(appointment.doctor.user)
-        assert client.get(detail_url(appointment)).status_code == 403
+        response = client.get(detail_url(appointment))
+        assert response.status_code == 200
+        assert "Earlier visits with you" in response.text
+        assert reverse("appointments:pay", args=[appointment.pk]) not in response.text
+        client.force_login(london_doctor("Other", "Doctor").user)
+        assert client.get(detail_url(appointment)).status_code == 404
 
 
 class TestSomeoneElsesAppointment:

@@ -19,6 +19,7 @@ from django.utils.http import urlsafe_base64_encode
 from playwright.sync_api import expect
 
 from appointments.models import Appointment, AppointmentStatus
+from appointments.services import appointment_complete, visit_note_add_addendum
 from hospital import timefmt
 from hospital.demo import DEMO_PASSWORD
 from hospital.models import Slot, VisitType
@@ -332,6 +333,57 @@ def test_calendar_and_video_pages(live_server, page, audit, settings):
     page.goto(f"{live_server.url}/appointments/{open_now.pk}/")
     expect(page.get_by_role("link", name="Join the video call")).to_be_visible()
     audit.check("appointment detail, video link open")
+
+
+def test_doctors_appointment_page(live_server, page, audit, screenshot, bookable_doctor):
+    """The doctor's appointment page as the visit goes: confirmed (Start offered), in progress with
+    a draft note, completed with its signed note and an addendum. Screenshots at desktop and phone
+    widths of each."""
+    base = live_server.url
+    doctor = bookable_doctor.user
+    patient = PatientFactory(first_name="Pat", last_name="Patel")
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    a_month_ago = now - dt.timedelta(days=30)
+    earlier = visit(status="in_progress", doctor=bookable_doctor, patient=patient, starts_at=a_month_ago)
+    appointment_complete(appointment_id=earlier.pk, doctor=doctor, note_text="Mild exertional chest tightness.")
+    visit_note_add_addendum(appointment_id=earlier.pk, doctor=doctor, text="ECG normal on review.")
+    today = visit(
+        doctor=bookable_doctor,
+        patient=patient,
+        starts_at=now + dt.timedelta(minutes=10),
+        reason="Chest tightness when running, worse in the cold.",
+    )
+
+    def both_widths(name: str) -> None:
+        screenshot(f"doctor-{name}")
+        page.set_viewport_size({"width": 390, "height": 844})
+        screenshot(f"doctor-{name}-phone")
+        page.set_viewport_size({"width": 1280, "height": 900})
+
+    log_in(page, base, doctor.email)
+    page.goto(f"{base}/appointments/{today.pk}/")
+    expect(page.get_by_role("heading", name="Pat Patel")).to_be_visible()
+    audit.check("doctor's appointment page, confirmed")
+    both_widths("appointment-confirmed")
+
+    page.get_by_role("button", name="Start visit").click()
+    expect(page.get_by_role("heading", name="Visit in progress")).to_be_visible()
+    page.get_by_role("textbox", name="Draft note").fill("Chest clear on auscultation. BP 128/82.\nPlan: exercise ECG.")
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.get_by_text("Draft note saved.")).to_be_visible()
+    audit.check("doctor's appointment page, in progress with a draft note")
+    both_widths("appointment-in-progress")
+
+    page.get_by_role("button", name="Sign note and complete visit").click()
+    expect(page.get_by_role("heading", name="Visit completed")).to_be_visible()
+    page.get_by_role("textbox", name="New addendum").fill("Correction: BP 118/82.")
+    page.get_by_role("button", name="Sign and add addendum").click()
+    expect(page.get_by_text("Correction: BP 118/82.")).to_be_visible()
+    audit.check("doctor's appointment page, completed with an addendum")
+    both_widths("appointment-completed")
+
+    page.goto(f"{base}/appointments/{earlier.pk}/")
+    audit.check("doctor's appointment page, an earlier visit")
     audit.assert_clean()
 
 
