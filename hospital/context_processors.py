@@ -13,6 +13,7 @@ def _site_links(script_prefix: str) -> dict[str, str]:
         "home": reverse("hospital:home"),
         "doctors": reverse("hospital:doctor_list"),
         "my_appointments": reverse("appointments:list"),
+        "prescriptions": reverse("prescriptions:list"),
         "admin": reverse("admin:index"),
         "profile": reverse("accounts:profile"),
         "logout": reverse("accounts:logout"),
