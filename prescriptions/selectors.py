@@ -172,9 +172,11 @@ class PrescriptionPage:
     verification_code: str  # grouped: "7KQ2-M9XD-4HTR"
     status: Status
     issued_iso: str
+    zone: str  # the doctor's, in which every time here is told: "Asia/Tokyo"
     issued_when: str  # "Wednesday 2 December 2026, 10:00 JST (Asia/Tokyo)"
-    issued_day: str
+    issued_short: str  # "2 Dec 2026, 10:00 JST"
     visit_when: str
+    visit_short: str
     doctor_name: str
     specialty: str
     patient_name: str
@@ -227,9 +229,11 @@ def _page(prescription: Prescription, *, user: User) -> PrescriptionPage:
         verification_code=prescription.verification_code_display,
         status=_status(superseded_by is not None),
         issued_iso=timefmt.local(prescription.issued_at, zone).isoformat(),
+        zone=zone,
         issued_when=timefmt.format_when(prescription.issued_at, zone),
-        issued_day=timefmt.format_day(prescription.issued_at, zone),
+        issued_short=timefmt.format_short(prescription.issued_at, zone),
         visit_when=timefmt.format_when(prescription.appointment.slot.starts_at, zone),
+        visit_short=timefmt.format_short(prescription.appointment.slot.starts_at, zone),
         doctor_name=prescription.doctor.display_name,
         specialty=prescription.doctor.specialty.name,
         patient_name=prescription.patient.get_full_name(),

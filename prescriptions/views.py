@@ -145,6 +145,8 @@ def _write(request, *, appointment: Appointment, corrected: selectors.Prescripti
             initial={name: request.POST.get(name, "") for name in ("general_advice", "follow_up_on")},
         )
         items = PrescriptionItemFormSet(initial=item_rows_as_typed(request.POST, add_one=True), prefix=ITEMS_PREFIX)
+        # The browser opens the page at the new row, its first field focused, as a script would.
+        items.forms[-1].fields["medicine"].widget.attrs["autofocus"] = True
     elif request.method == "POST":
         form = PrescriptionForm(request.POST, zone=zone, now=now)
         items = PrescriptionItemFormSet(request.POST, prefix=ITEMS_PREFIX)
