@@ -14,7 +14,8 @@ from prescriptions.services import prescription_access_record
 
 
 def _reads_clinical_records(request) -> bool:
-    return request.user.in_staff_group(StaffGroup.CLINICAL_RECORDS)
+    # The admin asks before anyone has logged in too (its log-in page lists nothing, but asks).
+    return request.user.is_authenticated and request.user.in_staff_group(StaffGroup.CLINICAL_RECORDS)
 
 
 class ClinicalRecordsOnlyMixin(ReadOnlyAdminMixin):

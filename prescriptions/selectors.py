@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
+import enum
 import hmac
 from dataclasses import dataclass
 
@@ -32,14 +32,6 @@ SUPERSEDED = Status("Superseded", "grey")
 
 def _status(is_superseded: bool) -> Status:
     return SUPERSEDED if is_superseded else CURRENT
-
-
-def _day(moment: dt.datetime, zone: str) -> str:
-    return timefmt.format_date(moment, zone)
-
-
-def _doctor_name(first: str, last: str) -> str:
-    return f"Dr {first} {last}".strip()
 
 
 # -- the list ------------------------------------------------------------------------------
@@ -77,11 +69,11 @@ def prescription_rows(prescriptions: QuerySet[Prescription], *, viewer: User) ->
             detail_url=detail_url(row["pk"]),
             pdf_url=pdf_url(row["pk"]),
             issued_iso=timefmt.local(row["issued_at"], row["doctor__timezone"]).isoformat(),
-            issued_day=_day(row["issued_at"], row["doctor__timezone"]),
+            issued_day=timefmt.format_date(row["issued_at"], row["doctor__timezone"]),
             other_party=(
                 f"{row['patient__first_name']} {row['patient__last_name']}".strip()
                 if viewer.role == Role.DOCTOR
-                else _doctor_name(row["doctor__user__first_name"], row["doctor__user__last_name"])
+                else f"Dr {row['doctor__user__first_name']} {row['doctor__user__last_name']}"
             ),
             item_count=row["item_count"],
             status=_status(row["is_superseded"]),
@@ -120,7 +112,8 @@ def _current(rows: list[PrescriptionRow]) -> PrescriptionRow | None:
 
 def prescriptions_for_appointment(*, appointment: Appointment, user: User) -> AppointmentPrescriptions:
     """The visit's prescriptions the user may read, and whether they may write one. One query
-    for the rows, and for the visit's own doctor one more to ask whether it is paid."""
+    for the rows, and for the visit's own doctor one more to ask whether it is paid (give the
+    appointment with its doctor selected, or reading it costs one more)."""
     if user.role not in (Role.DOCTOR, Role.PATIENT):
         return AppointmentPrescriptions(shown=False, rows=[], write_url="", correct_url="", refusal="")
     rows = prescription_rows(
@@ -284,13 +277,13 @@ def correction_initial(page: PrescriptionPage) -> tuple[dict, list[dict]]:
 # -- the public verification page ----------------------------------------------------------
 
 
-class Verdict:
+class Verdict(enum.StrEnum):
     VALID = "valid"
     SUPERSEDED = "superseded"
     UNKNOWN = "unknown"
 
 
-def prescription_verdict(*, number: str, code: str) -> str:
+def prescription_verdict(*, number: str, code: str) -> Verdict:
     """ "valid", "superseded" or "unknown" for a number and verification code as printed. A wrong
     code reads exactly as an unknown number: the page confirms nothing without both."""
     found = (
