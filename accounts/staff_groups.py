@@ -57,7 +57,15 @@ GROUP_PERMISSIONS: dict[StaffGroup, tuple[str, ...]] = {
         "prescriptions.view_*",
         "hospital.view_auditentry",
     ),
-    StaffGroup.ADMINISTRATOR: ("*",),
+    # Everything else: accounts, groups, doctors, money, Stripe's set-up. Not the clinical records
+    # themselves, which the issue keeps to the clinical-records group (an administrator who needs
+    # them joins that group, and the admin's history shows it).
+    StaffGroup.ADMINISTRATOR: (
+        "*",
+        "!appointments.*_visitnote",
+        "!appointments.*_visitnoteaddendum",
+        "!prescriptions.*",
+    ),
 }
 
 

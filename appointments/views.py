@@ -21,6 +21,7 @@ from hospital import ratelimit
 from hospital.audit import request_ip
 from payments import services as payments
 from payments.patient_labels import payment_status_for_patient, payment_status_seen_by
+from prescriptions.selectors import prescriptions_for_appointment
 
 APPOINTMENTS_PER_PAGE = 10
 
@@ -166,6 +167,7 @@ def _detail_page(request, pk: int, *, review_form: ReviewForm | None = None) -> 
             "now": now,
             "review_box": selectors.review_box(appointment=appointment, user=request.user),
             "review_form": review_form or ReviewForm(),
+            "prescriptions": prescriptions_for_appointment(appointment=appointment, user=request.user),
             # Staff read amounts only where they may read payments: front desk sees the status alone.
             "sees_money": request.user.is_patient or request.user.has_perm("payments.view_payment"),
         },
@@ -268,8 +270,7 @@ def _doctor_detail(request, pk: int, *, note_form=None, addendum_form=None, stat
             "appointment": visit.appointment,
             "note_form": note_form if visit.can_write_note else None,
             "addendum_form": addendum_form if visit.can_add_addendum else None,
-            # Where the prescriptions app's section goes (the lead wires it in); empty until then.
-            "prescriptions_section": "",
+            "prescriptions": prescriptions_for_appointment(appointment=visit.appointment, user=request.user),
         },
         status=status,
     )

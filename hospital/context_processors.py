@@ -14,6 +14,7 @@ def _site_links(script_prefix: str) -> dict[str, str]:
         "doctors": reverse("hospital:doctor_list"),
         "my_appointments": reverse("appointments:list"),
         "portal": reverse("portal:day"),
+        "prescriptions": reverse("prescriptions:list"),
         "admin": reverse("admin:index"),
         "profile": reverse("accounts:profile"),
         "logout": reverse("accounts:logout"),

@@ -18,6 +18,9 @@ transactions never wait on each other in a cycle. Each app locks its own rows, t
     payments.locks.lock_payment         (slot, appointment, then payment)
     hospital.locks.lock_patient         (last, only while booking)
 
+Issuing a prescription locks the visit's appointment (slot, then appointment), then the year's
+prescription number row (prescriptions.services), which nobody holds before an appointment.
+
 A doctor's schedule edit (hospital.services.slots_generate) locks the doctor row with FOR NO KEY
 UPDATE, which does not conflict with the key-share lock that inserting an appointment takes on
 it, and then the slots it removes: a booking and a schedule edit never deadlock.

@@ -195,7 +195,11 @@ MAX_UNPAID_HOLDS = env.int("MAX_UNPAID_HOLDS", default=3)
 # ends before the visit; payments.checks refuses to start with less than CHECKOUT + GRACE.
 BOOKING_CLOSES_MINUTES_BEFORE_START = env.int("BOOKING_CLOSES_MINUTES_BEFORE_START", default=60)
 # Booking attempts per patient per hour (each one may create a Stripe Checkout Session).
-BOOKING_RATE_LIMIT_PER_HOUR = env.int("BOOKING_RATE_LIMIT_PER_HOUR", default=30)
+BOOKING_RATE_LIMIT_PER_HOUR = env.int("BOOKING_RATE_LIMIT_PER_HOUR", default=60)
+
+# Checks per address per hour on the public prescription verification page: enough for a
+# pharmacy's counter, far too few to guess a code.
+PRESCRIPTION_VERIFY_RATE_LIMIT_PER_HOUR = env.int("PRESCRIPTION_VERIFY_RATE_LIMIT_PER_HOUR", default=60)
 
 # --- Video visits -----------------------------------------------------------------------------
 # Where video visits take place, e.g. https://meet.example.org for a self-hosted Jitsi Meet: a
@@ -260,5 +264,6 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # stripe-python logs every request at INFO; its warnings and errors are what matter.
-    "loggers": {"stripe": {"level": "WARNING"}},
+    # WeasyPrint logs each step of every PDF at INFO.
+    "loggers": {"stripe": {"level": "WARNING"}, "weasyprint": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}},
 }

@@ -15,6 +15,7 @@ VISITOR_PAGES = [
     "accounts:login",
     "accounts:signup",
     "accounts:password_reset",
+    "prescriptions:verify",
 ]
 PATIENT_PAGES = ["appointments:list", "accounts:profile", "accounts:password_change"]
 

@@ -159,9 +159,15 @@ def test_a_settled_visit_offers_no_action(client, doctor, status):
     assert buttons(page_at(client, visit(doctor=doctor, status=status, starts_at=STARTS_AT))) == set()
 
 
-def test_the_page_has_a_place_for_the_prescriptions_section(client, doctor):
+def test_a_completed_paid_visit_offers_its_doctor_a_prescription(client, doctor):
+    response = page_at(client, visit(doctor=doctor, status=S.COMPLETED, starts_at=STARTS_AT))
+    assert "Write prescription" in response.text
+
+
+def test_a_visit_not_yet_completed_says_why_no_prescription_can_be_written(client, doctor):
     response = page_at(client, visit(doctor=doctor, starts_at=STARTS_AT))
-    assert "prescriptions_section" in response.context
+    assert "Write prescription" not in response.text
+    assert "Prescriptions" in response.text
 
 
 # -- fixed query count -------------------------------------------------------------------------
@@ -186,8 +192,9 @@ def test_the_page_costs_the_same_queries_whatever_the_history(
     client.force_login(doctor.user)
     url = reverse("appointments:detail", args=[appointment.pk])
     # session, user, the appointment (patient, profile, payment, note, paid), its timeline, the
-    # earlier visits, the addenda, two audit entries (history and note) in their savepoint, and
-    # the header's link to the doctor's public page
-    with django_assert_num_queries(11):
+    # earlier visits, the addenda, two audit entries (history and note) in their savepoint, the
+    # header's link to the doctor's public page, and the prescriptions section (its rows, and
+    # whether the visit is paid, which decides whether one may be written)
+    with django_assert_num_queries(13):
         response = client.get(url)
     assert response.text.count('class="addendum"') == addenda

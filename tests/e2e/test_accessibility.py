@@ -25,8 +25,20 @@ from hospital.demo import DEMO_PASSWORD
 from hospital.models import Slot, VisitType
 from payments.models import CheckoutAttempt, PaymentStatus
 from payments.services import checkout_redirect_url, hold_cancel
+from prescriptions.models import Prescription
+from prescriptions.services import prescription_issue
 from tests.e2e.helpers import wait_for
-from tests.factories import TEST_PASSWORD, DoctorFactory, PatientFactory, SlotFactory, StaffFactory, hold_slot, visit
+from tests.factories import (
+    TEST_PASSWORD,
+    DoctorFactory,
+    PatientFactory,
+    SlotFactory,
+    StaffFactory,
+    UserFactory,
+    hold_slot,
+    visit,
+)
+from tests.prescriptions.conftest import AMOXICILLIN
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -508,3 +520,72 @@ def test_a_patient_books_and_pays_with_the_keyboard_alone(
     assert not keys.unseen_focus, "focus not visible (no outline of 2px and 3:1, nor a box-shadow):\n" + "\n".join(
         keys.unseen_focus
     )
+
+
+def test_prescription_pages(live_server, page, audit):
+    """The doctor's write page (empty, with a row added, with errors, refused), the prescription
+    and the lists for doctor and patient, and the public verification page with each answer."""
+    base = live_server.url
+    doctor = DoctorFactory(user=UserFactory(first_name="Amara", last_name="Okafor", role="doctor"))
+    patient = PatientFactory(email="pat@example.com", first_name="Pat")
+    appointment = visit(status="completed", doctor=doctor, patient=patient)
+    not_ready = visit(status="in_progress", doctor=doctor)
+
+    log_in(page, base, doctor.user.email)
+    page.goto(f"{base}/prescriptions/")
+    audit.check("prescriptions, doctor, none yet")
+    page.goto(f"{base}/prescriptions/visit/{appointment.pk}/write/")
+    audit.check("write a prescription")
+    page.get_by_role("button", name="Add another item").click()
+    audit.check("write a prescription, a row added")
+    page.get_by_role("button", name="Issue prescription").click()
+    expect(page.get_by_role("alert")).to_be_visible()
+    audit.check("write a prescription, with errors")
+    row = page.get_by_role("group", name="Medicine 1")
+    for label, value in [("Medicine", "Amoxicillin"), ("Dose", "1 capsule"), ("How often", "3 times a day"),
+                         ("For how long", "7 days"), ("Quantity", "21")]:  # fmt: skip
+        row.get_by_label(label, exact=True).fill(value)
+    page.get_by_role("button", name="Issue prescription").click()
+    prescription = Prescription.objects.get()
+    expect(page.get_by_role("heading", name=prescription.number)).to_be_visible()
+    audit.check("prescription, doctor, just issued")
+    page.goto(f"{base}/prescriptions/{prescription.pk}/correct/")
+    audit.check("correct a prescription")
+    page.goto(f"{base}/prescriptions/visit/{not_ready.pk}/write/")
+    expect(page.get_by_role("heading", name="No prescription can be written for this visit")).to_be_visible()
+    audit.check("write a prescription, refused")
+    page.goto(f"{base}/prescriptions/")
+    audit.check("prescriptions, doctor")
+
+    page.context.clear_cookies()
+    log_in(page, base, patient.email)
+    page.goto(f"{base}/prescriptions/")
+    audit.check("prescriptions, patient")
+    page.goto(f"{base}/prescriptions/{prescription.pk}/")
+    audit.check("prescription, patient")
+    correction = prescription_issue(
+        doctor_user=doctor.user, appointment_id=appointment.pk, items=[{**AMOXICILLIN, "quantity": 15}],
+        general_advice="", follow_up_on=None, supersedes_id=prescription.pk, ip=None,
+    )  # fmt: skip
+    page.reload()
+    expect(page.get_by_role("heading", name="Replaced by a correction")).to_be_visible()
+    audit.check("prescription, patient, superseded")
+
+    page.context.clear_cookies()
+    page.goto(f"{base}/prescriptions/verify/")
+    audit.check("verify a prescription")
+    for number, code, verdict in [
+        (correction.number, correction.verification_code, "Valid"),
+        (prescription.number, prescription.verification_code, "Superseded"),
+        (prescription.number, "0000-0000-0000", "Unknown"),
+    ]:
+        page.get_by_label("Prescription number").fill(number)
+        page.get_by_label("Verification code").fill(code)
+        page.get_by_role("button", name="Check").click()
+        expect(page.get_by_role("heading", name=verdict, exact=True)).to_be_visible()
+        audit.check(f"verify a prescription, {verdict.lower()}")
+    page.get_by_label("Prescription number").fill("RX-?")
+    page.get_by_role("button", name="Check").click()
+    expect(page.get_by_role("alert")).to_be_visible()
+    audit.check("verify a prescription, bad input")
+    audit.assert_clean()

@@ -34,10 +34,10 @@ def test_our_sections_come_first_and_stripe_records_last(staff_client):
     apps = staff_client.get(reverse("admin:index")).context["app_list"]
 
     labels = [app["app_label"] for app in apps]
-    assert labels[:4] == ["hospital", "appointments", "payments", "accounts"]
+    assert labels[:5] == ["hospital", "appointments", "payments", "prescriptions", "accounts"]
     assert labels[-1] == "djstripe"
     assert apps[-1]["name"] == STRIPE_RECORDS
-    assert labels[4:-1] == sorted(labels[4:-1], key=lambda label: apps[labels.index(label)]["name"].lower())
+    assert labels[5:-1] == sorted(labels[5:-1], key=lambda label: apps[labels.index(label)]["name"].lower())
 
 
 def test_the_index_offers_no_add_or_change_link_for_stripe_records(staff_client):
