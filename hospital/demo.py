@@ -158,8 +158,9 @@ DEMO_ROOMS = {
 }
 DEMO_VIDEO = {"Marquez", "Raman"}  # they see patients by video call
 
+DEMO_PATIENT_EMAIL = "patient@example.com"  # the README's patient log-in
 PATIENTS = (
-    ("patient@example.com", "Alex", "Morgan", dt.date(1988, 4, 12)),
+    (DEMO_PATIENT_EMAIL, "Alex", "Morgan", dt.date(1988, 4, 12)),
     ("sam.taylor@example.com", "Sam", "Taylor", dt.date(1975, 11, 3)),
     ("jordan.lee@example.com", "Jordan", "Lee", dt.date(2001, 7, 21)),
 )

@@ -1,9 +1,11 @@
 """Demo visits today, so each doctor's portal has a day to run: two completed, one in progress and
-three confirmed, all paid, on the doctor's own calendar.
+three confirmed, all paid, on the doctor's own calendar; the visits under way or over have their
+notes, and most doctors' first visit of the day has its patient's rating.
 
 Here and not in hospital.demo: a visit is an appointment with its payment, and hospital may not
-import the apps above it. Made directly in the state the payment flow leaves (as the tests'
-`visit()` factory does): replaying Checkout for demo data would need Stripe.
+import the apps above it. Bookings are made directly in the state the payment flow leaves (as the
+tests' `visit()` factory does): replaying Checkout for demo data would need Stripe. From there the
+doctor's own services take them on (start, note, complete, rating), as the portal would.
 
 Idempotent: a doctor who already has a visit today keeps their day as it is.
 """
@@ -16,9 +18,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from appointments import visit_place
 from appointments.models import Appointment, AppointmentLogEntry, AppointmentStatus
+from appointments.services import appointment_complete, appointment_start, review_submit, visit_note_save_draft
 from hospital import timefmt
-from hospital.demo import PATIENTS
+from hospital.demo import DEMO_PATIENT_EMAIL, PATIENTS
 from hospital.models import Doctor, Slot
 from payments.models import Payment
 
@@ -35,11 +39,17 @@ REASONS = (
     "",
     "Second opinion on the treatment plan from my previous doctor.",
 )
-LOG_MESSAGES = {
-    S.CONFIRMED: "Payment received; the appointment is confirmed.",
-    S.IN_PROGRESS: "Visit started.",
-    S.COMPLETED: "Visit completed.",
-}
+NOTES = (
+    "Bloods reviewed with the patient: HbA1c 41, lipids within range. Continue current plan; repeat in six months.",
+    "Tension-type headache most likely; no red flags on history or examination. Advised sleep and screen breaks.",
+    "Fit for moderate exercise. Blood pressure 124/78. Start gradually; review if chest pain or breathlessness.",
+    "Contact dermatitis suspected on both forearms. Emollient and a short course of topical steroid.",
+    "",
+    "Previous plan reviewed; agree with it. Letter to follow for the referring doctor.",
+)
+# The patient's rating of each doctor's first visit of the day (none for the last doctor, so the
+# directory shows a doctor without reviews too).
+RATINGS = ((5, "Listened carefully and explained everything."), (4, ""), (5, "Very kind, on time."), (3, ""))
 
 
 def _day_times(doctor: Doctor, *, now: dt.datetime) -> list[dt.datetime]:
@@ -68,15 +78,16 @@ def _free_slot(doctor: Doctor, starts_at: dt.datetime, *, now: dt.datetime) -> S
     return slot
 
 
-def _visit(*, doctor: Doctor, slot: Slot, patient: User, status: str, reason: str, now: dt.datetime) -> None:
+def _visit(*, doctor: Doctor, slot: Slot, patient: User, status: str, reason: str, note: str, now: dt.datetime) -> None:
     appointment = Appointment.objects.create(
         patient=patient,
         doctor=doctor,
         slot=slot,
-        status=status,
+        status=S.CONFIRMED,
         fee_amount=doctor.fee_amount,
         fee_currency=doctor.fee_currency,
         reason=reason,
+        **visit_place.snapshot(doctor),
     )
     booked_at = min(now, slot.starts_at) - dt.timedelta(days=3)
     payment = Payment(
@@ -88,15 +99,23 @@ def _visit(*, doctor: Doctor, slot: Slot, patient: User, status: str, reason: st
     )
     payment.status = payment.derived_status()
     payment.save()
-    entries = [(booked_at, S.CONFIRMED)]
-    if status in (S.IN_PROGRESS, S.COMPLETED):
-        entries.append((slot.starts_at, S.IN_PROGRESS))
-    if status == S.COMPLETED:
-        entries.append((slot.ends_at, S.COMPLETED))
-    AppointmentLogEntry.objects.bulk_create(
-        AppointmentLogEntry(appointment=appointment, at=at, status=state, message=LOG_MESSAGES[state])
-        for at, state in entries
+    AppointmentLogEntry.objects.create(
+        appointment=appointment,
+        at=booked_at,
+        status=S.CONFIRMED,
+        message="Payment received; the appointment is confirmed.",
     )
+    if status in (S.IN_PROGRESS, S.COMPLETED):
+        appointment_start(appointment_id=appointment.pk, doctor=doctor.user, now=slot.starts_at)
+        if note:
+            visit_note_save_draft(
+                appointment_id=appointment.pk,
+                doctor=doctor.user,
+                text=note,
+                now=slot.starts_at + dt.timedelta(minutes=5),
+            )
+    if status == S.COMPLETED:
+        appointment_complete(appointment_id=appointment.pk, doctor=doctor.user, now=slot.ends_at)
 
 
 @transaction.atomic
@@ -106,7 +125,8 @@ def demo_visits_seed(*, now: dt.datetime | None = None) -> int:
     now = now or timezone.now()
     patients = list(User.objects.filter(email__in=[email for email, *_ in PATIENTS]).order_by("email"))
     made = 0
-    for doctor in Doctor.objects.filter(is_active=True).order_by("pk"):
+    doctors = list(Doctor.objects.filter(is_active=True).select_related("user").order_by("pk"))
+    for doctor_index, doctor in enumerate(doctors):
         today = timefmt.local(now, doctor.timezone).date()
         day_start = timefmt.day_start(today, doctor.timezone)
         day_end = timefmt.day_start(today + dt.timedelta(days=1), doctor.timezone)
@@ -119,6 +139,29 @@ def demo_visits_seed(*, now: dt.datetime | None = None) -> int:
             if slot is None:
                 continue
             patient = patients[(doctor.pk + index) % len(patients)]
-            _visit(doctor=doctor, slot=slot, patient=patient, status=status, reason=REASONS[index], now=now)
+            _visit(
+                doctor=doctor,
+                slot=slot,
+                patient=patient,
+                status=status,
+                reason=REASONS[index],
+                note=NOTES[index],
+                now=now,
+            )
             made += 1
+        if doctor_index < len(doctors) - 1:
+            _rate_first_visit(doctor, rating=RATINGS[doctor_index % len(RATINGS)], day=(day_start, day_end))
     return made
+
+
+def _rate_first_visit(doctor: Doctor, *, rating: tuple[int, str], day: tuple[dt.datetime, dt.datetime]) -> None:
+    """The doctor's first completed visit of the day, rated by its patient, unless that is the demo
+    patient: whoever logs in as them finds the rating form still open."""
+    first = (
+        Appointment.objects.filter(doctor=doctor, status=S.COMPLETED, slot__starts_at__range=day)
+        .exclude(patient__email=DEMO_PATIENT_EMAIL)
+        .order_by("slot__starts_at")
+        .first()
+    )
+    if first is not None:
+        review_submit(patient=first.patient, appointment_id=first.pk, rating=rating[0], comment=rating[1])

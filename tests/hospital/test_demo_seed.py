@@ -6,11 +6,12 @@ import time_machine
 from django.core.management import call_command
 
 from accounts.models import User
-from appointments.models import Appointment, AppointmentStatus
+from appointments.models import Appointment, AppointmentStatus, Review, VisitNote
 from hospital import timefmt
 from hospital.demo import DEMO_PASSWORD
 from hospital.models import Doctor, Slot, Specialty, TimeOff, WorkingHours
 from payments.models import Payment, PaymentStatus
+from prescriptions.models import Prescription
 
 pytestmark = pytest.mark.django_db
 
@@ -19,8 +20,34 @@ S = AppointmentStatus
 
 def table_sizes() -> tuple[int, ...]:
     return tuple(
-        model.objects.count() for model in (User, Doctor, Specialty, WorkingHours, TimeOff, Slot, Appointment, Payment)
-    )
+        model.objects.count()
+        for model in (
+            User, Doctor, Specialty, WorkingHours, TimeOff, Slot, Appointment, Payment, VisitNote, Review, Prescription,
+        )
+    )  # fmt: skip
+
+
+def test_the_demo_day_has_notes_ratings_and_prescriptions_made_by_the_services():
+    call_command("seed_demo")
+    completed = Appointment.objects.filter(status=S.COMPLETED)
+    assert completed.exists()
+    # Completing a visit signs its note; a visit under way has its draft.
+    assert all(visit.visit_note.signed_at is not None for visit in completed.select_related("visit_note"))
+    in_progress = Appointment.objects.get(status=S.IN_PROGRESS, doctor=Doctor.objects.order_by("pk").first())
+    assert in_progress.visit_note.signed_at is None and in_progress.visit_note.text
+    # Every doctor's first completed visit has a prescription, issued (so with its PDF).
+    doctors_with_completed = set(completed.values_list("doctor_id", flat=True))
+    assert set(Prescription.objects.values_list("doctor_id", flat=True)) == doctors_with_completed
+    assert not Prescription.objects.filter(issued_at__isnull=True).exists()
+    # Ratings, through the service: the doctors' totals agree with the reviews, the demo patient
+    # has none (the form is open for them), and the last doctor has no reviews at all.
+    for doctor in Doctor.objects.all():
+        reviews = Review.objects.filter(appointment__doctor=doctor)
+        assert doctor.review_count == reviews.count()
+        assert doctor.rating_sum == sum(reviews.values_list("rating", flat=True))
+    assert Review.objects.count() >= 3
+    assert not Review.objects.filter(appointment__patient__email="patient@example.com").exists()
+    assert Doctor.objects.filter(is_active=True).order_by("pk").last().review_count == 0
 
 
 def test_seed_demo_is_idempotent_and_prints_the_logins(capsys):
