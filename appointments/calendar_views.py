@@ -73,6 +73,7 @@ def calendar_feed_settings(request):
             "new_url": new_url,
             "webcal_url": new_url.replace("https://", "webcal://", 1).replace("http://", "webcal://", 1),
             "zone": doctor.timezone,
+            "portal_tab": "calendar",
         },
         status=status,
     )
