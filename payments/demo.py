@@ -99,6 +99,8 @@ def _visit(*, doctor: Doctor, slot: Slot, patient: User, status: str, reason: st
     )
     payment.status = payment.derived_status()
     payment.save()
+    # Booked three days ago, as the timeline says (created_at is set on insert, so after it).
+    Appointment.objects.filter(pk=appointment.pk).update(created_at=booked_at)
     AppointmentLogEntry.objects.create(
         appointment=appointment,
         at=booked_at,

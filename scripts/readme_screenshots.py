@@ -70,15 +70,29 @@ def staff_admin(page, base_url: str) -> None:
     shoot(page, "admin")
 
 
-def doctor_portal(page, base_url: str) -> None:
-    """A demo doctor's day (seed_demo gives each one visits today), week and schedule, and the day on a phone."""
+def log_in(page, base_url: str, email: str) -> None:
     page.context.clear_cookies()
     page.goto(base_url + "/accounts/login/")
-    page.get_by_label("E-mail address").fill("hiroshi.tanaka@example.com")
+    page.get_by_label("E-mail address").fill(email)
     page.get_by_label("Password").fill("demo-pass-2026")
     page.get_by_role("button", name="Log in").click()
     page.wait_for_load_state()
+
+
+def doctor_portal(page, base_url: str) -> None:
+    """A demo doctor's day (seed_demo gives each one visits today), a visit under way with its
+    draft note, a completed one with its signed note and prescription, the prescription, week and
+    schedule, and the day on a phone."""
+    log_in(page, base_url, "hiroshi.tanaka@example.com")
     shoot(page, "portal-day")
+    day = page.url
+    page.locator("tr", has_text="In progress").locator(".visit-patient a").first.click()
+    shoot(page, "visit-in-progress")
+    page.goto(day)
+    page.locator("tr", has_text="Completed").locator(".visit-patient a").first.click()
+    shoot(page, "visit-completed")
+    page.locator(".rx-section a").first.click()
+    shoot(page, "prescription")
     for name, path in {"portal-week": "/portal/week/", "portal-schedule": "/portal/schedule/"}.items():
         page.goto(base_url + path)
         shoot(page, name)
@@ -86,6 +100,16 @@ def doctor_portal(page, base_url: str) -> None:
     page.goto(base_url + "/portal/")
     shoot(page, "portal-day-phone")
     page.set_viewport_size({"width": 1280, "height": 900})
+
+
+def patient_after_the_visit(page, base_url: str) -> None:
+    """The demo patient's prescriptions and a completed visit waiting for their rating."""
+    log_in(page, base_url, "patient@example.com")
+    page.goto(base_url + "/prescriptions/")
+    shoot(page, "patient-prescriptions")
+    page.goto(base_url + "/appointments/?when=past")
+    page.locator(".appointment-card", has_text="Completed").locator("a").first.click()
+    shoot(page, "patient-visit-completed")
 
 
 def main(base_url: str) -> None:
@@ -106,6 +130,7 @@ def main(base_url: str) -> None:
         book_and_pay(page, base_url)
         staff_admin(page, base_url)
         doctor_portal(page, base_url)
+        patient_after_the_visit(page, base_url)
         browser.close()
     print(f"Screenshots written to {OUT}")
 
