@@ -421,6 +421,17 @@ def pages_to_measure(people: seeding.People, portal: seeding.PortalDoctor) -> li
         Page("doctor's day", "/portal/", portal.session, "Follow-up on last month", public=False),
         Page("doctor's week", "/portal/week/", portal.session, f"{PORTAL_VISITS} visits", public=False),
         Page("doctor's list", "/portal/appointments/", portal.session, "upcoming appointments", public=False),
+        # A completed visit with its signed note, two addenda and a prescription, as its doctor reads
+        # it; then that prescription and the list, as its patient reads them.
+        Page("doctor's visit page", f"/appointments/{portal.visit_id}/", portal.session, "Addendum 2", public=False),
+        Page(
+            "prescription (patient)",
+            f"/prescriptions/{portal.prescription_id}/",
+            portal.patient_session,
+            "Amoxicillin",
+            public=False,
+        ),
+        Page("My prescriptions", "/prescriptions/", portal.patient_session, "RX-", public=False),
     ]
 
 
@@ -991,7 +1002,11 @@ def benchmark(run: Run, args) -> bool:
     seeding.stripe_customers_create(people.customer_users)
     bare_customers = seeding.bare_customers_create(n)
     pages = pages_to_measure(people, portal)
-    signed_in_users = {people.page_session: people.page_patient_id, portal.session: portal.user_id}
+    signed_in_users = {
+        people.page_session: people.page_patient_id,
+        portal.session: portal.user_id,
+        portal.patient_session: portal.patient_id,
+    }
     print(f"database built and seeded in {time.perf_counter() - step:.1f} s ({run.db_vendor})", flush=True)
 
     doctor = seeding.page_doctor()

@@ -281,6 +281,12 @@ class PortalDoctor:
     user_id: int
     session: str
     zone: str
+    # A visit of theirs from last week, completed through the services with a signed note, two
+    # addenda and a prescription, and that visit's patient signed in.
+    visit_id: int
+    prescription_id: int
+    patient_id: int
+    patient_session: str
 
 
 def portal_doctor_create(*, visits: int) -> PortalDoctor:
@@ -338,4 +344,47 @@ def portal_doctor_create(*, visits: int) -> PortalDoctor:
                     captured_amount=visit.fee_amount, status=PaymentStatus.PAID, paid_at=timezone.now())
             for visit in booked
         )  # fmt: skip
-    return PortalDoctor(user_id=doctor.user_id, session=sessions_create([doctor.user])[0], zone=doctor.timezone)
+    visit_id, prescription_id = _completed_visit_with_records(doctor, patients[0])
+    doctor_session, patient_session = sessions_create([doctor.user, patients[0]])
+    return PortalDoctor(
+        user_id=doctor.user_id,
+        session=doctor_session,
+        zone=doctor.timezone,
+        visit_id=visit_id,
+        prescription_id=prescription_id,
+        patient_id=patients[0].pk,
+        patient_session=patient_session,
+    )
+
+
+def _completed_visit_with_records(doctor, patient) -> tuple[int, int]:
+    """A visit 8 days ago, paid, then started, noted, completed, corrected twice and prescribed for
+    by the doctor's own services (the visit page and the prescription pages read what they wrote)."""
+    from django.utils import timezone
+
+    from appointments.models import Appointment, AppointmentStatus
+    from appointments.services import appointment_complete, appointment_start, visit_note_add_addendum
+    from hospital.models import Slot
+    from payments.models import Payment, PaymentStatus
+    from prescriptions.demo import DEMO_ITEMS
+    from prescriptions.services import prescription_issue
+
+    starts_at = timezone.now().replace(microsecond=0) - dt.timedelta(days=8)  # last week: not on the week page
+    slot = Slot.objects.create(doctor=doctor, starts_at=starts_at, ends_at=starts_at + dt.timedelta(minutes=30))
+    visit = Appointment.objects.create(
+        patient=patient, doctor=doctor, slot=slot, status=AppointmentStatus.CONFIRMED, fee_amount=doctor.fee_amount,
+        fee_currency=doctor.fee_currency, reason="Follow-up on last month's results",
+    )  # fmt: skip
+    Payment.objects.create(appointment=visit, amount=visit.fee_amount, currency=visit.fee_currency,
+                           captured_amount=visit.fee_amount, status=PaymentStatus.PAID, paid_at=starts_at)  # fmt: skip
+    appointment_start(appointment_id=visit.pk, doctor=doctor.user, now=starts_at)
+    appointment_complete(
+        appointment_id=visit.pk, doctor=doctor.user, note_text="Seen and examined. " * 20, now=slot.ends_at
+    )
+    for n in range(2):
+        visit_note_add_addendum(appointment_id=visit.pk, doctor=doctor.user, text=f"Addendum {n + 1}: results in.")
+    prescription = prescription_issue(
+        doctor_user=doctor.user, appointment_id=visit.pk, items=DEMO_ITEMS, general_advice="Rest.",
+        follow_up_on=None, ip=None, now=slot.ends_at,
+    )  # fmt: skip
+    return visit.pk, prescription.pk
