@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from appointments import visit_place
 from appointments.models import Appointment, AppointmentLogEntry, AppointmentStatus
 from hospital import timefmt
 from hospital.demo import PATIENTS
@@ -77,8 +78,11 @@ def _visit(*, doctor: Doctor, slot: Slot, patient: User, status: str, reason: st
         fee_amount=doctor.fee_amount,
         fee_currency=doctor.fee_currency,
         reason=reason,
+        **visit_place.snapshot(doctor),  # where it takes place, as a booking copies it
     )
     booked_at = min(now, slot.starts_at) - dt.timedelta(days=3)
+    # Booked when paid, not when seeded (created_at is set on insert): pages print both.
+    Appointment.objects.filter(pk=appointment.pk).update(created_at=booked_at)
     payment = Payment(
         appointment=appointment,
         amount=doctor.fee_amount,
