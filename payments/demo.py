@@ -87,9 +87,11 @@ def _visit(*, doctor: Doctor, slot: Slot, patient: User, status: str, reason: st
         fee_amount=doctor.fee_amount,
         fee_currency=doctor.fee_currency,
         reason=reason,
-        **visit_place.snapshot(doctor),
+        **visit_place.snapshot(doctor),  # where it takes place, as a booking copies it
     )
     booked_at = min(now, slot.starts_at) - dt.timedelta(days=3)
+    # Booked when paid, not when seeded (created_at is set on insert): pages print both.
+    Appointment.objects.filter(pk=appointment.pk).update(created_at=booked_at)
     payment = Payment(
         appointment=appointment,
         amount=doctor.fee_amount,
@@ -99,8 +101,6 @@ def _visit(*, doctor: Doctor, slot: Slot, patient: User, status: str, reason: st
     )
     payment.status = payment.derived_status()
     payment.save()
-    # Booked three days ago, as the timeline says (created_at is set on insert, so after it).
-    Appointment.objects.filter(pk=appointment.pk).update(created_at=booked_at)
     AppointmentLogEntry.objects.create(
         appointment=appointment,
         at=booked_at,

@@ -170,6 +170,7 @@ class PrescriptionPage:
     issued_short: str  # "2 Dec 2026, 10:00 JST"
     visit_when: str
     visit_short: str
+    visit_url: str  # the appointment's page, which its doctor and its patient both read
     doctor_name: str
     specialty: str
     patient_name: str
@@ -227,6 +228,7 @@ def _page(prescription: Prescription, *, user: User) -> PrescriptionPage:
         issued_short=timefmt.format_short(prescription.issued_at, zone),
         visit_when=timefmt.format_when(prescription.appointment.slot.starts_at, zone),
         visit_short=timefmt.format_short(prescription.appointment.slot.starts_at, zone),
+        visit_url=reverse("appointments:detail", args=[prescription.appointment_id]),
         doctor_name=prescription.doctor.display_name,
         specialty=prescription.doctor.specialty.name,
         patient_name=prescription.patient.get_full_name(),

@@ -53,6 +53,9 @@ class ActionButton:
     label: str  # "Start visit"
     url: str  # POST here
     primary: bool  # the step forward; no-show is the secondary one
+    # Completing or marking a no-show brings the doctor back to the list; starting opens the
+    # visit's page, where its note is written.
+    returns_here: bool
 
 
 @dataclass(frozen=True)
@@ -153,7 +156,12 @@ class _RowMaker:
             status_colour=status_colour,
             is_paid=row["paid"],
             actions=tuple(
-                ActionButton(action.label, self.action_urls[action](row["pk"]), action != DoctorAction.NO_SHOW)
+                ActionButton(
+                    action.label,
+                    self.action_urls[action](row["pk"]),
+                    primary=action != DoctorAction.NO_SHOW,
+                    returns_here=action != DoctorAction.START,
+                )
                 for action in actions
             ),
         )

@@ -34,14 +34,15 @@ _NOT_PAID = '<span class="badge badge-payment badge-grey">Not paid</span>'
 _NO_REASON = '<span class="muted">None given</span>'
 _ACTION = (
     '<form method="post" action="{url}" class="inline-form">'
-    '<input type="hidden" name="csrfmiddlewaretoken" value="{csrf}"><input type="hidden" name="next" value="{back}">'
+    '<input type="hidden" name="csrfmiddlewaretoken" value="{csrf}">{back_field}'
     '<button type="submit" class="button button-small{style}">{label}'
     '<span class="visually-hidden"> for {patient}, {starts}</span></button></form>'
 )
+_BACK = '<input type="hidden" name="next" value="{}">'
 _NO_ACTION = '<span class="muted" aria-hidden="true">–</span><span class="visually-hidden">None now</span>'
 
 
-def _row(row: VisitRow, *, csrf: str, back: str, dated: bool) -> str:
+def _row(row: VisitRow, *, csrf: str, back_field: str, dated: bool) -> str:
     """One row's markup, every text escaped here (format_html per value costs more than the page)."""
     patient, starts = escape(row.patient_name), escape(row.starts)
     when = (_TIME if row.ends_zone_abbr == row.zone_abbr else _TIME_ACROSS_A_CHANGE).format(
@@ -56,7 +57,7 @@ def _row(row: VisitRow, *, csrf: str, back: str, dated: bool) -> str:
         _ACTION.format(
             url=escape(action.url),
             csrf=csrf,
-            back=back,
+            back_field=back_field if action.returns_here else "",
             style="" if action.primary else " button-secondary",
             label=escape(action.label),
             patient=patient,
@@ -80,9 +81,10 @@ def _row(row: VisitRow, *, csrf: str, back: str, dated: bool) -> str:
 @register.simple_tag
 def visit_rows(rows: Iterable[VisitRow], csrf_token: str, back: str, dated: bool = False) -> SafeString:
     """`{% visit_rows agenda.rows csrf_token back_here %}`: the table's rows, each with the buttons
-    its state allows, which come back to `back` (`dated`: the day is printed before the time)."""
-    csrf, back = escape(str(csrf_token)), escape(back)
-    return mark_safe("".join(_row(row, csrf=csrf, back=back, dated=dated) for row in rows))  # noqa: S308  (escaped in _row)
+    its state allows, which come back to `back` but for Start, which opens the visit's page and its
+    note (`dated`: the day is printed before the time)."""
+    csrf, back_field = escape(str(csrf_token)), _BACK.format(escape(back))
+    return mark_safe("".join(_row(row, csrf=csrf, back_field=back_field, dated=dated) for row in rows))  # noqa: S308  (escaped in _row)
 
 
 _WEEK_VISIT = (

@@ -13,6 +13,7 @@ from appointments.selectors import age_on
 from appointments.services import appointment_complete, visit_note_add_addendum, visit_note_save_draft
 from hospital.models import AuditAction, AuditEntry
 from tests.factories import DoctorFactory, PatientFactory, UserFactory, visit
+from tests.html_checks import link_hrefs
 
 pytestmark = pytest.mark.django_db
 
@@ -54,6 +55,7 @@ def test_shows_the_patient_their_age_on_the_visit_day_the_reason_and_the_payment
     assert "Chest tightness when running" in text
     assert "Monday 1 June 2026, 09:30–10:00 BST" in text
     assert "<dt>Payment</dt><dd>Paid</dd>" in text
+    assert link_hrefs(text, "Appointments") == [reverse("portal:appointments")]  # the breadcrumb leads back
 
 
 def test_a_patient_without_a_date_of_birth_on_record_reads_so(client, doctor):

@@ -186,8 +186,33 @@ class TestDay:
             reverse("appointments:visit_action", kwargs={"pk": late.pk, "action": "start"}),
             reverse("appointments:visit_action", kwargs={"pk": late.pk, "action": "no_show"}),
         ]
-        assert response.text.count(f'<input type="hidden" name="next" value="{DAY}">') == 4
+        # Complete and no-show come back to the day; Start opens the visit (test below).
+        assert response.text.count(f'<input type="hidden" name="next" value="{DAY}">') == 2
         assert f'<a href="{reverse("appointments:detail", args=[late.pk])}">Cat Late</a>' in response.text
+
+    def test_start_opens_the_visit_at_its_note_and_no_show_comes_back_to_the_day(self, client, new_york):
+        late = visit_of(new_york, NOW - dt.timedelta(minutes=30), patient="Cat Late")
+        later = visit_of(new_york, NOW - dt.timedelta(minutes=10), patient="Dan Soon")
+
+        def press(button: str, patient: str):
+            """Submit the row's form as the browser would, with the fields the page gives it."""
+            page = signed_in(client, new_york).get(DAY).text
+            form = re.search(
+                rf'<form method="post" action="([^"]+)"[^>]*>((?:(?!</form>).)*){button}'
+                rf'<span class="visually-hidden"> for {patient},',
+                page,
+            )
+            return client.post(form[1], dict(re.findall(r'name="([^"]+)" value="([^"]*)"', form[2])), follow=True)
+
+        started = press("Start visit", "Cat Late")
+        assert started.redirect_chain == [(reverse("appointments:detail", args=[late.pk]), 302)]
+        assert "Visit started. Write your note below while the visit is in progress." in started.text
+        assert 'name="text"' in started.text  # the note's field, on the page the message points to
+
+        marked = press("Mark as no-show", "Dan Soon")
+        assert marked.redirect_chain == [(DAY, 302)]
+        later.refresh_from_db()
+        assert later.status == S.NO_SHOW
 
     def test_a_visit_that_is_not_paid_cannot_be_started(self, client, new_york):
         appointment = visit_of(new_york, NOW - dt.timedelta(minutes=5), patient="Gil Refunded")

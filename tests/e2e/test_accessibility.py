@@ -315,6 +315,7 @@ def test_doctor_pages(live_server, page, audit, portal_doctor):
     audit.check("working hours with errors")
     page.goto(f"{base}/accounts/profile/")
     audit.check("doctor's profile")
+    audit.assert_clean()
 
 
 def test_calendar_and_video_pages(live_server, page, audit, settings):
@@ -345,6 +346,7 @@ def test_calendar_and_video_pages(live_server, page, audit, settings):
     page.goto(f"{live_server.url}/appointments/{open_now.pk}/")
     expect(page.get_by_role("link", name="Join the video call")).to_be_visible()
     audit.check("appointment detail, video link open")
+    audit.assert_clean()
 
 
 def test_doctors_appointment_page(live_server, page, audit, screenshot, bookable_doctor):

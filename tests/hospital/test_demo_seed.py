@@ -9,7 +9,7 @@ from accounts.models import User
 from appointments.models import Appointment, AppointmentStatus, Review, VisitNote
 from hospital import timefmt
 from hospital.demo import DEMO_PASSWORD
-from hospital.models import Doctor, Slot, Specialty, TimeOff, WorkingHours
+from hospital.models import Doctor, Slot, Specialty, TimeOff, VisitType, WorkingHours
 from payments.models import Payment, PaymentStatus
 from prescriptions.models import Prescription
 
@@ -114,6 +114,31 @@ def test_the_visit_under_way_started_before_now_and_the_next_one_can_start(setti
     local = [timefmt.local(visit.slot.starts_at, okafor.timezone).strftime("%H:%M") for visit in visits]
     assert local == ["09:30", "10:00", "10:30", "11:00", "11:30", "12:00"]
     assert visits[3].status == S.CONFIRMED and visits[3].slot.starts_at <= now  # startable now
+
+
+def test_each_visit_takes_place_where_its_doctor_sees_patients():
+    with time_machine.travel(dt.datetime(2026, 6, 3, 10, 7, tzinfo=dt.UTC), tick=False):
+        call_command("seed_demo", stdout=None)
+
+    tanaka = Appointment.objects.filter(doctor__user__email="hiroshi.tanaka@example.com")
+    assert set(tanaka.values_list("visit_type", "location_site", "location_room", "video_room")) == {
+        (VisitType.IN_PERSON, "Riverside Building, 1 Riverside Way", "Room 3.02, Orthopaedics", "")
+    }
+    by_video = Appointment.objects.filter(doctor__user__email="sofia.marquez@example.com")
+    assert set(by_video.values_list("visit_type", flat=True)) == {VisitType.VIDEO}
+    assert len({visit.video_room for visit in by_video}) == by_video.count() == 6  # a room of its own each
+
+
+def test_each_visit_was_booked_when_it_was_paid_days_before():
+    now = dt.datetime(2026, 6, 3, 10, 7, tzinfo=dt.UTC)
+    with time_machine.travel(now, tick=False):
+        call_command("seed_demo", stdout=None)
+
+    visits = Appointment.objects.select_related("payment", "slot")
+    assert visits.exists()
+    for visit in visits:
+        assert visit.created_at == visit.payment.paid_at <= now - dt.timedelta(days=3)
+        assert visit.created_at < visit.slot.starts_at
 
 
 def test_a_second_run_later_the_same_day_keeps_the_day_and_the_next_day_gets_its_own():

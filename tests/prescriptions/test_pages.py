@@ -8,6 +8,7 @@ import pytest
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from hospital import timefmt
 from hospital.models import AuditAction, AuditEntry
 from prescriptions.models import Prescription
 from prescriptions.selectors import prescriptions_for_appointment
@@ -158,6 +159,9 @@ def test_the_patient_reads_theirs_and_each_read_is_audited(client, prescription)
     page = client.get(detail_url)
     assert page.status_code == 200
     assert "Amoxicillin" in page.text and "Write a correction" not in page.text
+    visit_url = reverse("appointments:detail", args=[prescription.appointment_id])
+    visit_day = timefmt.format_short(prescription.appointment.slot.starts_at, "Asia/Tokyo")
+    assert link_hrefs(page.text, visit_day) == [visit_url]  # back to the visit's page
     assert page.headers["Cache-Control"].startswith("max-age=0")
     entry = AuditEntry.objects.get(action=AuditAction.READ)
     assert (entry.actor, entry.patient) == (prescription.patient, prescription.patient)
