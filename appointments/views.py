@@ -313,41 +313,46 @@ def visit_action(request, pk: int, action: str):
     return _back(request, appointment.pk)
 
 
-@role_required(Role.DOCTOR)
-@require_POST
-def visit_note_save(request, pk: int):
+def _note_write(request, pk: int, *, form_class, form_name: str, write, done: str) -> HttpResponse:
+    """A POST of the doctor's note form or addendum form: a form error shows the page again with
+    what was typed; the service's refusal, or what it did, comes back as a message."""
     appointment = selectors.appointment_for_user(user=request.user, pk=pk)
-    form = VisitNoteForm(request.POST)
+    form = form_class(request.POST)
     if not form.is_valid():
-        return _doctor_detail(request, appointment.pk, note_form=form, status=400)
+        return _doctor_detail(request, appointment.pk, status=400, **{form_name: form})
     try:
-        services.visit_note_save_draft(
-            appointment_id=appointment.pk, doctor=request.user, text=form.cleaned_data["text"], ip=request_ip(request)
-        )
+        text = form.cleaned_data["text"]
+        write(appointment_id=appointment.pk, doctor=request.user, text=text, ip=request_ip(request))
     except Appointment.DoesNotExist:
         raise Http404("No such appointment.") from None
     except VisitNoteRefused as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, "Draft note saved.")
+        messages.success(request, done)
     return _back(request, appointment.pk, "#visit-note")
+
+
+@role_required(Role.DOCTOR)
+@require_POST
+def visit_note_save(request, pk: int):
+    return _note_write(
+        request,
+        pk,
+        form_class=VisitNoteForm,
+        form_name="note_form",
+        write=services.visit_note_save_draft,
+        done="Draft note saved.",
+    )
 
 
 @role_required(Role.DOCTOR)
 @require_POST
 def visit_note_addendum(request, pk: int):
-    appointment = selectors.appointment_for_user(user=request.user, pk=pk)
-    form = AddendumForm(request.POST)
-    if not form.is_valid():
-        return _doctor_detail(request, appointment.pk, addendum_form=form, status=400)
-    try:
-        services.visit_note_add_addendum(
-            appointment_id=appointment.pk, doctor=request.user, text=form.cleaned_data["text"], ip=request_ip(request)
-        )
-    except Appointment.DoesNotExist:
-        raise Http404("No such appointment.") from None
-    except VisitNoteRefused as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, "Addendum signed and added to the note.")
-    return _back(request, appointment.pk, "#visit-note")
+    return _note_write(
+        request,
+        pk,
+        form_class=AddendumForm,
+        form_name="addendum_form",
+        write=services.visit_note_add_addendum,
+        done="Addendum signed and added to the note.",
+    )
