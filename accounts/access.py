@@ -24,8 +24,9 @@ def get_for_user_or_404(queryset: QuerySet[M], *, user, pk) -> M:
     return get_object_or_404(queryset.visible_to(user), pk=pk)
 
 
-def role_required(*roles: Role) -> Callable:
-    """Let in signed-in users with one of `roles`; visitors go to log in, other roles get 403."""
+def role_required(*roles: Role, refuse: type[Exception] = PermissionDenied) -> Callable:
+    """Let in signed-in users with one of `roles`; visitors go to log in, other roles get 403, or
+    whatever `refuse` is raised as (Http404 where even a 403 would say too much)."""
 
     def decorator(view):
         @wraps(view)
@@ -33,7 +34,7 @@ def role_required(*roles: Role) -> Callable:
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             if request.user.role not in roles:
-                raise PermissionDenied
+                raise refuse
             return view(request, *args, **kwargs)
 
         return wrapped

@@ -1,18 +1,14 @@
-from collections.abc import Callable
-from functools import wraps
-
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from accounts.access import get_for_user_or_404
+from accounts.access import get_for_user_or_404, role_required
 from accounts.models import Role
 from appointments.models import Appointment
 from hospital import ratelimit, timefmt
@@ -31,26 +27,10 @@ from prescriptions.pdf import prescription_pdf
 PRESCRIPTIONS_PER_PAGE = 10
 
 
-def _readers_only(*roles: Role) -> Callable:
-    """Visitors go to log in; any other role gets the 404 a stranger's prescription gets, so a
-    prescription page confirms nothing to someone who may not read it."""
-
-    def decorator(view):
-        @wraps(view)
-        def wrapped(request: HttpRequest, *args, **kwargs):
-            if not request.user.is_authenticated:
-                return redirect_to_login(request.get_full_path())
-            if request.user.role not in roles:
-                raise Http404
-            return view(request, *args, **kwargs)
-
-        return wrapped
-
-    return decorator
-
-
-doctors_and_patients = _readers_only(Role.DOCTOR, Role.PATIENT)
-doctors_only = _readers_only(Role.DOCTOR)
+# Any other role gets the 404 a stranger's prescription gets: a prescription page confirms nothing
+# to someone who may not read it.
+doctors_and_patients = role_required(Role.DOCTOR, Role.PATIENT, refuse=Http404)
+doctors_only = role_required(Role.DOCTOR, refuse=Http404)
 
 
 @doctors_and_patients
