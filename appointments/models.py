@@ -34,6 +34,9 @@ ACTIVE_STATUSES = (
 class CancelReason(models.TextChoices):
     HOLD_CANCELED = "hold_canceled", "Patient canceled the hold before paying"
     REFUNDED = "refunded", "Payment refunded in full"
+    PATIENT = "patient", "Canceled by the patient"
+    DOCTOR = "doctor", "Canceled by the doctor"
+    STAFF = "staff", "Canceled by the hospital"
 
 
 class AppointmentQuerySet(models.QuerySet):
@@ -87,6 +90,8 @@ class Appointment(models.Model):
     # name can join the call. Never shown to staff or put in the doctor's calendar feed.
     video_room = models.CharField(max_length=64, blank=True)
     cancel_reason = models.CharField(max_length=20, choices=CancelReason.choices, blank=True)
+    # Why the doctor or the hospital canceled, in their words: the patient reads it.
+    cancel_note = models.CharField("why it was canceled", max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

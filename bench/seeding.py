@@ -140,7 +140,7 @@ def patients_create(*, customers: int, first: int, contenders: int, appointments
     from accounts.models import PatientProfile, Role, User
     from appointments.models import Appointment, AppointmentStatus
     from hospital.models import Slot
-    from payments.models import Payment, PaymentStatus
+    from payments.models import CancellationPolicy, Payment, PaymentStatus
 
     password = make_password(None)
     count = 1 + customers + first + contenders
@@ -181,11 +181,11 @@ def patients_create(*, customers: int, first: int, contenders: int, appointments
             )
             for slot in slots
         )
+        policy = CancellationPolicy.in_force()
         Payment.objects.bulk_create(
-            Payment(
-                appointment=visit,
-                amount=visit.fee_amount,
-                currency=visit.fee_currency,
+            Payment.for_booking(
+                visit,
+                policy=policy,
                 captured_amount=visit.fee_amount,
                 status=PaymentStatus.PAID,
                 paid_at=timezone.now(),
@@ -302,7 +302,7 @@ def portal_doctor_create(*, visits: int) -> PortalDoctor:
     from accounts.models import PatientProfile, Role, User
     from appointments.models import Appointment, AppointmentStatus
     from hospital.models import Doctor, Slot
-    from payments.models import Payment, PaymentStatus
+    from payments.models import CancellationPolicy, Payment, PaymentStatus
 
     doctor = Doctor.objects.select_related("user").order_by("pk")[1]
     zone = zoneinfo.ZoneInfo(doctor.timezone)
@@ -339,9 +339,10 @@ def portal_doctor_create(*, visits: int) -> PortalDoctor:
             )
             for k, slot in enumerate(slots)
         )
+        policy = CancellationPolicy.in_force()
         Payment.objects.bulk_create(
-            Payment(appointment=visit, amount=visit.fee_amount, currency=visit.fee_currency,
-                    captured_amount=visit.fee_amount, status=PaymentStatus.PAID, paid_at=timezone.now())
+            Payment.for_booking(visit, policy=policy, captured_amount=visit.fee_amount, status=PaymentStatus.PAID,
+                                paid_at=timezone.now())
             for visit in booked
         )  # fmt: skip
     visit_id, prescription_id = _completed_visit_with_records(doctor, patients[0])
@@ -375,8 +376,7 @@ def _completed_visit_with_records(doctor, patient) -> tuple[int, int]:
         patient=patient, doctor=doctor, slot=slot, status=AppointmentStatus.CONFIRMED, fee_amount=doctor.fee_amount,
         fee_currency=doctor.fee_currency, reason="Follow-up on last month's results",
     )  # fmt: skip
-    Payment.objects.create(appointment=visit, amount=visit.fee_amount, currency=visit.fee_currency,
-                           captured_amount=visit.fee_amount, status=PaymentStatus.PAID, paid_at=starts_at)  # fmt: skip
+    Payment.for_booking(visit, captured_amount=visit.fee_amount, status=PaymentStatus.PAID, paid_at=starts_at).save()
     appointment_start(appointment_id=visit.pk, doctor=doctor.user, now=starts_at)
     appointment_complete(
         appointment_id=visit.pk, doctor=doctor.user, note_text="Seen and examined. " * 20, now=slot.ends_at

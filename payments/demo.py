@@ -92,13 +92,7 @@ def _visit(*, doctor: Doctor, slot: Slot, patient: User, status: str, reason: st
     booked_at = min(now, slot.starts_at) - dt.timedelta(days=3)
     # Booked when paid, not when seeded (created_at is set on insert): pages print both.
     Appointment.objects.filter(pk=appointment.pk).update(created_at=booked_at)
-    payment = Payment(
-        appointment=appointment,
-        amount=doctor.fee_amount,
-        currency=doctor.fee_currency,
-        captured_amount=doctor.fee_amount,
-        paid_at=booked_at,
-    )
+    payment = Payment.for_booking(appointment, captured_amount=doctor.fee_amount, paid_at=booked_at)
     payment.status = payment.derived_status()
     payment.save()
     AppointmentLogEntry.objects.create(

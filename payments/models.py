@@ -1,9 +1,81 @@
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
 from appointments.models import Appointment
 from hospital.models import Currency, DurableSideEffect
+
+
+class PolicyTerms(models.Model):
+    """A cancellation policy's terms: a full refund until `full_refund_hours` before the start,
+    `partial_refund_percent` until `partial_refund_hours` before it, nothing after.
+
+    Windows are elapsed time (UTC), so a DST change on the way moves no boundary; exactly at a
+    boundary the better refund applies; amounts round down to the minor unit."""
+
+    full_refund_hours = models.PositiveSmallIntegerField(default=24)
+    partial_refund_hours = models.PositiveSmallIntegerField(default=2)
+    partial_refund_percent = models.PositiveSmallIntegerField(default=50)
+
+    class Meta:
+        abstract = True
+
+    def refund_percent(self, *, clock_at: dt.datetime, now: dt.datetime) -> int:
+        """The share of the fee that comes back if canceled at `now`, for a visit whose refund
+        clock (its original start) is `clock_at`."""
+        ahead = clock_at - now
+        if ahead >= dt.timedelta(hours=self.full_refund_hours):
+            return 100
+        if ahead >= dt.timedelta(hours=self.partial_refund_hours):
+            return self.partial_refund_percent
+        return 0
+
+    def refund_amount(self, *, captured: int, clock_at: dt.datetime, now: dt.datetime) -> int:
+        """In minor units, rounded down (integer division, so zero-decimal currencies too)."""
+        return captured * self.refund_percent(clock_at=clock_at, now=now) // 100
+
+    def terms_copy(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in POLICY_TERM_FIELDS}
+
+
+POLICY_TERM_FIELDS = ("full_refund_hours", "partial_refund_hours", "partial_refund_percent")
+
+
+def policy_terms_constraints(prefix: str) -> list[models.CheckConstraint]:
+    return [
+        models.CheckConstraint(
+            condition=Q(partial_refund_hours__lte=models.F("full_refund_hours")),
+            name=f"{prefix}_partial_window_inside_full",
+        ),
+        models.CheckConstraint(condition=Q(partial_refund_percent__lte=100), name=f"{prefix}_percent_at_most_100"),
+    ]
+
+
+class CancellationPolicy(PolicyTerms):
+    """The policy in force for new bookings: one row, changed by administrators. Each payment
+    keeps a copy of the terms made at booking (Payment's own PolicyTerms), so a change here
+    touches nothing already booked."""
+
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
+    )
+
+    class Meta:
+        verbose_name_plural = "cancellation policy"
+        constraints = [
+            models.CheckConstraint(condition=Q(pk=1), name="cancellation_policy_one_row"),
+            *policy_terms_constraints("cancellation_policy"),
+        ]
+
+    def __str__(self) -> str:
+        return "Cancellation policy"
+
+    @classmethod
+    def in_force(cls) -> "CancellationPolicy":
+        return cls.objects.get_or_create(pk=1)[0]
 
 
 class PaymentStatus(models.TextChoices):
@@ -24,8 +96,9 @@ class DisputeStatus(models.TextChoices):
     PREVENTED = "prevented", "Prevented before a chargeback"
 
 
-class Payment(models.Model):
-    """What the patient owes for one appointment and the money facts Stripe reported about it.
+class Payment(PolicyTerms):
+    """What the patient owes for one appointment and the money facts Stripe reported about it,
+    with the cancellation policy's terms as they were at booking.
 
     `status` is never set by hand: payments.services.reconcile derives it from the facts (captured
     amount, refund rows, dispute), so events arriving in any order or twice give the same status.
@@ -47,6 +120,9 @@ class Payment(models.Model):
     last_failure_detail = models.CharField("Stripe's account of the last failure", max_length=500, blank=True)
     payment_intent_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
     paid_at = models.DateTimeField(null=True, blank=True)
+    # The visit's start when booked: the policy's windows count back from here even after the
+    # patient reschedules, so moving a visit cannot buy a better refund.
+    refund_clock_at = models.DateTimeField()
     status = models.CharField(
         max_length=20, choices=PaymentStatus.choices, default=PaymentStatus.UNPAID, editable=False
     )
@@ -58,10 +134,25 @@ class Payment(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
             models.CheckConstraint(condition=Q(status__in=PaymentStatus.values), name="payment_status_known"),
+            *policy_terms_constraints("payment_policy"),
         ]
 
     def __str__(self) -> str:
         return f"Payment #{self.pk} ({self.get_status_display()})"
+
+    @classmethod
+    def for_booking(cls, appointment: Appointment, *, policy: CancellationPolicy | None = None, **facts) -> "Payment":
+        """An unsaved payment for a new booking: the fee and the policy in force, copied, and the
+        refund clock set on the visit's start."""
+        terms = (policy or CancellationPolicy.in_force()).terms_copy()
+        return cls(
+            appointment=appointment,
+            amount=appointment.fee_amount,
+            currency=appointment.fee_currency,
+            refund_clock_at=appointment.slot.starts_at,
+            **terms,
+            **facts,
+        )
 
     @property
     def money_received(self) -> bool:
@@ -147,6 +238,18 @@ class RefundReason(models.TextChoices):
     LATE_PAYMENT = "late_payment", "Paid after the hold lapsed and the slot was taken"
     DUPLICATE_PAYMENT = "duplicate_payment", "Paid twice for one appointment"
     STRIPE = "stripe", "Made in Stripe (e.g. the Dashboard)"
+    PATIENT_CANCELED = "patient_canceled", "The patient canceled (by the cancellation policy)"
+    DOCTOR_CANCELED = "doctor_canceled", "The doctor canceled (in full)"
+    STAFF_CANCELED = "staff_canceled", "The hospital canceled (in full)"
+    STAFF = "staff", "Refunded by billing staff"
+
+
+# The refund that a cancellation gives: one per payment, however often "cancel" is pressed.
+CANCELLATION_REFUND_REASONS = (
+    RefundReason.PATIENT_CANCELED,
+    RefundReason.DOCTOR_CANCELED,
+    RefundReason.STAFF_CANCELED,
+)
 
 
 class RefundFollowUp(models.TextChoices):
@@ -191,12 +294,23 @@ class Refund(DurableSideEffect):
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reissue", editable=False
     )
     follow_up = models.CharField(max_length=12, choices=RefundFollowUp.choices, blank=True, default="")
+    # Who asked for one of our refunds, and why in their words (empty for automatic ones and for
+    # refunds made in Stripe's Dashboard).
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", editable=False
+    )
+    note = models.CharField("why", max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at"]
         constraints = [
+            models.UniqueConstraint(
+                fields=["payment"],
+                condition=Q(reason__in=CANCELLATION_REFUND_REASONS, reissue_of__isnull=True),
+                name="refund_one_cancellation_refund",
+            ),
             models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive"),
             # The automatic late-payment refund happens once per payment, however often the
             # event that triggers it is delivered (its one re-issue aside).
@@ -338,6 +452,7 @@ class Dispute(models.Model):
     currency = models.CharField(max_length=3)
     status = models.CharField(max_length=30, choices=StripeDisputeStatus.choices)
     reason = models.CharField(max_length=50, blank=True, help_text="The cardholder's reason, as Stripe names it.")
+    evidence_due_by = models.DateTimeField(null=True, blank=True, help_text="Stripe's deadline for our evidence.")
     note = models.CharField(max_length=300, blank=True, help_text="Why it is not on any payment of ours.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -370,6 +485,76 @@ def dispute_fact(statuses) -> str:
         if stripe_status in statuses:
             return fact
     return DisputeStatus.NONE
+
+
+class DocumentCounter(models.Model):
+    """The last number given to a receipt or credit note in one year: the row is locked in the
+    transaction that issues the next one, so a rollback gives the number back and no year has a
+    gap (a database sequence would leave one)."""
+
+    prefix = models.CharField(max_length=4)
+    year = models.PositiveSmallIntegerField()
+    last_number = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["prefix", "year"], name="document_counter_one_per_year")]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}-{self.year}: {self.last_number}"
+
+
+class NumberedDocument(models.Model):
+    """A receipt or credit note: numbered per year of the hospital's own time zone, and holding
+    only money words (a "Consultation", the doctor, the date), never health data."""
+
+    PREFIX = ""
+
+    year = models.PositiveSmallIntegerField()
+    number = models.PositiveIntegerField()
+    amount = models.PositiveIntegerField(help_text="In minor units.")
+    currency = models.CharField(max_length=3, choices=Currency.choices)
+    issued_at = models.DateTimeField()
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return self.display_number
+
+    @property
+    def display_number(self) -> str:
+        return f"{self.PREFIX}-{self.year}-{self.number:06d}"
+
+
+class Receipt(NumberedDocument):
+    """The receipt of one paid payment (R-2026-000123)."""
+
+    PREFIX = "R"
+
+    payment = models.OneToOneField(Payment, on_delete=models.PROTECT, related_name="receipt")
+
+    class Meta:
+        ordering = ["-year", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["year", "number"], name="receipt_number_unique"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="receipt_amount_positive"),
+        ]
+
+
+class CreditNote(NumberedDocument):
+    """The credit note of one refund that went through (CN-2026-000045)."""
+
+    PREFIX = "CN"
+
+    refund = models.OneToOneField(Refund, on_delete=models.PROTECT, related_name="credit_note")
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="credit_notes")
+
+    class Meta:
+        ordering = ["-year", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["year", "number"], name="credit_note_number_unique"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="credit_note_amount_positive"),
+        ]
 
 
 class UnusableEvent(models.Model):

@@ -11,9 +11,15 @@ staff.
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
+
 from django.db.models import F, OuterRef, Q, Subquery, Sum
 from djstripe.models import Charge
 
+from accounts.models import Role, User
+from appointments.models import Appointment
+from hospital.money import format_money
 from payments.models import CheckoutAttempt, DisputeStatus, Payment, Refund, RefundReason, StripeCustomer
 from payments.stripe_objects import (
     METADATA_APPOINTMENT,
@@ -203,3 +209,41 @@ def appointments_paid_filter() -> Q:
     return Q(payment__captured_amount__gt=F("payment__refunded_amount")) & ~Q(
         payment__dispute_status=DisputeStatus.LOST
     )
+
+
+def refundable_amount(payment: Payment) -> int:
+    """What may still be refunded of a payment's own charge: captured, less every refund of it
+    that has not failed, ours still waiting to be issued included."""
+    if not payment.payment_intent_id:
+        return 0
+    given = (
+        Refund.objects.filter(payment_intent_id=payment.payment_intent_id)
+        .exclude(status__in=Refund.DID_NOT_GO_THROUGH_STATUSES)
+        .aggregate(total=Sum("amount"))["total"]
+        or 0
+    )
+    return max(payment.captured_amount - given, 0)
+
+
+@dataclass(frozen=True)
+class CancellationQuote:
+    """What canceling now gives back: the policy's share for the patient, everything for the
+    doctor or the hospital; never more than is left to refund."""
+
+    percent: int
+    amount: int
+    currency: str
+
+    @property
+    def amount_words(self) -> str:
+        return format_money(self.amount, self.currency)
+
+
+def cancellation_quote(*, appointment: Appointment, payment: Payment, by: User, now: dt.datetime) -> CancellationQuote:
+    left = refundable_amount(payment)
+    if by.role == Role.PATIENT:
+        percent = payment.refund_percent(clock_at=payment.refund_clock_at, now=now)
+        amount = payment.refund_amount(captured=payment.captured_amount, clock_at=payment.refund_clock_at, now=now)
+    else:
+        percent, amount = 100, left
+    return CancellationQuote(percent=percent, amount=min(amount, left), currency=payment.currency)

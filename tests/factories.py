@@ -120,12 +120,10 @@ def visit(*, status="confirmed", paid=True, patient=None, doctor=None, starts_at
         reason=reason,
         **visit_place.snapshot(doctor),
     )
-    Payment.objects.create(
-        appointment=appointment,
-        amount=doctor.fee_amount,
-        currency=doctor.fee_currency,
+    Payment.for_booking(
+        appointment,
         captured_amount=doctor.fee_amount if paid else 0,
         paid_at=timezone.now() if paid else None,
         status=PaymentStatus.PAID if paid else PaymentStatus.UNPAID,
-    )
+    ).save()
     return appointment

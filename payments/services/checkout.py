@@ -96,9 +96,8 @@ def _attempt_create(*, payment: Payment, checkout_expires_at: dt.datetime, site_
 
 def payment_open(*, appointment: Appointment, checkout_expires_at: dt.datetime, site_url: str) -> Payment:
     """Inside the booking transaction: the payment snapshot and its first checkout attempt."""
-    payment = Payment.objects.create(
-        appointment=appointment, amount=appointment.fee_amount, currency=appointment.fee_currency
-    )
+    payment = Payment.for_booking(appointment)
+    payment.save()
     _attempt_create(payment=payment, checkout_expires_at=checkout_expires_at, site_url=site_url)
     return payment
 

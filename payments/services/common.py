@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 
-from accounts.models import User
+from django.db.models import Q
+
+from accounts.models import StaffGroup, User
 from appointments.services import BookingError
 from hospital.notifications import email_queue
 
@@ -23,7 +25,11 @@ def new_key(prefix: str) -> str:
     return f"{prefix}-{secrets.token_urlsafe(24)}"
 
 
-def tell_staff(*, key: str, subject: str, template: str, context: dict) -> None:
-    """An e-mail to every active staff member, once per `key`."""
-    for email in User.objects.filter(is_staff=True, is_active=True).values_list("email", flat=True):
+def tell_staff(*, key: str, subject: str, template: str, context: dict, billing_only: bool = False) -> None:
+    """An e-mail to every active staff member, once per `key`; with `billing_only`, to the billing
+    group (and superusers) alone: money news that is theirs to act on."""
+    staff = User.objects.filter(is_staff=True, is_active=True)
+    if billing_only:
+        staff = staff.filter(Q(groups__name=StaffGroup.BILLING) | Q(is_superuser=True)).distinct()
+    for email in staff.values_list("email", flat=True):
         email_queue(key=f"{key}:{email}", to=email, subject=subject, template=template, context=context)

@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.models import User
 from appointments.services import appointment_log
 from hospital import outbox
 from hospital.money import format_money
@@ -25,10 +26,18 @@ REFUND_PENDING_WORK = Q(status=RefundStatus.REQUESTED)
 
 
 def refund_request(
-    *, payment: Payment, payment_intent_id: str, amount: int, reason: str, reissue_of: Refund | None = None
+    *,
+    payment: Payment,
+    payment_intent_id: str,
+    amount: int,
+    reason: str,
+    reissue_of: Refund | None = None,
+    requested_by: User | None = None,
+    note: str = "",
 ) -> Refund | None:
     """Record a refund to issue after commit (the worker does the Stripe call). Once per reason,
-    and once more as the re-issue of one the bank returned."""
+    and once more as the re-issue of one the bank returned; `requested_by` and `note` say who
+    asked and why (empty for the automatic ones)."""
     if amount <= 0:
         return None
     try:
@@ -41,6 +50,8 @@ def refund_request(
                 reason=reason,
                 idempotency_key=new_key("refund"),
                 reissue_of=reissue_of,
+                requested_by=requested_by,
+                note=note[:300],
             )
     except IntegrityError:
         return None  # already requested by an earlier delivery of the same fact
@@ -139,6 +150,8 @@ def _refund_returned(row: Refund, *, now: dt.datetime) -> None:
             amount=row.amount,
             reason=row.reason,
             reissue_of=row,
+            requested_by=row.requested_by,
+            note=row.note,
         )
         appointment_log(
             appointment=appointment,

@@ -15,8 +15,9 @@ from tests.payments.stripe_events import post_event
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("webhook_endpoint")]
 
 # A booking: rate limit, slot page data, the booking transaction (lock slot, expire lapsed holds,
-# holder, patient lock and hold count, appointment, log, payment, attempt) and the session after it.
-BOOKING_QUERIES = 20
+# holder, patient lock and hold count, appointment, log, the policy in force, payment, attempt) and
+# the session after it.
+BOOKING_QUERIES = 21
 # One refund event: dj-stripe's trigger, event and synced objects, then our locks (the payment
 # intent's row, made if new, then slot, appointment, payment), rows and reconcile.
 REFUND_EVENT_QUERIES = 28
