@@ -1,5 +1,7 @@
 """Receipt and credit-note pages, HTML and PDF: the paying patient's and billing staff's only."""
 
+from collections.abc import Callable
+
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
@@ -14,41 +16,28 @@ from payments.receipt_documents import DocumentPage
 signed_in = role_required(*Role)
 
 
-def _page(request, page: DocumentPage) -> HttpResponse:
-    return render(request, "payments/document.html", {"doc": page})
+def _document_views(page_for: Callable[..., DocumentPage]) -> tuple[Callable, Callable]:
+    """The HTML page and the PDF download of one kind of document, both behind its scoped lookup."""
+
+    @signed_in
+    @never_cache
+    @require_GET
+    def page(request, pk: int):
+        return render(request, "payments/document.html", {"doc": page_for(user=request.user, pk=pk)})
+
+    @signed_in
+    @never_cache
+    @require_GET
+    def pdf(request, pk: int):
+        shown = page_for(user=request.user, pk=pk)
+        return HttpResponse(
+            receipt_documents.document_pdf(shown),
+            content_type="application/pdf",
+            headers={"Content-Disposition": f'attachment; filename="{shown.pdf_filename}"'},
+        )
+
+    return page, pdf
 
 
-def _pdf(page: DocumentPage) -> HttpResponse:
-    return HttpResponse(
-        receipt_documents.document_pdf(page),
-        content_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{page.pdf_filename}"'},
-    )
-
-
-@signed_in
-@never_cache
-@require_GET
-def receipt_detail(request, pk: int):
-    return _page(request, receipt_documents.receipt_page(user=request.user, pk=pk))
-
-
-@signed_in
-@never_cache
-@require_GET
-def receipt_pdf_download(request, pk: int):
-    return _pdf(receipt_documents.receipt_page(user=request.user, pk=pk))
-
-
-@signed_in
-@never_cache
-@require_GET
-def credit_note_detail(request, pk: int):
-    return _page(request, receipt_documents.credit_note_page(user=request.user, pk=pk))
-
-
-@signed_in
-@never_cache
-@require_GET
-def credit_note_pdf_download(request, pk: int):
-    return _pdf(receipt_documents.credit_note_page(user=request.user, pk=pk))
+receipt_detail, receipt_pdf_download = _document_views(receipt_documents.receipt_page)
+credit_note_detail, credit_note_pdf_download = _document_views(receipt_documents.credit_note_page)

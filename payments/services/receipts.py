@@ -46,17 +46,9 @@ def receipt_issue(*, payment: Payment, now: dt.datetime) -> Receipt | None:
     is captured."""
     if not payment.captured_amount:
         return None
-    receipt = Receipt.objects.filter(payment=payment).first()
-    if receipt is None:
-        year, number = document_number_take(prefix=Receipt.PREFIX, now=now)
-        receipt = Receipt.objects.create(
-            payment=payment,
-            year=year,
-            number=number,
-            amount=payment.captured_amount,
-            currency=payment.currency,
-            issued_at=now,
-        )
+    receipt = Receipt.objects.filter(payment=payment).first() or _numbered(
+        Receipt, now=now, payment=payment, amount=payment.captured_amount, currency=payment.currency
+    )
     payment.receipt = receipt
     return receipt
 
@@ -71,18 +63,12 @@ def credit_notes_issue(*, payment: Payment, now: dt.datetime) -> list[CreditNote
     refunds = payment.refunds.filter(
         status=RefundStatus.SUCCEEDED, payment_intent_id=payment.payment_intent_id, credit_note__isnull=True
     ).order_by("created_at", "pk")
-    issued = []
-    for refund in refunds:
-        year, number = document_number_take(prefix=CreditNote.PREFIX, now=now)
-        issued.append(
-            CreditNote.objects.create(
-                refund=refund,
-                payment=payment,
-                year=year,
-                number=number,
-                amount=refund.amount,
-                currency=refund.currency,
-                issued_at=now,
-            )
-        )
-    return issued
+    return [
+        _numbered(CreditNote, now=now, refund=refund, payment=payment, amount=refund.amount, currency=refund.currency)
+        for refund in refunds
+    ]
+
+
+def _numbered(model: type[Receipt | CreditNote], *, now: dt.datetime, **fields) -> Receipt | CreditNote:
+    year, number = document_number_take(prefix=model.PREFIX, now=now)
+    return model.objects.create(year=year, number=number, issued_at=now, **fields)

@@ -37,17 +37,22 @@ def paid_visit(*, zone: str = "Europe/London", starts_at: dt.datetime | None = N
     payment.payment_intent_id = f"pi_{appointment.pk}"
     payment.save(update_fields=["payment_intent_id"])
     if refunded:
-        Refund.objects.create(
-            payment=payment,
-            payment_intent_id=payment.payment_intent_id,
-            amount=refunded,
-            currency="usd",
-            reason=RefundReason.STRIPE,
-            status=RefundStatus.SUCCEEDED,
-            stripe_refund_id=f"re_{appointment.pk}",
-        )
+        dashboard_refund(payment, amount=refunded)
     issue_documents(payment)
     return payment
+
+
+def dashboard_refund(payment: Payment, *, amount: int) -> Refund:
+    """A refund of the payment made in Stripe's Dashboard, gone through."""
+    return Refund.objects.create(
+        payment=payment,
+        payment_intent_id=payment.payment_intent_id,
+        amount=amount,
+        currency="usd",
+        reason=RefundReason.STRIPE,
+        status=RefundStatus.SUCCEEDED,
+        stripe_refund_id=f"re_{payment.pk}_{Refund.objects.count()}",
+    )
 
 
 def staff_in(group: StaffGroup):
@@ -228,16 +233,8 @@ def test_the_appointment_page_reads_its_documents_in_fixed_queries(client):
     url = reverse("appointments:detail", args=[payment.appointment_id])
     with CaptureQueriesContext(connection) as one_note:
         client.get(url)
-    for number in range(4):
-        Refund.objects.create(
-            payment=payment,
-            payment_intent_id=payment.payment_intent_id,
-            amount=100,
-            currency="usd",
-            reason=RefundReason.STRIPE,
-            status=RefundStatus.SUCCEEDED,
-            stripe_refund_id=f"re_more_{number}",
-        )
+    for _ in range(4):
+        dashboard_refund(payment, amount=100)
     issue_documents(payment)
     with CaptureQueriesContext(connection) as five_notes:
         page = client.get(url).content.decode()
