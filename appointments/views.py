@@ -21,6 +21,7 @@ from hospital import ratelimit
 from hospital.audit import request_ip
 from payments import services as payments
 from payments.patient_labels import payment_status_for_patient, payment_status_seen_by
+from payments.receipt_documents import payment_documents_for
 from prescriptions.selectors import prescriptions_for_appointment
 
 APPOINTMENTS_PER_PAGE = 10
@@ -170,6 +171,8 @@ def _detail_page(request, pk: int, *, review_form: ReviewForm | None = None) -> 
             "prescriptions": prescriptions_for_appointment(appointment=appointment, user=request.user),
             # Staff read amounts only where they may read payments: front desk sees the status alone.
             "sees_money": request.user.is_patient or request.user.has_perm("payments.view_payment"),
+            # Receipts and credit notes: for the paying patient and billing staff only.
+            "money_documents": payment_documents_for(user=request.user, payment=appointment.payment),
         },
     )
 

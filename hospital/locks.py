@@ -1,6 +1,6 @@
 """Row locks, and the one order in which everybody takes them.
 
-    payment intent → slot → appointment → payment → patient
+    payment intent → slot → appointment → payment → patient → document counter
 
 Booking locks the slot before it creates or touches any appointment on it; a webhook or the
 success page locks the slot, then the appointment, then its payment; the unpaid-holds limit locks
@@ -16,7 +16,16 @@ transactions never wait on each other in a cycle. Each app locks its own rows, t
     hospital.locks.lock_slot            (this module)
     appointments.locks.lock_appointment (slot, then appointment)
     payments.locks.lock_payment         (slot, appointment, then payment)
-    hospital.locks.lock_patient         (last, only while booking)
+    hospital.locks.lock_patient         (only while booking)
+    payments.services.receipts.document_number_take
+                                        (last: the year's receipt counter, then the
+                                        credit-note counter, while issuing them with the
+                                        payment locked)
+
+A receipt or credit note is issued in the transaction that records its fact (reconcile, with the
+payment locked), so every issuer in the hospital queues on one counter row per kind and year for
+the rest of that transaction. Nobody holding a counter waits for anything but the other counter,
+always taken in the order receipt then credit note: no cycle.
 
 Issuing a prescription locks the visit's appointment (slot, then appointment), then the year's
 prescription number row (prescriptions.services), which nobody holds before an appointment.

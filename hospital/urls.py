@@ -21,6 +21,7 @@ urlpatterns = [
     path("appointments/", include("appointments.urls")),
     path("portal/", include("appointments.portal.urls")),
     path("prescriptions/", include("prescriptions.urls")),
+    path("payments/", include("payments.urls")),
     # dj-stripe's webhook endpoint: /stripe/webhook/<uuid>/ (see `manage.py stripe_webhook_setup`).
     path("stripe/", include("djstripe.urls", namespace="djstripe")),
     path("admin/", admin.site.urls),

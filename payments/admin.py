@@ -1,3 +1,5 @@
+import re
+
 from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html_join
@@ -10,8 +12,10 @@ from hospital.money import format_money
 from payments.models import (
     ChargeRefundsSync,
     CheckoutAttempt,
+    CreditNote,
     Dispute,
     Payment,
+    Receipt,
     Refund,
     RefundFollowUp,
     StripeCustomer,
@@ -193,3 +197,59 @@ class ChargeRefundsSyncAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "created_at",
     ]  # fmt: skip
     readonly_fields = fields
+
+
+# "R-2026-000123", "2026-123" (any prefix, any zeros), or "123" alone (that number in every year).
+DOCUMENT_NUMBER = re.compile(r"^\s*(?:[A-Za-z]+-)?(?:(?P<year>\d{4})-)?(?P<number>\d+)\s*$")
+
+
+class NumberedDocumentAdmin(AmountAsMoneyMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Receipts and credit notes, issued only by payments.services.receipts: searched by their
+    number as printed, or by the patient's e-mail."""
+
+    search_fields = ["payment__appointment__patient__email"]
+    list_select_related = ["payment__appointment__patient"]
+    date_hierarchy = "issued_at"
+
+    @admin.display(description="Number", ordering="number")
+    def number_display(self, document):
+        return document.display_number
+
+    @admin.display(description="Patient", ordering="payment__appointment__patient__email")
+    def patient(self, document):
+        return document.payment.appointment.patient
+
+    def get_search_results(self, request, queryset, search_term):
+        printed = DOCUMENT_NUMBER.match(search_term)
+        if printed is None:
+            return super().get_search_results(request, queryset, search_term)
+        found = queryset.filter(number=int(printed["number"]))
+        return (found.filter(year=int(printed["year"])) if printed["year"] else found), False
+
+
+@admin.register(Receipt)
+class ReceiptAdmin(NumberedDocumentAdmin):
+    list_display = ["number_display", "issued_at", "patient", "amount_display", "payment"]
+    fields = ["number_display", "issued_at", "payment", "patient", "amount_display"]
+    readonly_fields = fields
+
+
+@admin.register(CreditNote)
+class CreditNoteAdmin(NumberedDocumentAdmin):
+    """A credit note whose refund the bank later returned stays (its number is never reused) and
+    shows as void."""
+
+    list_display = ["number_display", "issued_at", "patient", "amount_display", "credits_receipt", "refund", "void"]
+    list_select_related = ["payment__appointment__patient", "payment__receipt", "refund"]
+    fields = [
+        "number_display", "issued_at", "payment", "patient", "amount_display", "credits_receipt", "refund", "void",
+    ]  # fmt: skip
+    readonly_fields = fields
+
+    @admin.display(description="Credits receipt")
+    def credits_receipt(self, note):
+        return note.payment.receipt.display_number
+
+    @admin.display(description="Void (refund returned)", boolean=True)
+    def void(self, note):
+        return note.voided

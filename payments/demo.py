@@ -5,7 +5,8 @@ notes, and most doctors' first visit of the day has its patient's rating.
 Here and not in hospital.demo: a visit is an appointment with its payment, and hospital may not
 import the apps above it. Bookings are made directly in the state the payment flow leaves (as the
 tests' `visit()` factory does): replaying Checkout for demo data would need Stripe. From there the
-doctor's own services take them on (start, note, complete, rating), as the portal would.
+doctor's own services take them on (start, note, complete, rating), as the portal would. Each
+paid visit gets its receipt from the receipts service, so the demo's numbers are the real sequence.
 
 Idempotent: a doctor who already has a visit today keeps their day as it is.
 """
@@ -25,6 +26,7 @@ from hospital import timefmt
 from hospital.demo import DEMO_PATIENT_EMAIL, PATIENTS
 from hospital.models import Doctor, Slot
 from payments.models import Payment
+from payments.services import payment_documents_issue
 
 S = AppointmentStatus
 # The day around now, one slot after the other: the visit under way is the one before the
@@ -95,6 +97,7 @@ def _visit(*, doctor: Doctor, slot: Slot, patient: User, status: str, reason: st
     payment = Payment.for_booking(appointment, captured_amount=doctor.fee_amount, paid_at=booked_at)
     payment.status = payment.derived_status()
     payment.save()
+    payment_documents_issue(payment=payment, now=booked_at)  # its receipt, numbered as the webhook would
     AppointmentLogEntry.objects.create(
         appointment=appointment,
         at=booked_at,

@@ -556,6 +556,12 @@ class CreditNote(NumberedDocument):
             models.CheckConstraint(condition=Q(amount__gt=0), name="credit_note_amount_positive"),
         ]
 
+    @property
+    def voided(self) -> bool:
+        """The bank returned its refund after it went through: the money did not go back after all.
+        The note keeps its number (numbers have no gaps); a re-issued refund gets a note of its own."""
+        return self.refund.status in Refund.DID_NOT_GO_THROUGH_STATUSES
+
 
 class UnusableEvent(models.Model):
     """A signed Stripe event whose object we cannot use (an amount missing, a metadata id that is no

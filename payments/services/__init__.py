@@ -5,6 +5,7 @@
     facts          what Stripe reports: sessions, payment intents, charges, refunds, disputes
     refund_worker  issuing our requested refunds at Stripe, with retries
     reconcile      from the facts to the payment's status and the appointment
+    receipts       gapless receipt and credit-note numbers, and issuing both from the facts
     refunds        refund rows: the ones we request and the ones Stripe tells us about
     common         idempotency keys, the patient-facing "unavailable" error, staff alerts
 
@@ -31,6 +32,7 @@ from payments.services.facts import (
     refund_record,
     unusable_event_record,
 )
+from payments.services.receipts import document_number_take, payment_documents_issue
 from payments.services.reconcile import payment_status_refresh
 from payments.services.refund_worker import refund_issue
 from payments.services.refunds import REFUND_PENDING_WORK, refunds_retry_now, refunds_settle
@@ -48,7 +50,9 @@ __all__ = [
     "checkout_session_record",
     "checkout_success",
     "dispute_record",
+    "document_number_take",
     "hold_cancel",
+    "payment_documents_issue",
     "payment_intent_failure_record",
     "payment_open",
     "payment_status_refresh",

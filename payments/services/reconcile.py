@@ -20,6 +20,7 @@ from hospital.notifications import Attachment, email_queue
 from payments.models import Payment, RefundReason
 from payments.selectors import refunded_on_payment_intent
 from payments.services.common import tell_staff
+from payments.services.receipts import payment_documents_issue
 from payments.services.refunds import refund_request
 
 S = AppointmentStatus
@@ -39,6 +40,8 @@ def payment_status_refresh(payment: Payment) -> None:
 def reconcile(appointment: Appointment, payment: Payment, *, now: dt.datetime) -> None:
     """Bring a locked appointment in line with its payment's facts (DESIGN section 4)."""
     payment_status_refresh(payment)
+    # Before the confirmation, so its e-mail can name (and attach) the receipt.
+    payment_documents_issue(payment=payment, now=now)
     if payment.money_received:
         if appointment.status == S.PENDING_PAYMENT and not _slot_started(appointment, now):
             _confirm(appointment, payment, message="Payment received; your appointment is confirmed.", now=now)
