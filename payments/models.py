@@ -25,7 +25,8 @@ class PolicyTerms(models.Model):
     def refund_percent(self, *, clock_at: dt.datetime, now: dt.datetime) -> int:
         """The share of the fee that comes back if canceled at `now`, for a visit whose refund
         clock (its original start) is `clock_at`."""
-        ahead = clock_at - now
+        # In UTC: Python subtracts two times of one zone by their wall clocks, DST ignored.
+        ahead = clock_at.astimezone(dt.UTC) - now.astimezone(dt.UTC)
         if ahead >= dt.timedelta(hours=self.full_refund_hours):
             return 100
         if ahead >= dt.timedelta(hours=self.partial_refund_hours):

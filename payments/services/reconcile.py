@@ -18,7 +18,7 @@ from appointments.services import (
 from hospital.money import format_money
 from hospital.notifications import Attachment, email_queue
 from payments.models import Payment, RefundReason
-from payments.selectors import refunded_on_payment_intent
+from payments.selectors import refunded_on_payment_intent, visit_policy_lines
 from payments.services.common import tell_staff
 from payments.services.refunds import refund_request
 
@@ -146,6 +146,7 @@ def _confirm(appointment: Appointment, payment: Payment, *, message: str, now: d
             "where": where,
             "where_note": where_note,
             "amount": format_money(payment.captured_amount, payment.currency),
+            "policy_lines": visit_policy_lines(appointment=appointment, payment=payment, now=now),
         },
         attachment=Attachment(
             filename=ical.ics_filename(appointment.pk),
