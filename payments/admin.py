@@ -10,6 +10,7 @@ from djstripe.models import Session as CheckoutSession
 from hospital.admin import ReadOnlyAdminMixin, titled
 from hospital.money import format_money
 from payments.models import (
+    POLICY_TERM_FIELDS,
     CancellationPolicy,
     ChargeRefundsSync,
     CheckoutAttempt,
@@ -201,7 +202,7 @@ class ChargeRefundsSyncAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 class CancellationPolicyForm(forms.ModelForm):
     class Meta:
         model = CancellationPolicy
-        fields = ["full_refund_hours", "partial_refund_hours", "partial_refund_percent"]
+        fields = POLICY_TERM_FIELDS
         help_texts = {
             "full_refund_hours": "A full refund if the patient cancels at least this many hours before the start.",
             "partial_refund_hours": "The partial refund below until this many hours before the start; nothing after.",
@@ -210,7 +211,7 @@ class CancellationPolicyForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        full, partial, percent = (cleaned.get(name) for name in self.Meta.fields)
+        full, partial, percent = (cleaned.get(name) for name in POLICY_TERM_FIELDS)
         if full is not None and partial is not None and partial > full:
             self.add_error(
                 "partial_refund_hours",
@@ -228,7 +229,7 @@ class CancellationPolicyAdmin(admin.ModelAdmin):
     its own copy). Administrators change it (accounts.staff_groups); billing staff may read it."""
 
     form = CancellationPolicyForm
-    fields = ["full_refund_hours", "partial_refund_hours", "partial_refund_percent", "updated_at", "updated_by"]
+    fields = [*POLICY_TERM_FIELDS, "updated_at", "updated_by"]
     readonly_fields = ["updated_at", "updated_by"]
 
     def changelist_view(self, request, extra_context=None):
