@@ -234,11 +234,11 @@ class CancellationPolicyAdmin(admin.ModelAdmin):
 
     def changelist_view(self, request, extra_context=None):
         """A list of one row is no list: straight to the policy itself."""
-        policy = CancellationPolicy.in_force()
+        policy = CancellationPolicy.row()
         return redirect(reverse("admin:payments_cancellationpolicy_change", args=[policy.pk]))
 
     def has_add_permission(self, request):
-        return False  # the row is made on first use (CancellationPolicy.in_force) and is the only one
+        return False  # the one row is made by the list page (CancellationPolicy.row)
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -76,6 +76,14 @@ class CancellationPolicy(PolicyTerms):
 
     @classmethod
     def in_force(cls) -> "CancellationPolicy":
+        """The saved row, or the default terms (unsaved) until an administrator saves one. Never
+        inserted here: bookings read it inside their transaction, and the first one inserting it
+        would make every concurrent booking wait on that insert (tests/appointments/test_locks.py)."""
+        return cls.objects.filter(pk=1).first() or cls(pk=1)
+
+    @classmethod
+    def row(cls) -> "CancellationPolicy":
+        """The row itself, made with the default terms if missing: for the admin page."""
         return cls.objects.get_or_create(pk=1)[0]
 
 

@@ -16,7 +16,7 @@ from appointments.models import Appointment
 from appointments.services import BookingError, appointment_move
 from hospital import timefmt
 from hospital.models import Slot
-from hospital.notifications import Attachment, email_queue
+from hospital.notifications import email_queue
 from payments.models import Payment
 from payments.selectors import reschedule_refusal
 
@@ -66,9 +66,5 @@ def appointment_moved_tell(*, appointment: Appointment, old_slot: Slot, why: str
             "old_starts": old_slot.starts_at,
             "why": why,
         },
-        attachment=Attachment(
-            filename=ical.ics_filename(appointment.pk),
-            content=ical.calendar_bytes([ical.patient_event(appointment, now=now)]).decode(),
-            mimetype="text/calendar",
-        ),
+        attachment=ical.patient_attachment(appointment, now=now),
     )

@@ -163,7 +163,7 @@ URL = "admin:payments_cancellationpolicy_change"
 
 
 def test_only_administrators_change_the_policy_and_the_form_explains_bad_terms(client, staff_groups):
-    policy = CancellationPolicy.in_force()
+    policy = CancellationPolicy.row()
     url = reverse(URL, args=[policy.pk])
 
     client.force_login(_staff_in(StaffGroup.BILLING))
