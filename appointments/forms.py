@@ -102,3 +102,31 @@ class AddendumForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="A correction or addition, dated and signed with your name. The note stays as it was signed.",
     )
+
+
+class CancelVisitForm(forms.Form):
+    """The doctor's cancel: the patient is refunded in full and reads the reason."""
+
+    prefix = "cancel"
+
+    note = forms.CharField(
+        label="Reason, for the patient",
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="The patient reads it in their e-mail and on their appointment page. No clinical details.",
+        error_messages={"required": "Please say why, for the patient: they read it in their e-mail."},
+    )
+
+
+class RescheduleForm(forms.Form):
+    """The new time, one of the doctor's free slots the page offers (`slot_days`)."""
+
+    _CHOOSE = "Choose one of the free times below."
+
+    slot = forms.TypedChoiceField(
+        label="New time", coerce=int, error_messages={"required": _CHOOSE, "invalid_choice": _CHOOSE}
+    )
+
+    def __init__(self, *args, slot_days, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["slot"].choices = [(chip.pk, chip.aria_label) for day in slot_days for chip in day.slots]

@@ -24,7 +24,7 @@ from icalendar import Calendar, Event, vDuration
 from appointments.models import Appointment, AppointmentStatus
 from appointments.visit_place import NO_VIDEO_SERVER_NOTE, VIDEO_LINK_OPENS_BEFORE, location_text, video_url
 from hospital.models import VisitType
-from hospital.notifications import mail_domain
+from hospital.notifications import Attachment, mail_domain
 
 CONTENT_TYPE = "text/calendar; charset=utf-8"
 # How often calendar apps are asked to fetch a feed again (they may choose to wait longer).
@@ -104,6 +104,16 @@ def patient_event(appointment: Appointment, *, now: dt.datetime) -> Event:
         location=location,
         description=f"{booking}\n{how}",
         now=now,
+    )
+
+
+def patient_attachment(appointment: Appointment, *, now: dt.datetime) -> Attachment:
+    """The patient's .ics for an e-mail (confirmed, moved): one UID for the visit's life, so a
+    calendar updates the event it already has."""
+    return Attachment(
+        filename=ics_filename(appointment.pk),
+        content=calendar_bytes([patient_event(appointment, now=now)]).decode(),
+        mimetype="text/calendar",
     )
 
 

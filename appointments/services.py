@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Callable
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -12,7 +13,7 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from appointments import visit_place
-from appointments.locks import lock_appointment
+from appointments.locks import lock_appointment, lock_appointment_and_slot
 from appointments.models import (
     ACTIVE_STATUSES,
     REVIEW_COMMENT_MAX_LENGTH,
@@ -27,8 +28,9 @@ from appointments.models import (
 )
 from appointments.payment_facts import appointment_is_paid
 from appointments.visit_actions import DoctorAction, doctor_action_refusal
+from hospital import timefmt
 from hospital.audit import audit_record
-from hospital.locks import lock_patient, lock_slot
+from hospital.locks import lock_doctor_for_move, lock_patient, lock_slot
 from hospital.models import AuditAction, Doctor, Rating, Slot, booking_cutoff, booking_cutoff_words
 from hospital.services import doctor_rating_add
 
@@ -182,6 +184,58 @@ def appointment_cancel_hold(*, appointment_id: int, now: dt.datetime | None = No
             now=now,
         )
     return appointment
+
+
+def appointment_move(
+    *,
+    appointment_id: int,
+    slot_id: int,
+    message: str,
+    now: dt.datetime | None = None,
+    may_move: Callable[[Appointment], None] | None = None,
+) -> tuple[Appointment, Slot]:
+    """Move a confirmed visit to another free slot of its doctor, in one transaction: the new slot
+    taken under its lock, the old one freed; returns the appointment and the slot it left.
+    `message` is the timeline's line, with `{old}` and `{new}` for the two times.
+
+    Nothing else changes (fee, payment, policy copy, place): `may_move` is the caller's own rule,
+    run under the locks on the locked appointment, raising BookingError to refuse. Locks: the
+    doctor's schedule, both slots in primary-key order, the appointment (hospital/locks.py). The
+    partial unique index on the slot over active statuses still stops a double booking if a rule
+    here were ever wrong.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        doctor_id = Appointment.objects.values_list("doctor_id", flat=True).get(pk=appointment_id)
+        lock_doctor_for_move(doctor_id)
+        appointment, slot = lock_appointment_and_slot(appointment_id, slot_id)
+        if slot is None or slot.doctor_id != appointment.doctor_id:
+            raise BookingError("Please choose one of this doctor's free times.")
+        if appointment.status != S.CONFIRMED:
+            raise AppointmentTransitionError(
+                f"An appointment that is {appointment.get_status_display().lower()} cannot be moved."
+            )
+        if may_move is not None:
+            may_move(appointment)
+        if slot.pk == appointment.slot_id:
+            raise BookingError("Your appointment is at this time already. Please choose another time.")
+        slot_expire_lapsed_holds(slot=slot, now=now)
+        if slot.starts_at - booking_cutoff() <= now or not slot_is_bookable(slot=slot, now=now):
+            raise BookingError("This time is not available. Please choose another time.")
+        if slot.appointments.holding_slot(now=now).exists():
+            raise BookingError("Sorry, someone has just booked this time. Please choose another one.")
+        old_slot = appointment.slot
+        appointment.slot = slot
+        appointment.save(update_fields=["slot", "updated_at"])
+        zone = appointment.doctor.timezone
+        appointment_log(
+            appointment=appointment,
+            message=message.format(
+                old=timefmt.format_short(old_slot.starts_at, zone), new=timefmt.format_short(slot.starts_at, zone)
+            ),
+            now=now,
+        )
+    return appointment, old_slot
 
 
 def appointments_expire_lapsed_holds(*, now: dt.datetime | None = None) -> int:

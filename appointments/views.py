@@ -13,13 +13,26 @@ from accounts.access import role_required
 from accounts.models import Role
 from accounts.next_url import safe_next_url
 from appointments import selectors, services, visit_place
-from appointments.forms import AddendumForm, AppointmentFilterForm, BookingForm, ReviewForm, VisitNoteForm
+from appointments.forms import (
+    AddendumForm,
+    AppointmentFilterForm,
+    BookingForm,
+    CancelVisitForm,
+    RescheduleForm,
+    ReviewForm,
+    VisitNoteForm,
+)
+from appointments.locks import AppointmentBusy
 from appointments.models import Appointment, AppointmentStatus
 from appointments.services import AppointmentTransitionError, BookingError, ReviewError, VisitNoteRefused, review_submit
 from appointments.visit_actions import DoctorAction
 from hospital import ratelimit
 from hospital.audit import request_ip
+from hospital.money import format_money
+from hospital.selectors import doctor_free_slots_by_day
+from payments import selectors as money
 from payments import services as payments
+from payments.models import CancellationPolicy
 from payments.patient_labels import payment_status_for_patient, payment_status_seen_by
 from payments.receipt_documents import payment_documents_for
 from prescriptions.selectors import prescriptions_for_appointment
@@ -71,6 +84,16 @@ def book(request, slot_id: int):
         # The patient's own live hold on this slot (e.g. back from the payment page): offer to resume it.
         "own_hold": None if is_free else selectors.patient_hold_on_slot(user=request.user, slot_id=slot.pk),
         "pay_minutes": settings.CHECKOUT_SESSION_MINUTES,
+        # The policy the booking will copy, from this slot's start: read before paying.
+        "policy_lines": money.cancellation_policy_lines(
+            terms=CancellationPolicy.in_force(),
+            clock_at=slot.starts_at,
+            fee=slot.doctor.fee_amount,
+            currency=slot.doctor.fee_currency,
+            zone=slot.doctor.timezone,
+        )
+        if is_free
+        else [],
     }
     return render(request, "appointments/book.html", context, status=status)
 
@@ -169,6 +192,8 @@ def _detail_page(request, pk: int, *, review_form: ReviewForm | None = None) -> 
             "review_box": selectors.review_box(appointment=appointment, user=request.user),
             "review_form": review_form or ReviewForm(),
             "prescriptions": prescriptions_for_appointment(appointment=appointment, user=request.user),
+            "can_change": _patient_may_change(appointment, user=request.user, now=now),
+            "cancellation_refund": money.cancellation_refund_shown(appointment.payment),
             # Staff read amounts only where they may read payments: front desk sees the status alone.
             "sees_money": request.user.is_patient or request.user.has_perm("payments.view_payment"),
             # Receipts and credit notes: for the paying patient and billing staff only.
@@ -239,6 +264,125 @@ def paid(request, pk: int):
     return redirect("appointments:detail", pk=appointment.pk)
 
 
+# -- the patient's cancel and reschedule ------------------------------------------------------
+
+
+def _patient_may_change(appointment: Appointment, *, user, now) -> dict[str, bool]:
+    """Which of "cancel" and "reschedule" the appointment page offers its patient."""
+    if not user.is_patient or appointment.status != AppointmentStatus.CONFIRMED or appointment.payment is None:
+        return {}
+    return {
+        "cancel": not money.cancel_refusal(appointment=appointment, by=user, now=now),
+        "reschedule": not money.reschedule_refusal(
+            appointment=appointment, payment=appointment.payment, by=user, now=now
+        ),
+    }
+
+
+def _visit_for_change(request, pk: int, now) -> Appointment:
+    return selectors.appointment_detail(
+        user=request.user, pk=pk, payment_status_shown=payment_status_for_patient, now=now
+    )
+
+
+@role_required(Role.PATIENT)
+@require_http_methods(["GET", "POST"])
+def cancel(request, pk: int):
+    """The patient's cancel: GET shows the policy and what comes back now; POST cancels."""
+    now = timezone.now()
+    appointment = _visit_for_change(request, pk, now)
+    if request.method == "POST":
+        try:
+            quote = payments.appointment_cancel(appointment_id=appointment.pk, by=request.user, now=now)
+        except (BookingError, AppointmentBusy) as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(
+                request,
+                f"Your appointment is canceled. {quote.amount_words} is being refunded to your card."
+                if quote.amount
+                else "Your appointment is canceled. Under the cancellation policy no refund is due.",
+            )
+        return _see_other(reverse("appointments:detail", args=[appointment.pk]))
+    refusal = money.cancel_refusal(appointment=appointment, by=request.user, now=now)
+    if refusal:
+        messages.error(request, refusal)
+        return redirect("appointments:detail", pk=appointment.pk)
+    payment = appointment.payment
+    return render(
+        request,
+        "appointments/cancel.html",
+        {
+            "appointment": appointment,
+            "quote": money.cancellation_quote(appointment=appointment, payment=payment, by=request.user, now=now),
+            "policy_lines": money.visit_policy_lines(appointment=appointment, payment=payment),
+            "paid": format_money(payment.captured_amount, payment.currency),
+        },
+    )
+
+
+@role_required(Role.PATIENT)
+@require_http_methods(["GET", "POST"])
+def reschedule(request, pk: int):
+    """The patient picks another free time of the same doctor; nothing is paid or refunded."""
+    now = timezone.now()
+    appointment = _visit_for_change(request, pk, now)
+    payment = appointment.payment
+    refusal = money.reschedule_refusal(appointment=appointment, payment=payment, by=request.user, now=now)
+    if refusal:
+        messages.error(request, refusal)
+        return redirect("appointments:detail", pk=appointment.pk)
+    slot_days = doctor_free_slots_by_day(doctor=appointment.doctor, now=now)
+    form = RescheduleForm(request.POST or None, slot_days=slot_days)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            payments.appointment_reschedule(
+                appointment_id=appointment.pk, slot_id=form.cleaned_data["slot"], by=request.user, now=now
+            )
+        except (BookingError, AppointmentBusy) as exc:
+            form.add_error("slot", str(exc))
+            status = 409
+        else:
+            messages.success(request, "Your appointment has moved. We have e-mailed you the new time.")
+            return _see_other(reverse("appointments:detail", args=[appointment.pk]))
+    elif request.method == "POST":
+        status = 400
+    return render(
+        request,
+        "appointments/reschedule.html",
+        {
+            "appointment": appointment,
+            "form": form,
+            "slot_days": slot_days,
+            "closes_at": money.deadline_words(
+                money.reschedule_closes_at(appointment=appointment, payment=payment), appointment.doctor.timezone
+            ),
+        },
+        status=status,
+    )
+
+
+@role_required(Role.DOCTOR)
+@require_POST
+def doctor_cancel(request, pk: int):
+    """The visit's own doctor cancels it: the patient is refunded in full and told why."""
+    appointment = selectors.appointment_for_user(user=request.user, pk=pk)
+    form = CancelVisitForm(request.POST)
+    if not form.is_valid():
+        return _doctor_detail(request, appointment.pk, cancel_form=form, status=400)
+    try:
+        quote = payments.appointment_cancel(
+            appointment_id=appointment.pk, by=request.user, note=form.cleaned_data["note"]
+        )
+    except (BookingError, AppointmentBusy) as exc:
+        messages.error(request, str(exc))
+    else:
+        refunded = f" {quote.amount_words} is being refunded to the patient." if quote.amount else ""
+        messages.success(request, f"Visit canceled; the patient has been told why.{refunded}")
+    return _see_other(reverse("appointments:detail", args=[appointment.pk]))
+
+
 # -- the doctor's appointment page and its actions ---------------------------------------------
 
 _DONE = {
@@ -248,7 +392,9 @@ _DONE = {
 }
 
 
-def _doctor_detail(request, pk: int, *, note_form=None, addendum_form=None, status: int = 200) -> HttpResponse:
+def _doctor_detail(
+    request, pk: int, *, note_form=None, addendum_form=None, cancel_form=None, status: int = 200
+) -> HttpResponse:
     """The appointment page for its own doctor (anyone else's appointment is a 404); a form that
     failed to validate is shown again with what was typed."""
     visit = selectors.doctor_visit(
@@ -273,6 +419,10 @@ def _doctor_detail(request, pk: int, *, note_form=None, addendum_form=None, stat
             "appointment": visit.appointment,
             "note_form": note_form if visit.can_write_note else None,
             "addendum_form": addendum_form if visit.can_add_addendum else None,
+            # A confirmed visit's doctor may cancel it, the patient refunded in full.
+            "cancel_form": (cancel_form or CancelVisitForm())
+            if visit.appointment.status == AppointmentStatus.CONFIRMED
+            else None,
             "prescriptions": prescriptions_for_appointment(appointment=visit.appointment, user=request.user),
         },
         status=status,

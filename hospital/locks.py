@@ -27,6 +27,14 @@ payment locked), so every issuer in the hospital queues on one counter row per k
 the rest of that transaction. Nobody holding a counter waits for anything but the other counter,
 always taken in the order receipt then credit note: no cycle.
 
+Moving a visit to another slot (appointments.services.appointment_move: a reschedule, or a doctor's
+time off moving its visits) locks the doctor's schedule row first (FOR NO KEY UPDATE, as a
+schedule edit does), then both slots in primary-key order, then the appointment. Moves of one
+doctor's visits therefore queue on the doctor, and a time off that moves visits out of its span
+(holding the span's slots) never waits for a slot held by a move waiting for one of those.
+Whoever locks an appointment reads its slot first; if a move repointed it meanwhile, the new slot
+is taken only if nobody holds it, else the caller is refused and may retry (appointments.locks).
+
 Issuing a prescription locks the visit's appointment (slot, then appointment), then the year's
 prescription number row (prescriptions.services), which nobody holds before an appointment.
 
@@ -46,7 +54,7 @@ from __future__ import annotations
 from django.db.models import Model, QuerySet
 
 from accounts.models import User
-from hospital.models import Slot
+from hospital.models import Doctor, Slot
 
 
 def lock_one(queryset: QuerySet, **lookup) -> Model:
@@ -59,11 +67,29 @@ def lock_one(queryset: QuerySet, **lookup) -> Model:
     return queryset.select_for_update(of=("self",)).get(**lookup)
 
 
+def lock_doctor_for_move(doctor_id: int) -> None:
+    """Moves of a doctor's visits queue here, behind a schedule edit of that doctor (which takes
+    the same FOR NO KEY UPDATE row lock first): see "Moving a visit" above."""
+    Doctor.objects.select_for_update(no_key=True, of=("self",)).filter(pk=doctor_id).values_list("pk").get()
+
+
 def lock_slot(slot_id: int) -> Slot:
     """Everyone who books, expires or re-confirms an appointment on a slot takes this first, so
     two patients racing for one slot queue here and the second sees the first's hold (the partial
     unique constraint would also stop a double booking, but as an error, not a message)."""
     return lock_one(Slot.objects.select_related("doctor__user"), pk=slot_id)
+
+
+def lock_slot_without_waiting(slot_id: int) -> Slot | None:
+    """The slot locked, or None if someone else holds its lock now: for the one place that needs
+    a slot after its appointment (appointments.locks, when a move changed the slot meanwhile),
+    where waiting could close a cycle with a transaction that locks in the usual order."""
+    return (
+        Slot.objects.select_related("doctor__user")
+        .select_for_update(of=("self",), skip_locked=True)
+        .filter(pk=slot_id)
+        .first()
+    )
 
 
 def lock_patient(patient_id: int) -> None:

@@ -155,7 +155,7 @@ def slots_set_blocked(*, slots: QuerySet[Slot], blocked: bool) -> int:
     return changed
 
 
-def _lock_span(*, doctor: Doctor, starts_at: dt.datetime, ends_at: dt.datetime) -> None:
+def time_off_span_lock(*, doctor: Doctor, starts_at: dt.datetime, ends_at: dt.datetime) -> None:
     """Lock the doctor's schedule, then their slots in the span (the order slots_generate takes).
 
     A booking locks its slot before it writes its appointment, so once these locks are held every
@@ -175,7 +175,7 @@ def time_off_validate(*, doctor: Doctor, starts_at: dt.datetime, ends_at: dt.dat
     belong to an app above this one. Any page that adds or moves time off (admin, doctor portal)
     calls this inside the transaction that saves it: it takes the span's locks first.
     """
-    _lock_span(doctor=doctor, starts_at=starts_at, ends_at=ends_at)
+    time_off_span_lock(doctor=doctor, starts_at=starts_at, ends_at=ends_at)
     visits = slot_holders.booked_between(doctor_id=doctor.pk, starts_at=starts_at, ends_at=ends_at)
     if visits:
         raise ValidationError(
@@ -213,6 +213,12 @@ def time_off_add(*, doctor: Doctor, starts_at: dt.datetime, ends_at: dt.datetime
     time_off_validate(doctor=doctor, starts_at=starts_at, ends_at=ends_at)
     time_off = TimeOff.objects.create(doctor=doctor, starts_at=starts_at, ends_at=ends_at, reason=reason)
     slots_generate(doctor=doctor)
+    # Slots that a canceled or lapsed booking still refers to survive regeneration: blocked, so
+    # nobody books the doctor while they are away.
+    slots_set_blocked(
+        slots=Slot.objects.filter(doctor=doctor, starts_at__lt=ends_at, ends_at__gt=starts_at, is_blocked=False),
+        blocked=True,
+    )
     return time_off
 
 

@@ -1,6 +1,8 @@
 import re
 
+from django import forms
 from django.contrib import admin, messages
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
@@ -10,6 +12,8 @@ from djstripe.models import Session as CheckoutSession
 from hospital.admin import ReadOnlyAdminMixin, titled
 from hospital.money import format_money
 from payments.models import (
+    POLICY_TERM_FIELDS,
+    CancellationPolicy,
     ChargeRefundsSync,
     CheckoutAttempt,
     CreditNote,
@@ -253,3 +257,52 @@ class CreditNoteAdmin(NumberedDocumentAdmin):
     @admin.display(description="Void (refund returned)", boolean=True)
     def void(self, note):
         return note.voided
+
+
+class CancellationPolicyForm(forms.ModelForm):
+    class Meta:
+        model = CancellationPolicy
+        fields = POLICY_TERM_FIELDS
+        help_texts = {
+            "full_refund_hours": "A full refund if the patient cancels at least this many hours before the start.",
+            "partial_refund_hours": "The partial refund below until this many hours before the start; nothing after.",
+            "partial_refund_percent": "The share of the fee that comes back in the partial window (0 for none).",
+        }
+
+    def clean(self):
+        cleaned = super().clean()
+        full, partial, percent = (cleaned.get(name) for name in POLICY_TERM_FIELDS)
+        if full is not None and partial is not None and partial > full:
+            self.add_error(
+                "partial_refund_hours",
+                f"The partial window must end no earlier than the full one: at most {full} hours "
+                "(the full-refund hours).",
+            )
+        if percent is not None and percent > 100:
+            self.add_error("partial_refund_percent", "A refund is at most 100 % of the fee.")
+        return cleaned
+
+
+@admin.register(CancellationPolicy)
+class CancellationPolicyAdmin(admin.ModelAdmin):
+    """The one policy row for new bookings. Changing it touches nothing booked (each payment keeps
+    its own copy). Administrators change it (accounts.staff_groups); billing staff may read it."""
+
+    form = CancellationPolicyForm
+    fields = [*POLICY_TERM_FIELDS, "updated_at", "updated_by"]
+    readonly_fields = ["updated_at", "updated_by"]
+
+    def changelist_view(self, request, extra_context=None):
+        """A list of one row is no list: straight to the policy itself."""
+        policy = CancellationPolicy.row()
+        return redirect(reverse("admin:payments_cancellationpolicy_change", args=[policy.pk]))
+
+    def has_add_permission(self, request):
+        return False  # the one row is made by the list page (CancellationPolicy.row)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        obj.updated_by = request.user
+        super().save_model(request, obj, form, change)

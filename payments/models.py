@@ -25,7 +25,8 @@ class PolicyTerms(models.Model):
     def refund_percent(self, *, clock_at: dt.datetime, now: dt.datetime) -> int:
         """The share of the fee that comes back if canceled at `now`, for a visit whose refund
         clock (its original start) is `clock_at`."""
-        ahead = clock_at - now
+        # In UTC: Python subtracts two times of one zone by their wall clocks, DST ignored.
+        ahead = clock_at.astimezone(dt.UTC) - now.astimezone(dt.UTC)
         if ahead >= dt.timedelta(hours=self.full_refund_hours):
             return 100
         if ahead >= dt.timedelta(hours=self.partial_refund_hours):
@@ -75,6 +76,14 @@ class CancellationPolicy(PolicyTerms):
 
     @classmethod
     def in_force(cls) -> "CancellationPolicy":
+        """The saved row, or the default terms (unsaved) until an administrator saves one. Never
+        inserted here: bookings read it inside their transaction, and the first one inserting it
+        would make every concurrent booking wait on that insert (tests/appointments/test_locks.py)."""
+        return cls.objects.filter(pk=1).first() or cls(pk=1)
+
+    @classmethod
+    def row(cls) -> "CancellationPolicy":
+        """The row itself, made with the default terms if missing: for the admin page."""
         return cls.objects.get_or_create(pk=1)[0]
 
 

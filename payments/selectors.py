@@ -18,9 +18,20 @@ from django.db.models import F, OuterRef, Q, Subquery, Sum
 from djstripe.models import Charge
 
 from accounts.models import Role, User
-from appointments.models import Appointment
+from appointments.models import Appointment, AppointmentStatus
+from hospital import timefmt
 from hospital.money import format_money
-from payments.models import CheckoutAttempt, DisputeStatus, Payment, Refund, RefundReason, StripeCustomer
+from payments.models import (
+    CANCELLATION_REFUND_REASONS,
+    CheckoutAttempt,
+    DisputeStatus,
+    Payment,
+    PolicyTerms,
+    Refund,
+    RefundReason,
+    RefundStatus,
+    StripeCustomer,
+)
 from payments.stripe_objects import (
     METADATA_APPOINTMENT,
     METADATA_PAYMENT,
@@ -239,11 +250,154 @@ class CancellationQuote:
         return format_money(self.amount, self.currency)
 
 
+def refund_clock(*, appointment: Appointment, payment: Payment) -> dt.datetime:
+    """What the policy's windows count back from: the visit's start when it was booked
+    (`refund_clock_at`, which rescheduling never moves), or its current start if a reschedule
+    brought it earlier. Either way moving a visit cannot buy a better refund."""
+    return min(payment.refund_clock_at, appointment.slot.starts_at)
+
+
 def cancellation_quote(*, appointment: Appointment, payment: Payment, by: User, now: dt.datetime) -> CancellationQuote:
     left = refundable_amount(payment)
     if by.role == Role.PATIENT:
-        percent = payment.refund_percent(clock_at=payment.refund_clock_at, now=now)
-        amount = payment.refund_amount(captured=payment.captured_amount, clock_at=payment.refund_clock_at, now=now)
+        clock_at = refund_clock(appointment=appointment, payment=payment)
+        percent = payment.refund_percent(clock_at=clock_at, now=now)
+        amount = payment.refund_amount(captured=payment.captured_amount, clock_at=clock_at, now=now)
     else:
         percent, amount = 100, left
     return CancellationQuote(percent=percent, amount=min(amount, left), currency=payment.currency)
+
+
+def cancel_refusal(*, appointment: Appointment, by: User, now: dt.datetime) -> str:
+    """Why `by` may not cancel this appointment now, for them; "" when they may. (A doctor or
+    staff must also say why: the service asks for that.)"""
+    if by.role == Role.PATIENT and appointment.patient_id != by.pk:
+        return "This is not your appointment."
+    if by.role == Role.DOCTOR and appointment.doctor.user_id != by.pk:
+        return "Only the visit's own doctor can cancel it."
+    if appointment.status != AppointmentStatus.CONFIRMED:
+        return f"An appointment that is {appointment.get_status_display().lower()} cannot be canceled."
+    if by.role == Role.PATIENT and appointment.slot.starts_at <= now:
+        return "The visit has already started; please contact us."
+    return ""
+
+
+def reschedule_closes_at(*, appointment: Appointment, payment: Payment) -> dt.datetime:
+    """The last moment a patient may move their visit: while canceling would still be by the
+    policy's partial window (`partial_refund_hours` before the refund clock). After that the visit
+    is too close to give its time to someone else."""
+    return refund_clock(appointment=appointment, payment=payment) - dt.timedelta(hours=payment.partial_refund_hours)
+
+
+def reschedule_refusal(*, appointment: Appointment, payment: Payment, by: User, now: dt.datetime) -> str:
+    """Why the patient may not move this visit now, for them; "" when they may."""
+    if appointment.patient_id != by.pk:
+        return "This is not your appointment."
+    if appointment.status != AppointmentStatus.CONFIRMED:
+        return f"An appointment that is {appointment.get_status_display().lower()} cannot be moved."
+    closes_at = reschedule_closes_at(appointment=appointment, payment=payment)
+    if now > closes_at:
+        return (
+            "This visit can no longer be moved online: moving closed at "
+            f"{deadline_words(closes_at, appointment.doctor.timezone)}. You can still cancel it."
+        )
+    return ""
+
+
+def deadline_words(moment: dt.datetime, zone: str) -> str:
+    """'Mon 7 Dec 2026, 10:00 JST', on the doctor's clock."""
+    return f"{timefmt.local(moment, zone):%a} {timefmt.format_short(moment, zone)}"
+
+
+def cancellation_policy_lines(
+    *, terms: PolicyTerms, clock_at: dt.datetime, fee: int, currency: str, zone: str, now: dt.datetime | None = None
+) -> list[str]:
+    """A cancellation policy as the patient reads it, one line per window, each with its exact
+    deadline on the doctor's clock (zone named) and what comes back of `fee`.
+
+    `terms` are the payment's copy, or the policy in force before booking; `clock_at` is the
+    refund clock. A window the terms leave empty (a 0 % share, or a partial window no wider than
+    the full one) gets no line, and a 100 % "partial" share reads as the full refund it is. With
+    `now`, windows already over are left out: the lines say what is still to come."""
+    clock_at = clock_at.astimezone(dt.UTC)  # elapsed hours: wall-clock arithmetic would skip a DST change
+    tiers: list[tuple[int, dt.datetime]] = [(100, clock_at - dt.timedelta(hours=terms.full_refund_hours))]
+    partial_by = clock_at - dt.timedelta(hours=terms.partial_refund_hours)
+    if terms.partial_refund_hours < terms.full_refund_hours and terms.partial_refund_percent == 100:
+        tiers = [(100, partial_by)]
+    elif terms.partial_refund_hours < terms.full_refund_hours and terms.partial_refund_percent:
+        tiers.append((terms.partial_refund_percent, partial_by))
+    lines = []
+    for percent, by in tiers:
+        if now is not None and by < now:
+            continue
+        back = format_money(fee * percent // 100, currency)
+        share = f"Full refund ({back})" if percent == 100 else f"{percent} % back ({back})"
+        lines.append(f"{share} if you cancel by {deadline_words(by, zone)}")
+    last_by = tiers[-1][1]
+    if last_by < clock_at:  # a policy refunding in full up to the start has no "nothing back" window
+        lines.append(f"No refund if you cancel after {deadline_words(last_by, zone)}")
+    return lines
+
+
+def visit_policy_lines(*, appointment: Appointment, payment: Payment, now: dt.datetime | None = None) -> list[str]:
+    """A booked visit's policy: the terms copied at booking, from its refund clock, of what was paid."""
+    return cancellation_policy_lines(
+        terms=payment,
+        clock_at=refund_clock(appointment=appointment, payment=payment),
+        fee=payment.captured_amount or payment.amount,
+        currency=payment.currency,
+        zone=appointment.doctor.timezone,
+        now=now,
+    )
+
+
+@dataclass(frozen=True)
+class CancellationRefundShown:
+    """The refund a cancellation gave, as the appointment page tells its patient."""
+
+    amount_words: str
+    state: str  # "pending" until Stripe reports it, then "refunded"; "not completed" if it failed
+
+
+def cancellation_refund_shown(payment: Payment | None) -> CancellationRefundShown | None:
+    """From the payment's refunds as the detail page prefetched them (no query of its own)."""
+    if payment is None:
+        return None
+    refunds = [refund for refund in payment.refunds.all() if refund.reason in CANCELLATION_REFUND_REASONS]
+    if not refunds:
+        return None
+    latest = max(refunds, key=lambda refund: (refund.created_at, refund.pk))  # a re-issue after a returned one
+    if latest.status == RefundStatus.SUCCEEDED:
+        state = "refunded"
+    elif latest.status in Refund.DID_NOT_GO_THROUGH_STATUSES:
+        state = "not completed"
+    else:
+        state = "pending"
+    return CancellationRefundShown(amount_words=format_money(latest.amount, latest.currency), state=state)
+
+
+def time_off_appointments(
+    *, doctor_id: int, starts_at: dt.datetime, ends_at: dt.datetime, now: dt.datetime
+) -> list[Appointment]:
+    """The doctor's appointments that hold a slot inside a time off, soonest first."""
+    return list(
+        Appointment.objects.filter(doctor_id=doctor_id, slot__starts_at__lt=ends_at, slot__ends_at__gt=starts_at)
+        .holding_slot(now=now)
+        .select_related("slot", "patient", "doctor__user")
+        .order_by("slot__starts_at", "pk")
+    )
+
+
+def visit_words(appointment: Appointment) -> str:
+    """'Mon 7 Dec 2026 09:00 GMT (Europe/London): Ann Lee', for the doctor."""
+    name = appointment.patient.get_full_name() or appointment.patient.email
+    return f"{timefmt.format_moment(appointment.slot.starts_at, appointment.doctor.timezone)}: {name}"
+
+
+def visits_in_time_off(*, doctor, starts_at: dt.datetime, ends_at: dt.datetime, now: dt.datetime) -> list[str]:
+    """The confirmed visits a time off would cover, as the doctor's page names them."""
+    return [
+        visit_words(visit)
+        for visit in time_off_appointments(doctor_id=doctor.pk, starts_at=starts_at, ends_at=ends_at, now=now)
+        if visit.status == AppointmentStatus.CONFIRMED
+    ]

@@ -2,6 +2,7 @@ from django import forms
 
 from appointments.models import AppointmentStatus
 from appointments.portal.selectors import ORDERINGS
+from payments.services import TimeOffResolution
 
 PAYMENT_CHOICES = [("", "Any payment"), ("paid", "Paid"), ("unpaid", "Not paid")]
 SORT_LABELS = {"soonest": "Soonest first", "latest": "Latest first", "patient": "Patient's name"}
@@ -38,3 +39,24 @@ class AppointmentListForm(forms.Form):
     @property
     def paid(self) -> bool | None:
         return {"paid": True, "unpaid": False}.get(self.filters.get("payment", ""))
+
+
+class TimeOffVisitsForm(forms.Form):
+    """Shown beside the time off form when confirmed visits fall in it: what happens to them, and
+    the words their patients read."""
+
+    prefix = "visits"
+
+    resolution = forms.ChoiceField(
+        label="What should happen to these visits?",
+        choices=TimeOffResolution.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose whether to cancel or to move these visits."},
+    )
+    note = forms.CharField(
+        label="Message to the patients",
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="They read it in their e-mail. No clinical details.",
+        error_messages={"required": "Please write a message for the patients: they read it in their e-mail."},
+    )

@@ -11,13 +11,17 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.access import get_for_user_or_404, role_required
 from accounts.models import Role
+from appointments.locks import AppointmentBusy
 from appointments.portal import selectors
-from appointments.portal.forms import AppointmentListForm
+from appointments.portal.forms import AppointmentListForm, TimeOffVisitsForm
+from appointments.services import BookingError
 from appointments.views import page_number
 from hospital import selectors as schedule_selectors
 from hospital import services as schedule
 from hospital.forms import TimeOffAddForm, WorkingHoursAddForm
 from hospital.models import Doctor, TimeOff, WorkingHours
+from payments import selectors as money
+from payments.services import TimeOffResolution, VisitsInTimeOff, time_off_add_over_visits
 
 APPOINTMENTS_PER_PAGE = 20
 
@@ -133,7 +137,9 @@ def appointments(request):
 # --- working hours and time off --------------------------------------------------------------
 
 
-def _schedule_page(request, doctor: Doctor, *, hours_form=None, time_off_form=None):
+def _schedule_page(request, doctor: Doctor, *, hours_form=None, time_off_form=None, visits=None, visits_form=None):
+    """`visits`: the confirmed visits in the time off just asked for, with `visits_form` to choose
+    what happens to them."""
     now = timezone.now()
     return render(
         request,
@@ -144,6 +150,8 @@ def _schedule_page(request, doctor: Doctor, *, hours_form=None, time_off_form=No
             "schedule": schedule_selectors.doctor_schedule(doctor=doctor, now=now),
             "hours_form": hours_form or WorkingHoursAddForm(),
             "time_off_form": time_off_form or TimeOffAddForm(doctor=doctor, now=now),
+            "visits_in_time_off": visits or [],
+            "visits_form": visits_form,
         },
     )
 
@@ -182,19 +190,42 @@ def hours_remove(request, pk: int):
 @role_required(Role.DOCTOR)
 @require_POST
 def time_off_add(request):
-    doctor = _doctor(request)
-    form = TimeOffAddForm(request.POST, doctor=doctor, now=timezone.now())
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            time_off = schedule.time_off_add(
-                doctor=doctor, starts_at=data["starts_at"], ends_at=data["ends_at"], reason=data["reason"]
-            )
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
-            messages.success(request, f"Time off added: {time_off.local_span}. Patients can no longer book it.")
-            return redirect("portal:schedule")
+    """Time off; over confirmed visits the page asks, in the same form, whether to cancel and
+    refund them or to move them, and the second post does it in one step."""
+    doctor, now = _doctor(request), timezone.now()
+    form = TimeOffAddForm(request.POST, doctor=doctor, now=now)
+    asked = any(name.startswith(f"{TimeOffVisitsForm.prefix}-") for name in request.POST)
+    visits_form = TimeOffVisitsForm(request.POST if asked else None)
+    if not form.is_valid():
+        return _schedule_page(request, doctor, time_off_form=form)
+    span = {"starts_at": form.cleaned_data["starts_at"], "ends_at": form.cleaned_data["ends_at"]}
+    if asked and not visits_form.is_valid():
+        visits = money.visits_in_time_off(doctor=doctor, now=now, **span)
+        if visits:  # the choice is incomplete: ask again, beside the visits
+            return _schedule_page(request, doctor, time_off_form=form, visits=visits, visits_form=visits_form)
+    choice = visits_form.cleaned_data if asked and visits_form.is_valid() else {}
+    try:
+        time_off = time_off_add_over_visits(
+            doctor=doctor,
+            reason=form.cleaned_data["reason"],
+            resolution=choice.get("resolution", ""),
+            note=choice.get("note", ""),
+            now=now,
+            **span,
+        )
+    except VisitsInTimeOff as error:
+        return _schedule_page(request, doctor, time_off_form=form, visits=error.visits, visits_form=visits_form)
+    except ValidationError as error:
+        form.add_error(None, error)
+    except (BookingError, AppointmentBusy) as error:
+        form.add_error(None, str(error))
+    else:
+        done = {
+            TimeOffResolution.CANCEL: " Its visits are canceled and their patients refunded in full.",
+            TimeOffResolution.MOVE: " Its visits have moved to your next free times; the patients are e-mailed.",
+        }.get(choice.get("resolution"), " Patients can no longer book it.")
+        messages.success(request, f"Time off added: {time_off.local_span}.{done}")
+        return redirect("portal:schedule")
     return _schedule_page(request, doctor, time_off_form=form)
 
 

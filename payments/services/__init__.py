@@ -1,6 +1,9 @@
 """Every write of the payments app, in parts that depend one way (import-linter holds it):
 
+    time_off       a doctor's time off over confirmed visits: cancel them all or move them all
     checkout       booking = hold + payment; Checkout Sessions, resume, abandon, success page
+    cancellation   canceling a confirmed visit, with the refund the policy (or the canceler) gives
+    reschedule     a patient moving a paid visit inside the policy's window; the "moved" e-mail
     charge_refunds listing an intent's refunds at Stripe after a charge event asked for it
     facts          what Stripe reports: sessions, payment intents, charges, refunds, disputes
     refund_worker  issuing our requested refunds at Stripe, with retries
@@ -12,6 +15,7 @@
 The names below are the public face the views, receivers, admin, tasks and tests use.
 """
 
+from payments.services.cancellation import CancelRefused, appointment_cancel
 from payments.services.charge_refunds import CHARGE_REFUNDS_SYNC_PENDING, charge_refunds_sync
 from payments.services.checkout import (
     SESSION_CLOSE_PENDING,
@@ -36,14 +40,22 @@ from payments.services.receipts import document_number_take, payment_documents_i
 from payments.services.reconcile import payment_status_refresh
 from payments.services.refund_worker import refund_issue
 from payments.services.refunds import REFUND_PENDING_WORK, refunds_retry_now, refunds_settle
+from payments.services.reschedule import RescheduleRefused, appointment_reschedule
+from payments.services.time_off import TimeOffResolution, VisitsInTimeOff, time_off_add_over_visits
 
 __all__ = [
     "CHARGE_REFUNDS_SYNC_PENDING",
     "REFUND_PENDING_WORK",
     "SESSION_CLOSE_PENDING",
     "UNAVAILABLE_MESSAGE",
+    "CancelRefused",
     "PaymentUnavailable",
+    "RescheduleRefused",
+    "TimeOffResolution",
+    "VisitsInTimeOff",
     "appointment_book",
+    "appointment_cancel",
+    "appointment_reschedule",
     "charge_record",
     "charge_refunds_sync",
     "checkout_redirect_url",
@@ -62,5 +74,6 @@ __all__ = [
     "refunds_settle",
     "session_close",
     "stripe_customer_for",
+    "time_off_add_over_visits",
     "unusable_event_record",
 ]

@@ -19,7 +19,7 @@ from appointments.services import AppointmentTransitionError, BookingError, appo
 from hospital.notifications import email_queue
 from payments.locks import lock_payment
 from payments.models import RefundReason
-from payments.selectors import CancellationQuote, cancellation_quote
+from payments.selectors import CancellationQuote, cancel_refusal, cancellation_quote
 from payments.services.refunds import refund_request
 
 S = AppointmentStatus
@@ -82,16 +82,9 @@ def appointment_cancel(
 
 
 def _may_cancel(appointment, *, by: User, note: str, now: dt.datetime) -> None:
-    if by.role == Role.PATIENT and appointment.patient_id != by.pk:
-        raise CancelRefused("This is not your appointment.")
-    if by.role == Role.DOCTOR and appointment.doctor.user_id != by.pk:
-        raise CancelRefused("Only the visit's own doctor can cancel it.")
-    if appointment.status != S.CONFIRMED:
-        raise AppointmentTransitionError(
-            f"An appointment that is {appointment.get_status_display().lower()} cannot be canceled."
-        )
-    if by.role == Role.PATIENT and appointment.slot.starts_at <= now:
-        raise CancelRefused("The visit has already started; please contact us.")
+    refusal = cancel_refusal(appointment=appointment, by=by, now=now)
+    if refusal:
+        raise (AppointmentTransitionError if appointment.status != S.CONFIRMED else CancelRefused)(refusal)
     if by.role != Role.PATIENT and not note:
         raise CancelRefused("Please say why, for the patient: they read it in their e-mail.")
 

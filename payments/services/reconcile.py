@@ -16,9 +16,9 @@ from appointments.services import (
     slot_is_held_by_other,
 )
 from hospital.money import format_money
-from hospital.notifications import Attachment, email_queue
+from hospital.notifications import email_queue
 from payments.models import Payment, RefundReason
-from payments.selectors import refunded_on_payment_intent
+from payments.selectors import refunded_on_payment_intent, visit_policy_lines
 from payments.services.common import tell_staff
 from payments.services.receipts import payment_documents_issue
 from payments.services.refunds import refund_request
@@ -149,10 +149,7 @@ def _confirm(appointment: Appointment, payment: Payment, *, message: str, now: d
             "where": where,
             "where_note": where_note,
             "amount": format_money(payment.captured_amount, payment.currency),
+            "policy_lines": visit_policy_lines(appointment=appointment, payment=payment, now=now),
         },
-        attachment=Attachment(
-            filename=ical.ics_filename(appointment.pk),
-            content=ical.calendar_bytes([ical.patient_event(appointment, now=now)]).decode(),
-            mimetype="text/calendar",
-        ),
+        attachment=ical.patient_attachment(appointment, now=now),
     )

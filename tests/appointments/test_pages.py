@@ -160,8 +160,8 @@ class TestConfirmPage:
             assert response.status_code == 200 and "Continue to payment" in response.text
             return len(queries)
 
-        # session, user, the slot with its doctor and the patient's zone, is it free
-        assert queries_with(3) == queries_with(30) == 4
+        # session, user, the slot with its doctor and the patient's zone, is it free, the policy in force
+        assert queries_with(3) == queries_with(30) == 5
 
     def test_unknown_slot_or_unlisted_doctor_is_404(self, patient_client):
         hidden = hours_from_now(london_doctor(is_active=False), 5)
