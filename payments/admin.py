@@ -6,6 +6,7 @@ from djstripe.models import Charge, PaymentIntent
 from djstripe.models import Session as CheckoutSession
 
 from hospital.admin import ReadOnlyAdminMixin, titled
+from hospital.admin_site import AdminPage
 from hospital.money import format_money
 from payments.models import (
     ChargeRefundsSync,
@@ -18,6 +19,7 @@ from payments.models import (
     UnusableEvent,
 )
 from payments.services import refunds_retry_now, refunds_settle
+from payments.views import money_dashboard_view
 
 
 class AmountAsMoneyMixin:
@@ -193,3 +195,14 @@ class ChargeRefundsSyncAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "created_at",
     ]  # fmt: skip
     readonly_fields = fields
+
+
+admin.site.register_page(
+    AdminPage(
+        route="payments/dashboard/",
+        name="payments_dashboard",
+        title="Money dashboard",
+        permission="payments.view_payment",
+        view=money_dashboard_view,
+    )
+)
