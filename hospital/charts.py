@@ -40,6 +40,7 @@ class BarChart:
     bars: list[ChartBar]
     width: int
     height: int
+    bar_height: int
     zero_x: float
     zero_top: int
     zero_bottom: int
@@ -76,6 +77,7 @@ def bar_chart(*, title: str, dom_id: str, bars: Sequence[tuple[str, int, str]]) 
         bars=drawn,
         width=WIDTH,
         height=height,
+        bar_height=BAR_HEIGHT,
         zero_x=round(zero_x, 2),
         zero_top=PADDING + BAR_TOP - 2,
         zero_bottom=height - PADDING,

@@ -20,25 +20,64 @@ from payments.forms import DashboardFilterForm
 
 # The chart of revenue per doctor shows the top ones; the table beside it lists all.
 CHART_DOCTORS = 10
-MONEY_COLUMNS = ["Currency", "Captured", "Refunded", "Net"]
+MONEY_COLUMNS = ["Captured", "Refunded", "Net"]
+CSV_MONEY_COLUMNS = ["Currency", *MONEY_COLUMNS]
+
+MONEY_TERMS = [
+    ("Captured", "Money received for bookings, in the month the payment was made."),
+    (
+        "Refunded",
+        "Money given back, in the month the refund was made: refunds pending or completed at Stripe, ours and "
+        "those made in Stripe's Dashboard. Refunds not yet sent to Stripe, failed or canceled do not count; "
+        "neither do disputes.",
+    ),
+    (
+        "Net",
+        "Captured minus refunded. A month can be below zero when it refunded visits paid for earlier. Each "
+        "currency is counted on its own, never added to another.",
+    ),
+]
+RATE_TERMS = [
+    (
+        "No-show rate",
+        "No-shows divided by the visits that reached their time (completed plus no-shows), of the appointments "
+        "whose time falls in the range.",
+    ),
+    (
+        "Cancellation rate",
+        "Paid bookings later canceled (by the patient, the doctor or the hospital, or refunded in full) divided "
+        "by all paid bookings whose time falls in the range. A paid booking is an appointment confirmed by a "
+        "payment; money that arrived after its hold had lapsed and went back automatically is no booking.",
+    ),
+]
+
+
+@dataclass(frozen=True)
+class Part:
+    """One table as shown (one currency's, say), with the chart drawn from it, if any."""
+
+    caption: str
+    dom_id: str
+    columns: list[str]
+    rows: list[list[str]]
+    chart: BarChart | None = None
 
 
 @dataclass(frozen=True)
 class Section:
-    """A heading, its charts and the one table they are drawn from, shown and exported alike."""
+    """A heading and its tables with their charts; exported as one CSV of every row."""
 
     slug: str  # the CSV's ?export= value and file name
     title: str
-    columns: list[str]
-    rows: list[list[str]]  # as shown
+    parts: list[Part]
     csv_columns: list[str]
-    csv_rows: list[list]  # as exported: amounts in major units, codes, ISO months
-    charts: list[BarChart] = field(default_factory=list)
+    csv_rows: list[list]  # amounts in major units, currency codes, ISO months
+    terms: list[tuple[str, str]] = field(default_factory=list)  # what its figures mean, in words
     note: str = ""
 
 
 def _money_cells(row: MoneyRow) -> list[str]:
-    return [row.currency.upper(), row.captured_text, row.refunded_text, row.net_text]
+    return [row.captured_text, row.refunded_text, row.net_text]
 
 
 def _money_csv(row: MoneyRow) -> list:
@@ -46,6 +85,30 @@ def _money_csv(row: MoneyRow) -> list:
         row.currency.upper(),
         *(to_major_units(value, row.currency) for value in (row.captured, row.refunded, row.net)),
     ]
+
+
+def _per_currency(
+    slug: str, what: str, first_column: str, rows_by_currency: dict[str, list[MoneyRow]], *, chart_rows: int | None
+) -> list[Part]:
+    parts = []
+    for currency, rows in rows_by_currency.items():
+        code = currency.upper()
+        charted = rows[:chart_rows] if chart_rows else rows
+        shortened = f", the top {len(charted)} (the table lists all)" if len(charted) < len(rows) else ""
+        parts.append(
+            Part(
+                caption=f"{what} in {code}",
+                dom_id=f"{slug}-{currency}",
+                columns=[first_column, *MONEY_COLUMNS],
+                rows=[[row.label, *_money_cells(row)] for row in rows],
+                chart=bar_chart(
+                    title=f"Net {what.lower()} in {code}{shortened}",
+                    dom_id=f"chart-{slug}-{currency}",
+                    bars=[(row.label, row.net, row.net_text) for row in charted],
+                ),
+            )
+        )
+    return parts
 
 
 def _sections(figures: MoneyDashboard) -> list[Section]:
@@ -59,72 +122,66 @@ def _sections(figures: MoneyDashboard) -> list[Section]:
         ("No-show rate", figures.no_show_rate),
         ("Cancellation rate", figures.cancellation_rate),
     ]
+    statuses = [[status.label, str(status.count)] for status in figures.statuses]
+    totals = [[row.currency.upper(), *_money_cells(row)] for row in figures.totals]
     return [
         Section(
             slug="totals",
             title="Net revenue in the range",
-            columns=MONEY_COLUMNS,
-            rows=[_money_cells(row) for row in figures.totals],
-            csv_columns=MONEY_COLUMNS,
+            parts=[Part("Net revenue in the range", "totals", ["Currency", *MONEY_COLUMNS], totals)] if totals else [],
+            csv_columns=CSV_MONEY_COLUMNS,
             csv_rows=[_money_csv(row) for row in figures.totals],
+            terms=MONEY_TERMS,
         ),
         Section(
             slug="revenue-by-month",
             title="Revenue per month",
-            columns=["Month", *MONEY_COLUMNS],
-            rows=[[row.label, *_money_cells(row)] for _month, row in month_rows],
-            csv_columns=["Month (YYYY-MM)", *MONEY_COLUMNS],
+            parts=_per_currency("month", "Revenue per month", "Month", figures.by_month, chart_rows=None),
+            csv_columns=["Month (YYYY-MM)", *CSV_MONEY_COLUMNS],
             csv_rows=[[month, *_money_csv(row)] for month, row in month_rows],
-            charts=[
-                bar_chart(
-                    title=f"Net revenue per month in {currency.upper()}",
-                    dom_id=f"chart-month-{currency}",
-                    bars=[(row.label, row.net, row.net_text) for row in rows],
-                )
-                for currency, rows in figures.by_month.items()
-            ],
         ),
         Section(
             slug="revenue-by-doctor",
             title="Revenue per doctor",
-            columns=["Doctor", *MONEY_COLUMNS],
-            rows=[[row.label, *_money_cells(row)] for row in doctor_rows],
-            csv_columns=["Doctor", *MONEY_COLUMNS],
+            parts=_per_currency("doctor", "Revenue per doctor", "Doctor", figures.by_doctor, chart_rows=CHART_DOCTORS),
+            csv_columns=["Doctor", *CSV_MONEY_COLUMNS],
             csv_rows=[[row.label, *_money_csv(row)] for row in doctor_rows],
-            charts=[
-                bar_chart(
-                    title=f"Net revenue per doctor in {currency.upper()}"
-                    + (f", the top {CHART_DOCTORS}" if len(rows) > CHART_DOCTORS else ""),
-                    dom_id=f"chart-doctor-{currency}",
-                    bars=[(row.label, row.net, row.net_text) for row in rows[:CHART_DOCTORS]],
-                )
-                for currency, rows in figures.by_doctor.items()
-            ],
         ),
         Section(
             slug="appointments-by-status",
             title="Appointments by status",
-            columns=["Status", "Appointments"],
-            rows=[[status.label, str(status.count)] for status in figures.statuses],
-            csv_columns=["Status", "Appointments"],
-            csv_rows=[[status.status, status.count] for status in figures.statuses],
-            charts=[
-                bar_chart(
-                    title="Appointments by status",
-                    dom_id="chart-statuses",
-                    bars=[(status.label, status.count, str(status.count)) for status in figures.statuses],
+            parts=[
+                Part(
+                    "Appointments by status",
+                    "statuses",
+                    ["Status", "Appointments"],
+                    statuses,
+                    chart=bar_chart(
+                        title="Appointments by status",
+                        dom_id="chart-statuses",
+                        bars=[(status.label, status.count, str(status.count)) for status in figures.statuses],
+                    ),
                 )
             ],
+            csv_columns=["Status", "Appointments"],
+            csv_rows=[[status.status, status.count] for status in figures.statuses],
             note="Appointments whose time falls in the range, whatever became of their payment.",
         ),
         Section(
             slug="rates",
             title="No-shows and cancellations",
-            columns=["Measure", "Count", "Out of", "Rate"],
-            rows=[[name, str(rate.numerator), str(rate.denominator), rate.percent_text] for name, rate in rates],
+            parts=[
+                Part(
+                    "No-shows and cancellations",
+                    "rates",
+                    ["Measure", "Count", "Out of", "Rate"],
+                    [[name, str(rate.numerator), str(rate.denominator), rate.percent_text] for name, rate in rates],
+                )
+            ],
             csv_columns=["Measure", "Count", "Out of", "Rate (%)"],
             # No visit to count gives an empty rate, not a zero one.
             csv_rows=[[name, rate.numerator, rate.denominator, rate.percent or ""] for name, rate in rates],
+            terms=RATE_TERMS,
         ),
     ]
 
