@@ -399,7 +399,7 @@ BARE = Page("bare view GET", "/bench/bare/", None, "ok", public=True)
 FLOOR = Page("floor: 20 rows, 2 queries", "/bench/floor/", None, "Row 20", public=False)
 
 
-def pages_to_measure(people: seeding.People, portal: seeding.PortalDoctor) -> list[Page]:
+def pages_to_measure(people: seeding.People, portal: seeding.PortalDoctor, *, billing_session: str) -> list[Page]:
     from hospital.models import Slot
 
     doctor = seeding.page_doctor()
@@ -432,6 +432,9 @@ def pages_to_measure(people: seeding.People, portal: seeding.PortalDoctor) -> li
             public=False,
         ),
         Page("My prescriptions", "/prescriptions/", portal.patient_session, "RX-", public=False),
+        # The admin's money dashboard as billing staff: the last 12 months of every paid visit above,
+        # summed in the database by month, doctor and currency, with its charts and the doctor filter.
+        Page("money dashboard", "/admin/payments/dashboard/", billing_session, "Revenue per month", public=False),
     ]
 
 
@@ -1001,11 +1004,13 @@ def benchmark(run: Run, args) -> bool:
     portal = seeding.portal_doctor_create(visits=PORTAL_VISITS)
     seeding.stripe_customers_create(people.customer_users)
     bare_customers = seeding.bare_customers_create(n)
-    pages = pages_to_measure(people, portal)
+    billing_user, billing_session = seeding.billing_staff_create()
+    pages = pages_to_measure(people, portal, billing_session=billing_session)
     signed_in_users = {
         people.page_session: people.page_patient_id,
         portal.session: portal.user_id,
         portal.patient_session: portal.patient_id,
+        billing_session: billing_user,
     }
     print(f"database built and seeded in {time.perf_counter() - step:.1f} s ({run.db_vendor})", flush=True)
 

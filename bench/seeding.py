@@ -129,6 +129,21 @@ def sessions_create(users) -> list[str]:
     return [s.session_key for s in sessions]
 
 
+def billing_staff_create() -> tuple[int, str]:
+    """A member of the Billing group (the money dashboard's reader), signed in: (user id, session)."""
+    from django.contrib.auth.hashers import make_password
+    from django.contrib.auth.models import Group
+
+    from accounts.models import Role, StaffGroup, User
+
+    user = User.objects.create(
+        email="billing@bench.test", first_name="Bill", last_name="Bench", role=Role.STAFF, is_staff=True,
+        password=make_password(None),
+    )  # fmt: skip
+    user.groups.add(Group.objects.get(name=StaffGroup.BILLING))
+    return user.pk, sessions_create([user])[0]
+
+
 def patients_create(*, customers: int, first: int, contenders: int, appointments: int) -> People:
     """The page patient (with `appointments` confirmed and paid visits, on doctors other than the
     doctor page's), patients with a Stripe Customer row to be filled in, first-time patients and

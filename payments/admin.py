@@ -10,7 +10,9 @@ from djstripe.models import Charge, PaymentIntent
 from djstripe.models import Session as CheckoutSession
 
 from hospital.admin import ReadOnlyAdminMixin, titled
+from hospital.admin_site import AdminPage
 from hospital.money import format_money
+from payments.dashboard_views import money_dashboard_view
 from payments.models import (
     POLICY_TERM_FIELDS,
     CancellationPolicy,
@@ -160,6 +162,18 @@ class StripeCustomerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["stripe_customer_id", "user", "livemode", "created_at"]
     search_fields = ["stripe_customer_id", "user__email"]
     readonly_fields = ["user", "livemode", "stripe_customer_id", "created_at"]
+
+
+# Not a model's list: the admin's index links it under "Reports" for whoever may view payments.
+admin.site.register_page(
+    AdminPage(
+        route="payments/dashboard/",
+        name="payments_dashboard",
+        title="Money dashboard",
+        permission="payments.view_payment",
+        view=money_dashboard_view,
+    )
+)
 
 
 @admin.register(Dispute)

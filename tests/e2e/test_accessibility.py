@@ -12,12 +12,14 @@ import re
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from django.conf import settings
+from django.contrib.auth.models import Group
 from django.contrib.auth.tokens import default_token_generator
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from playwright.sync_api import expect
 
+from accounts.models import StaffGroup
 from appointments.models import Appointment, AppointmentStatus
 from appointments.services import appointment_complete, visit_note_add_addendum
 from hospital import timefmt
@@ -38,6 +40,7 @@ from tests.factories import (
     hold_slot,
     visit,
 )
+from tests.payments.money_mix import a_year_of_money
 from tests.prescriptions.conftest import AMOXICILLIN
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -275,6 +278,48 @@ def test_staff_pages(live_server, page, audit, bookable_doctor):
     page.goto(f"{base}/appointments/")
     expect(page.get_by_role("heading", name="This page is not for your account")).to_be_visible()
     audit.check("403")
+    audit.assert_clean()
+
+
+def test_money_dashboard(live_server, page, audit, screenshot):
+    """Billing staff's dashboard with a year of money in three currencies: charts, tables, filter."""
+    base = live_server.url
+    billing = StaffFactory(email="billing@example.com", is_superuser=False)
+    billing.groups.add(Group.objects.get(name=StaffGroup.BILLING))
+    doctors = [
+        DoctorFactory(user=UserFactory(role="doctor", first_name="Amara", last_name="Okafor")),
+        DoctorFactory(
+            user=UserFactory(role="doctor", first_name="Kenji", last_name="Tanaka"), fee_amount=9000, fee_currency="jpy"
+        ),
+        DoctorFactory(
+            user=UserFactory(role="doctor", first_name="Eleanor", last_name="Fairweather-Montgomery"),
+            fee_amount=7500,
+            fee_currency="gbp",
+        ),
+    ]
+    a_year_of_money(doctors, now=timezone.now())
+
+    log_in(page, base, billing.email, path="/admin/login/")
+    page.get_by_role("link", name="Money dashboard").click()
+    expect(page.get_by_role("heading", name="Revenue per month")).to_be_visible()
+    expect(page.get_by_role("img", name=re.compile("Net revenue per month in JPY"))).to_be_visible()
+    audit.check("money dashboard")
+    screenshot("money-dashboard-1280")
+    page.set_viewport_size({"width": 390, "height": 844})
+    audit.check("money dashboard at 390 px")
+    screenshot("money-dashboard-390")
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+    page.get_by_label("Doctor", exact=True).select_option(label="Dr Kenji Tanaka")
+    page.get_by_role("button", name="Show").click()
+    expect(page.locator(".dashboard-scope")).to_contain_text("Dr Kenji Tanaka")
+    expect(page.get_by_role("img", name=re.compile("in USD"))).to_have_count(0)
+    audit.check("money dashboard, one doctor")
+    page.get_by_label("From", exact=True).fill("2026-05-01")
+    page.get_by_label("To", exact=True).fill("2026-04-01")
+    page.get_by_role("button", name="Show").click()
+    expect(page.get_by_text("“From” must be on or before “To”.")).to_be_visible()
+    audit.check("money dashboard, a bad range")
     audit.assert_clean()
 
 
