@@ -11,6 +11,10 @@ urlpatterns = [
     path("<int:pk>/pay/", views.pay, name="pay"),
     path("<int:pk>/cancel-hold/", views.cancel_hold, name="cancel_hold"),
     path("<int:pk>/paid/", views.paid, name="paid"),
+    # Placeholders for the reminder e-mail's links until the cancel and reschedule pages land:
+    # both show the appointment's page meanwhile.
+    path("<int:pk>/cancel/", views.detail, name="cancel"),
+    path("<int:pk>/reschedule/", views.detail, name="reschedule"),
     path("<int:pk>/review/", views.review, name="review"),
     path("<int:pk>/calendar.ics", calendar_views.appointment_calendar, name="calendar"),
     path("calendar-feed/", calendar_views.calendar_feed_settings, name="calendar_feed_settings"),

@@ -7,8 +7,10 @@ import datetime as dt
 from django.utils import timezone
 
 from appointments import ical, visit_place
+from appointments.emails import visit_headline
 from appointments.models import Appointment, AppointmentStatus, CancelReason
 from appointments.services import (
+    appointment_expire,
     appointment_log,
     appointment_transition,
     slot_expire_lapsed_holds,
@@ -99,8 +101,9 @@ def _late_payment(appointment: Appointment, payment: Payment, *, now: dt.datetim
             return
     elif appointment.status == S.PENDING_PAYMENT:
         # Its hold never reached this far (holds end by the start): end it as the lapse would have.
-        appointment_transition(
-            appointment=appointment, to=S.EXPIRED, message="The visit's start came before the payment.", now=now
+        # The patient's e-mail is the refund's, below: theirs is money on its way back, not a lapsed hold.
+        appointment_expire(
+            appointment=appointment, message="The visit's start came before the payment.", now=now, tell_patient=False
         )
     refund = refund_request(
         payment=payment,
@@ -132,24 +135,25 @@ def _late_payment(appointment: Appointment, payment: Payment, *, now: dt.datetim
 def _confirm(appointment: Appointment, payment: Payment, *, message: str, now: dt.datetime) -> None:
     appointment_transition(appointment=appointment, to=S.CONFIRMED, message=message, now=now)
     doctor = appointment.doctor
-    starts = timezone.localtime(appointment.slot.starts_at, doctor.zone)
     where, where_note = visit_place.place_words(appointment)
     email_queue(
         key=f"appointment-confirmed:{appointment.pk}",
         to=appointment.patient.email,
-        subject=f"Appointment confirmed: {doctor.display_name}, {starts:%a %d %b %H:%M} {starts.tzname()}",
+        subject=f"Appointment confirmed: {visit_headline(appointment)}",
         template="appointments/email/confirmed.txt",
         context={
             "appointment": appointment,
             "doctor": doctor,
-            "starts": starts,
+            "starts": timezone.localtime(appointment.slot.starts_at, doctor.zone),
             "where": where,
             "where_note": where_note,
             "amount": format_money(payment.captured_amount, payment.currency),
         },
-        attachment=Attachment(
-            filename=ical.ics_filename(appointment.pk),
-            content=ical.calendar_bytes([ical.patient_event(appointment, now=now)]).decode(),
-            mimetype="text/calendar",
-        ),
+        attachments=[
+            Attachment(
+                filename=ical.ics_filename(appointment.pk),
+                content=ical.calendar_bytes([ical.patient_event(appointment, now=now)]),
+                mimetype="text/calendar",
+            )
+        ],
     )
