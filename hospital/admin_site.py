@@ -4,12 +4,26 @@ then other apps by name, and dj-stripe's synced records last, under a name that 
 from django.apps import apps
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
+from django.urls import path
 
 STRIPE_RECORDS = "Stripe records (synced, read-only)"
 OUR_APPS = ("hospital", "appointments", "payments", "prescriptions", "accounts")
 
 
 class HospitalAdminSite(admin.AdminSite):
+    def get_urls(self):
+        from hospital import admin_views
+
+        ours = [
+            path("emails/", self.admin_view(admin_views.email_preview_list), name="email_previews"),
+            path("emails/<slug:slug>/", self.admin_view(admin_views.email_preview_detail), name="email_preview"),
+            path(
+                "emails/<slug:slug>/html/", self.admin_view(admin_views.email_preview_html), name="email_preview_html"
+            ),
+        ]
+        # Before the admin's own: its catch-all would read "emails" as an app's label.
+        return ours + super().get_urls()
+
     def get_app_list(self, request, app_label=None):
         def place(app: dict) -> tuple[int, int]:
             if app["app_label"] in OUR_APPS:

@@ -7,10 +7,11 @@ class PaymentsConfig(AppConfig):
     def ready(self):
         from appointments import payment_facts
         from hospital import outbox
-        from payments import checks, receivers, selectors, services, stripe_api, tasks  # noqa: F401  (they register on import)
+        from payments import checks, email_previews, receivers, selectors, services, stripe_api, tasks  # noqa: F401  (they register on import)
         from payments.models import ChargeRefundsSync, Refund, SessionClosing
 
         stripe_api.configure()
+        email_previews.register()
         outbox.register(model=Refund, pending=services.REFUND_PENDING_WORK, enqueue=tasks.refund_issue.enqueue)
         outbox.register(
             model=ChargeRefundsSync,
