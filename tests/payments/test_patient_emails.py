@@ -179,12 +179,18 @@ def test_an_expired_payment_page_ends_the_hold_with_the_same_email(standin, clie
     assert message.subject == f"Your hold has ended: {visit_headline(flow.appointment)}"
 
 
-def test_a_refund_stripe_refuses_tells_staff_once_and_the_patient_in_plain_words(standin, client):
+def canceled_by_the_patient_with_staff_on_duty(standin, client) -> Flow:
+    """A paid visit the patient canceled in the full-refund window: its refund is requested."""
     StaffFactory(email="desk@example.com")
     flow = Flow(standin, client)
     flow.pay()
     flow.deliver(flow.events())
     appointment_cancel(appointment_id=flow.appointment.pk, by=flow.appointment.patient)
+    return flow
+
+
+def test_a_refund_stripe_refuses_tells_staff_once_and_the_patient_in_plain_words(standin, client):
+    flow = canceled_by_the_patient_with_staff_on_duty(standin, client)
     standin.refund(flow.payment_intent_id)  # someone refunded it in the Dashboard meanwhile
 
     run_tasks()
@@ -204,11 +210,7 @@ def test_a_refund_stripe_refuses_tells_staff_once_and_the_patient_in_plain_words
 
 
 def test_a_refund_the_bank_returns_twice_tells_staff_once_and_the_patient_once(standin, client):
-    StaffFactory(email="desk@example.com")
-    flow = Flow(standin, client)
-    flow.pay()
-    flow.deliver(flow.events())
-    appointment_cancel(appointment_id=flow.appointment.pk, by=flow.appointment.patient)
+    flow = canceled_by_the_patient_with_staff_on_duty(standin, client)
     run_tasks()
     flow.deliver(flow.events())
     refund = Refund.objects.get(payment=flow.appointment.payment)
