@@ -98,10 +98,22 @@ def user_send_password_setup_email(*, user: User, base_url: str) -> None:
             "token": default_token_generator.make_token(user),
         },
     )
-    context = {"user": user, "link": base_url.rstrip("/") + path, "site_name": settings.HOSPITAL_NAME}
+    subject = f"Your {settings.HOSPITAL_NAME} account: choose a password"
+    context = {
+        "user": user,
+        "link": base_url.rstrip("/") + path,
+        "site_name": settings.HOSPITAL_NAME,
+        **email_base_context(subject=subject),
+    }
     send_mail(
-        subject=f"Your {settings.HOSPITAL_NAME} account: choose a password",
+        subject=subject,
         message=render_to_string("accounts/email/password_setup.txt", context),
+        html_message=render_to_string("accounts/email/password_setup.html", context),
         from_email=None,
         recipient_list=[user.email],
     )
+
+
+def email_base_context(*, subject: str = "") -> dict:
+    """What `email/base.html`, the frame of every HTML e-mail, prints."""
+    return {"hospital_name": settings.HOSPITAL_NAME, "site_url": settings.SITE_URL, "subject": subject}

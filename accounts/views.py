@@ -112,8 +112,9 @@ class PasswordChangeView(SuccessMessageMixin, auth_views.PasswordChangeView):
 class PasswordResetView(auth_views.PasswordResetView):
     template_name = "accounts/password_reset.html"
     email_template_name = "accounts/email/password_reset.txt"
+    html_email_template_name = "accounts/email/password_reset.html"
     subject_template_name = "accounts/email/password_reset_subject.txt"
-    extra_email_context = {"site_name": settings.HOSPITAL_NAME}
+    extra_email_context = {"site_name": settings.HOSPITAL_NAME, **services.email_base_context()}
     success_url = reverse_lazy("accounts:password_reset_done")
 
 

@@ -7,7 +7,7 @@ class AppointmentsConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_migrate
 
-        from appointments import checks, note_guards, selectors, services  # noqa: F401  (checks register on import)
+        from appointments import checks, email_previews, note_guards, selectors, services  # noqa: F401  (checks register on import)
         from appointments.models import Appointment
         from hospital import outbox, page_cache, slot_holders
 
@@ -21,3 +21,4 @@ class AppointmentsConfig(AppConfig):
         page_cache.watch(Appointment)
         outbox.register_tidy_up(name="lapsed hold(s) expired", run=services.appointments_expire_lapsed_holds)
         post_migrate.connect(note_guards.install_note_triggers, sender=self)
+        email_previews.register()

@@ -8,11 +8,11 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import Role, User
-from appointments import visit_place
+from appointments import emails, visit_place
 from appointments.locks import lock_appointment, lock_appointment_and_slot
 from appointments.models import (
     ACTIVE_STATUSES,
@@ -31,7 +31,7 @@ from appointments.visit_actions import DoctorAction, doctor_action_refusal
 from hospital import timefmt
 from hospital.audit import audit_record
 from hospital.locks import lock_doctor_for_move, lock_patient, lock_slot
-from hospital.models import AuditAction, Doctor, Rating, Slot, booking_cutoff, booking_cutoff_words
+from hospital.models import AuditAction, Doctor, OutboundEmail, Rating, Slot, booking_cutoff, booking_cutoff_words
 from hospital.services import doctor_rating_add
 
 S = AppointmentStatus
@@ -89,11 +89,25 @@ def appointment_log(*, appointment: Appointment, message: str, now: dt.datetime 
     )
 
 
+def appointment_expire(
+    *, appointment: Appointment, message: str, now: dt.datetime | None = None, tell_patient: bool = True
+) -> None:
+    """End a locked appointment's unpaid hold, and tell the patient so (once: an expired visit
+    never expires again). Every path to EXPIRED comes through here.
+
+    A payment that arrives later still confirms the visit if the slot is free (the confirmation
+    e-mail follows this one); `tell_patient=False` is for the caller that already holds the money
+    and sends its own e-mail about it in the same transaction."""
+    appointment_transition(appointment=appointment, to=S.EXPIRED, message=message, now=now)
+    if tell_patient:
+        emails.hold_expired_email_queue(appointment)
+
+
 def slot_expire_lapsed_holds(*, slot: Slot, now: dt.datetime) -> None:
     """Holds expire lazily: whoever next wants the (locked) slot ends a lapsed hold first, so
     nothing ever waits for a scheduler to have run."""
     for stale in slot.appointments.select_for_update().filter(status=S.PENDING_PAYMENT, hold_expires_at__lte=now):
-        appointment_transition(appointment=stale, to=S.EXPIRED, message="The hold lapsed before payment.", now=now)
+        appointment_expire(appointment=stale, message="The hold lapsed before payment.", now=now)
 
 
 def slot_is_bookable(*, slot: Slot, now: dt.datetime) -> bool:
@@ -248,11 +262,40 @@ def appointments_expire_lapsed_holds(*, now: dt.datetime | None = None) -> int:
         with transaction.atomic():
             appointment = lock_appointment(appointment_id)
             if appointment.status == S.PENDING_PAYMENT and appointment.hold_expires_at <= now:
-                appointment_transition(
-                    appointment=appointment, to=S.EXPIRED, message="The hold lapsed before payment.", now=now
-                )
+                appointment_expire(appointment=appointment, message="The hold lapsed before payment.", now=now)
                 expired += 1
     return expired
+
+
+# A visit booked closer to its start than this was confirmed moments ago: its confirmation is its reminder.
+REMINDER_AHEAD = dt.timedelta(hours=24)
+
+
+def appointment_reminders_queue(*, now: dt.datetime | None = None) -> list[Appointment]:
+    """Queue the reminder of every confirmed visit starting within the next 24 hours that has
+    none yet, skipping visits booked less than 24 hours before their start. Returns the visits
+    reminded now; running it again queues nothing new (each reminder has its key)."""
+    now = now or timezone.now()
+    due = Appointment.objects.filter(
+        status=S.CONFIRMED,
+        slot__starts_at__gt=now,
+        slot__starts_at__lte=now + REMINDER_AHEAD,
+        created_at__lte=F("slot__starts_at") - REMINDER_AHEAD,
+    ).select_related("slot")
+    sent = set(
+        OutboundEmail.objects.filter(key__in=[emails.reminder_key(visit) for visit in due]).values_list(
+            "key", flat=True
+        )
+    )
+    reminded = []
+    for visit_id in [visit.pk for visit in due if emails.reminder_key(visit) not in sent]:
+        with transaction.atomic():
+            # Locked, so a cancel or a move committed meanwhile is seen: no reminder of a visit gone.
+            appointment = lock_appointment(visit_id)
+            if appointment.status == S.CONFIRMED and now < appointment.slot.starts_at <= now + REMINDER_AHEAD:
+                emails.reminder_email_queue(appointment)
+                reminded.append(appointment)
+    return reminded
 
 
 class ReviewError(Exception):

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from hospital import services
 from hospital.forms import DoctorForm, TimeOffForm
-from hospital.models import AuditEntry, Doctor, OutboundEmail, Slot, Specialty, TimeOff, WorkingHours
+from hospital.models import AuditEntry, Doctor, EmailAttachment, OutboundEmail, Slot, Specialty, TimeOff, WorkingHours
 from hospital.money import format_money
 
 
@@ -223,13 +223,24 @@ class ReadOnlyAdminMixin:
         return False
 
 
+class EmailAttachmentInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = EmailAttachment
+    fields = readonly_fields = ["filename", "mimetype", "rendered_kind", "rendered_object_id", "size"]
+    extra = 0
+
+    @admin.display(description="size (bytes)")
+    def size(self, attachment: EmailAttachment) -> int:
+        return len(attachment.content)
+
+
 @admin.register(OutboundEmail)
 class OutboundEmailAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["subject", "to", "status", "attempts", "created_at", "sent_at"]
     list_filter = [("status", titled("delivery status"))]
     search_fields = ["to", "subject", "key"]
+    inlines = [EmailAttachmentInline]
     readonly_fields = [
-        "key", "to", "subject", "body", "attachment_filename", "attachment_mimetype", "attachment_content",
+        "key", "to", "subject", "body", "html_body",
         "message_id", "status", "attempts", "next_attempt_at", "last_error", "created_at", "sent_at",
     ]  # fmt: skip
 

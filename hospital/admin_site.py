@@ -22,6 +22,7 @@ class AdminPage:
     route: str  # under /admin/, e.g. "payments/dashboard/"
     name: str  # the URL's name in the admin namespace
     title: str  # its link on the index
+    description: str  # beside the link
     permission: str  # who may open it and see its link, e.g. "payments.view_payment"
     view: Callable
 
@@ -45,7 +46,18 @@ class HospitalAdminSite(admin.AdminSite):
 
             return self.admin_view(view)
 
-        return [path(page.route, guarded(page), name=page.name) for page in self.pages] + super().get_urls()
+        from hospital import admin_views
+
+        email_previews = [
+            path("emails/", self.admin_view(admin_views.email_preview_list), name="email_previews"),
+            path("emails/<slug:slug>/", self.admin_view(admin_views.email_preview_detail), name="email_preview"),
+            path(
+                "emails/<slug:slug>/html/", self.admin_view(admin_views.email_preview_html), name="email_preview_html"
+            ),
+        ]
+        pages = [path(page.route, guarded(page), name=page.name) for page in self.pages]
+        # Before the admin's own: its catch-all would read "emails" as an app's label.
+        return email_previews + pages + super().get_urls()
 
     def index(self, request, extra_context=None):
         pages = [page for page in self.pages if request.user.has_perm(page.permission)]

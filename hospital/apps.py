@@ -9,10 +9,11 @@ class HospitalConfig(AppConfig):
         from django.db.models.signals import post_migrate
 
         from accounts.models import User
-        from hospital import audit, notifications, outbox, page_cache, tasks
+        from hospital import audit, email_previews, notifications, outbox, page_cache, tasks
         from hospital.models import Doctor, OutboundEmail, Slot, Specialty, TimeOff, WorkingHours
 
         post_migrate.connect(audit.install_insert_only_trigger, sender=self)
+        email_previews.register_accounts_previews()
         outbox.register(model=OutboundEmail, pending=notifications.EMAIL_PENDING, enqueue=tasks.email_deliver.enqueue)
         # What the public pages show: names, fees, specialties, schedules and slots.
         for model in (Specialty, Doctor, WorkingHours, TimeOff, Slot):

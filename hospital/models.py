@@ -371,12 +371,9 @@ class OutboundEmail(DurableSideEffect):
     key = models.CharField(max_length=200, unique=True)
     to = models.EmailField()
     subject = models.CharField(max_length=300)
-    body = models.TextField()
-    # One text attachment (e.g. the appointment's .ics), stored with the row so every retry sends
-    # exactly what was decided in the transaction that queued the e-mail.
-    attachment_filename = models.CharField(max_length=100, blank=True)
-    attachment_mimetype = models.CharField(max_length=100, blank=True)
-    attachment_content = models.TextField(blank=True)
+    body = models.TextField()  # the plain-text part
+    # The HTML alternative of the same words (rows queued before it existed have none).
+    html_body = models.TextField(blank=True)
     message_id = models.CharField(max_length=255, unique=True)
     status = models.CharField(max_length=10, choices=EmailStatus.choices, default=EmailStatus.PENDING)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -385,17 +382,45 @@ class OutboundEmail(DurableSideEffect):
     class Meta:
         ordering = ["-created_at"]
         verbose_name = "outbound e-mail"
+
+    def __str__(self) -> str:
+        return f"{self.subject} → {self.to}"
+
+
+class EmailAttachment(models.Model):
+    """One file attached to an outbound e-mail, in the order it was queued.
+
+    Either its bytes were decided in the transaction that queued the e-mail (an .ics), or the row
+    names what to attach (`rendered_kind` and `rendered_object_id`, e.g. a receipt) and the worker
+    has the app that registered that kind render it (hospital.notifications). The first rendering
+    is stored in `content`, so every retry sends the same document under the same Message-ID.
+    """
+
+    email = models.ForeignKey(OutboundEmail, on_delete=models.CASCADE, related_name="attachments")
+    position = models.PositiveSmallIntegerField()
+    filename = models.CharField(max_length=100)
+    mimetype = models.CharField(max_length=100)
+    content = models.BinaryField(blank=True, default=b"")
+    rendered_kind = models.CharField(max_length=50, blank=True)
+    rendered_object_id = models.PositiveBigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["email", "position"]
         constraints = [
-            # An attachment is whole (name, type and content) or absent.
+            models.UniqueConstraint(fields=["email", "position"], name="hospital_emailattachment_position_unique"),
             models.CheckConstraint(
-                condition=Q(attachment_filename="", attachment_mimetype="", attachment_content="")
-                | (~Q(attachment_filename="") & ~Q(attachment_mimetype="") & ~Q(attachment_content="")),
-                name="hospital_outboundemail_attachment_whole",
+                condition=~Q(filename="") & ~Q(mimetype=""), name="hospital_emailattachment_named_and_typed"
+            ),
+            # What to render is named whole (kind and object) or not at all.
+            models.CheckConstraint(
+                condition=Q(rendered_kind="", rendered_object_id__isnull=True)
+                | (~Q(rendered_kind="") & Q(rendered_object_id__isnull=False)),
+                name="hospital_emailattachment_rendered_whole",
             ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.subject} → {self.to}"
+        return self.filename
 
 
 class PublicPagesVersion(models.Model):

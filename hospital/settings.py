@@ -175,6 +175,8 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Seconds an SMTP connection may wait for the server (Django's default is for ever): a server that
 # accepts and never answers would otherwise hold a worker, and its e-mail, indefinitely.
 EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=10.0)
+# The site's own address, for the links in e-mails (a worker has no request to build them from).
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 # --- Product settings -----------------------------------------------------------------------
 HOSPITAL_NAME = env.str("HOSPITAL_NAME", default="Northbridge Hospital")

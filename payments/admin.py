@@ -164,12 +164,13 @@ class StripeCustomerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     readonly_fields = ["user", "livemode", "stripe_customer_id", "created_at"]
 
 
-# Not a model's list: the admin's index links it under "Reports" for whoever may view payments.
+# Not a model's list: the admin's index links it under "Tools" for whoever may view payments.
 admin.site.register_page(
     AdminPage(
         route="payments/dashboard/",
         name="payments_dashboard",
         title="Money dashboard",
+        description="Revenue net of refunds, appointments by status, no-show and cancellation rates",
         permission="payments.view_payment",
         view=money_dashboard_view,
     )

@@ -6,11 +6,24 @@ class PaymentsConfig(AppConfig):
 
     def ready(self):
         from appointments import payment_facts
-        from hospital import outbox
-        from payments import checks, receivers, selectors, services, stripe_api, tasks  # noqa: F401  (they register on import)
-        from payments.models import ChargeRefundsSync, Refund, SessionClosing
+        from hospital import notifications, outbox
+        from payments import (  # noqa: F401  (they register on import)
+            checks,
+            email_previews,
+            receipt_documents,
+            receivers,
+            selectors,
+            services,
+            stripe_api,
+            tasks,
+        )
+        from payments.models import RECEIPT_ATTACHMENT, ChargeRefundsSync, Refund, SessionClosing
 
         stripe_api.configure()
+        notifications.register_attachment_renderer(
+            kind=RECEIPT_ATTACHMENT, mimetype="application/pdf", render=receipt_documents.receipt_pdf
+        )
+        email_previews.register()
         outbox.register(model=Refund, pending=services.REFUND_PENDING_WORK, enqueue=tasks.refund_issue.enqueue)
         outbox.register(
             model=ChargeRefundsSync,

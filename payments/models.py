@@ -535,6 +535,10 @@ class NumberedDocument(models.Model):
         return f"{self.PREFIX}-{self.year}-{self.number:06d}"
 
 
+# The confirmation e-mail's receipt PDF: its kind of attachment, rendered by the e-mail worker.
+RECEIPT_ATTACHMENT = "receipt"
+
+
 class Receipt(NumberedDocument):
     """The receipt of one paid payment (R-2026-000123)."""
 

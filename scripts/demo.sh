@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 export DJANGO_DEBUG="${DJANGO_DEBUG:-true}"
 PORT="${PORT:-8000}"
 STANDIN_PORT="${STANDIN_PORT:-12111}"
-SITE_URL="http://127.0.0.1:${PORT}"
+# Exported: the links in e-mails the demo sends point at the demo.
+export SITE_URL="http://127.0.0.1:${PORT}"
 PY=.venv/bin/python
 
 # What the settings say (from the environment or .env), as shell variables.

@@ -14,9 +14,11 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
+from appointments.emails import visit_headline
 from appointments.models import AppointmentStatus
-from appointments.services import appointment_log, appointment_transition
+from appointments.services import appointment_expire, appointment_log
 from hospital import outbox
+from hospital.notifications import email_queue
 from payments.card_failures import card_failure_detail, card_failure_words
 from payments.locks import lock_payment, lock_payment_intent
 from payments.models import (
@@ -90,9 +92,7 @@ def checkout_session_record(*, session: dict, async_failed: bool = False, now: d
             and payment.checkout_attempts.first().pk == attempt.pk
             and appointment.status == S.PENDING_PAYMENT
         ):
-            appointment_transition(
-                appointment=appointment, to=S.EXPIRED, message="The payment page expired before payment.", now=now
-            )
+            appointment_expire(appointment=appointment, message="The payment page expired before payment.", now=now)
 
 
 _ATTEMPT_STATUS_RANK = {
@@ -151,6 +151,30 @@ def payment_intent_failure_record(*, payment_intent: dict, now: dt.datetime | No
         payment.last_failure_detail = card_failure_detail(error)[:500]
         payment.save(update_fields=["last_failure_reason", "last_failure_detail", "updated_at"])
         appointment_log(appointment=appointment, message=f"Payment attempt failed: {reason}", now=now)
+        if appointment.status == S.PENDING_PAYMENT:  # a visit paid by another attempt needs no word
+            _payment_failed_email_queue(appointment, attempt=_failed_attempt_id(payment_intent), reason=reason, now=now)
+
+
+def _failed_attempt_id(payment_intent: dict) -> str:
+    """What names one failed attempt: its charge (a decline), else the payment method it brought
+    (each attempt brings its own; a failed bank check has no charge). Redeliveries of the event,
+    under its id or a new one, name the same attempt."""
+    error = payment_intent.get("last_payment_error") or {}
+    return error.get("charge") or id_of(error.get("payment_method")) or payment_intent["id"]
+
+
+def _payment_failed_email_queue(appointment, *, attempt: str, reason: str, now: dt.datetime) -> None:
+    email_queue(
+        key=f"payment-failed:{appointment.pk}:{attempt}",
+        to=appointment.patient.email,
+        subject=f"Your payment did not go through: {visit_headline(appointment)}",
+        template="payments/email/payment_failed.txt",
+        context={
+            "appointment": appointment,
+            "reason": reason,  # our plain words (payments.card_failures), never Stripe's text
+            "hold_lives": appointment.hold_expires_at > now,
+        },
+    )
 
 
 def charge_record(*, charge: dict, now: dt.datetime | None = None) -> None:

@@ -7,8 +7,10 @@ import datetime as dt
 from django.utils import timezone
 
 from appointments import ical, visit_place
+from appointments.emails import visit_headline
 from appointments.models import Appointment, AppointmentStatus, CancelReason
 from appointments.services import (
+    appointment_expire,
     appointment_log,
     appointment_transition,
     slot_expire_lapsed_holds,
@@ -16,8 +18,8 @@ from appointments.services import (
     slot_is_held_by_other,
 )
 from hospital.money import format_money
-from hospital.notifications import email_queue
-from payments.models import Payment, RefundReason
+from hospital.notifications import Attachment, email_queue
+from payments.models import RECEIPT_ATTACHMENT, Payment, Receipt, RefundReason
 from payments.selectors import refunded_on_payment_intent, visit_policy_lines
 from payments.services.common import tell_staff
 from payments.services.receipts import payment_documents_issue
@@ -102,8 +104,9 @@ def _late_payment(appointment: Appointment, payment: Payment, *, now: dt.datetim
             return
     elif appointment.status == S.PENDING_PAYMENT:
         # Its hold never reached this far (holds end by the start): end it as the lapse would have.
-        appointment_transition(
-            appointment=appointment, to=S.EXPIRED, message="The visit's start came before the payment.", now=now
+        # The patient's e-mail is the refund's, below: theirs is money on its way back, not a lapsed hold.
+        appointment_expire(
+            appointment=appointment, message="The visit's start came before the payment.", now=now, tell_patient=False
         )
     refund = refund_request(
         payment=payment,
@@ -135,21 +138,29 @@ def _late_payment(appointment: Appointment, payment: Payment, *, now: dt.datetim
 def _confirm(appointment: Appointment, payment: Payment, *, message: str, now: dt.datetime) -> None:
     appointment_transition(appointment=appointment, to=S.CONFIRMED, message=message, now=now)
     doctor = appointment.doctor
-    starts = timezone.localtime(appointment.slot.starts_at, doctor.zone)
     where, where_note = visit_place.place_words(appointment)
     email_queue(
         key=f"appointment-confirmed:{appointment.pk}",
         to=appointment.patient.email,
-        subject=f"Appointment confirmed: {doctor.display_name}, {starts:%a %d %b %H:%M} {starts.tzname()}",
+        subject=f"Appointment confirmed: {visit_headline(appointment)}",
         template="appointments/email/confirmed.txt",
         context={
             "appointment": appointment,
             "doctor": doctor,
-            "starts": starts,
+            "starts": timezone.localtime(appointment.slot.starts_at, doctor.zone),
             "where": where,
             "where_note": where_note,
             "amount": format_money(payment.captured_amount, payment.currency),
             "policy_lines": visit_policy_lines(appointment=appointment, payment=payment, now=now),
         },
-        attachment=ical.patient_attachment(appointment, now=now),
+        attachments=[ical.patient_attachment(appointment, now=now), *_receipt_attachment(payment)],
     )
+
+
+def _receipt_attachment(payment: Payment) -> list[Attachment]:
+    """The receipt's PDF, made by the e-mail worker (never inside this transaction): reconcile has
+    issued the receipt just before confirming."""
+    receipt = Receipt.objects.filter(payment=payment).first()
+    if receipt is None:
+        return []
+    return [Attachment.rendered(RECEIPT_ATTACHMENT, receipt.pk, filename=f"{receipt.display_number}.pdf")]

@@ -23,6 +23,7 @@ from payments.stripe_objects import UnusableStripeObject, id_of
 
 logger = logging.getLogger(__name__)
 REFUND_PENDING_WORK = Q(status=RefundStatus.REQUESTED)
+REFUND_REFUSED_WORDS = "our payment provider could not send it back to the card"
 
 
 def refund_request(
@@ -117,8 +118,35 @@ def refund_record_locked(payment: Payment, refund: dict, *, now: dt.datetime | N
         )
     row.payment = payment
     moved = _refund_advance(row, refund)
-    if moved and row.status in Refund.DID_NOT_GO_THROUGH_STATUSES and row.reason != RefundReason.STRIPE:
+    if not moved or row.reason == RefundReason.STRIPE:
+        return  # a Dashboard refund is the hospital's own doing, told to the patient by whoever made it
+    if row.status in Refund.DID_NOT_GO_THROUGH_STATUSES:
         _refund_returned(row, now=now)
+    elif row.status == RefundStatus.SUCCEEDED:
+        _refund_succeeded_email_queue(row)
+
+
+def _refund_succeeded_email_queue(row: Refund) -> None:
+    appointment = row.payment.appointment
+    email_queue(
+        key=f"refund-succeeded:{row.pk}",
+        to=appointment.patient.email,
+        subject=f"Your refund of {format_money(row.amount, row.currency)} has gone through",
+        template="payments/email/refund_completed.txt",
+        context={"appointment": appointment, "amount": format_money(row.amount, row.currency)},
+    )
+
+
+def _refund_failed_patient_email_queue(row: Refund, *, why: str) -> None:
+    """The patient was told this money is on its way: tell them it is not, and who acts next."""
+    appointment = row.payment.appointment
+    email_queue(
+        key=f"refund-returned-patient:{row.pk}",
+        to=appointment.patient.email,
+        subject="Your refund did not go through",
+        template="payments/email/refund_returned_patient.txt",
+        context={"appointment": appointment, "amount": format_money(row.amount, row.currency), "why": why},
+    )
 
 
 # Failure reasons after which the same refund to the same card cannot succeed: the card is gone,
@@ -172,13 +200,7 @@ def _refund_returned(row: Refund, *, now: dt.datetime) -> None:
         template="payments/email/refund_returned.txt",
         context={"refund": row, "appointment": appointment, "amount": amount},
     )
-    email_queue(
-        key=f"refund-returned-patient:{row.pk}",
-        to=appointment.patient.email,
-        subject="Your refund did not go through",
-        template="payments/email/refund_returned_patient.txt",
-        context={"appointment": appointment, "amount": amount, "why": refund_failure_in_words(row)},
-    )
+    _refund_failed_patient_email_queue(row, why=refund_failure_in_words(row))
 
 
 def refund_record_unattached(refund: dict) -> None:
@@ -209,6 +231,8 @@ def refund_rejected(refund: Refund, error: str, *, now: dt.datetime) -> None:
             template="payments/email/refund_failed.txt",
             context={"refund": refund, "error": error, "amount": format_money(refund.amount, refund.currency)},
         )
+        # Stripe's words (`error`) are for staff; the patient reads that a person will settle it.
+        _refund_failed_patient_email_queue(refund, why=REFUND_REFUSED_WORDS)
     logger.error("Refund %s rejected by Stripe at %s: %s", refund.pk, now.isoformat(), error)
 
 

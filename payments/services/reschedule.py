@@ -66,5 +66,5 @@ def appointment_moved_tell(*, appointment: Appointment, old_slot: Slot, why: str
             "old_starts": old_slot.starts_at,
             "why": why,
         },
-        attachment=ical.patient_attachment(appointment, now=now),
+        attachments=[ical.patient_attachment(appointment, now=now)],
     )

@@ -87,6 +87,8 @@ def test_password_reset_by_email_end_to_end(client, patient):
     assert message.to == ["pat@example.com"]
     assert "Northbridge Hospital" in message.subject
     link = re.search(r"http://testserver(/accounts/password/reset/\S+/)", message.body).group(1)
+    [(html, mimetype)] = message.alternatives
+    assert mimetype == "text/html" and f'href="http://testserver{link}"' in html
 
     form_page = client.get(link, follow=True)
     assert "Choose a new password" in form_page.text

@@ -90,10 +90,12 @@ def test_the_patient_is_emailed_the_new_time_with_a_new_calendar_file():
     email = OutboundEmail.objects.get(key__startswith=f"appointment-moved:{appointment.pk}:")
     assert email.to == appointment.patient.email
     assert "has moved" in email.body and "New time:" in email.body
-    assert email.attachment_filename == f"appointment-{appointment.pk}.ics"
+    ics = email.attachments.get()
+    assert ics.filename == f"appointment-{appointment.pk}.ics"
     start = new_slot.starts_at.astimezone(dt.UTC).strftime("%Y%m%dT%H%M")
     local = new_slot.starts_at.astimezone(appointment.doctor.zone).strftime("%Y%m%dT%H%M")
-    assert local in email.attachment_content or start in email.attachment_content
+    content = bytes(ics.content).decode()
+    assert local in content or start in content
     assert appointment.reason not in email.body and appointment.reason not in email.subject
 
 

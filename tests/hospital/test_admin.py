@@ -205,6 +205,8 @@ def test_staff_create_a_doctor_who_sets_their_own_password_from_an_email(staff_c
     )
     assert len(mail.outbox) == 1
     link = next(line for line in mail.outbox[0].body.splitlines() if line.startswith("http://testserver/"))
+    [(html, mimetype)] = mail.outbox[0].alternatives
+    assert mimetype == "text/html" and f'href="{link}"' in html  # the HTML part's button, the same link
     form_page = client.get(link.removeprefix("http://testserver"), follow=True)
     client.post(
         form_page.redirect_chain[-1][0], {"new_password1": "stethoscope-2026", "new_password2": "stethoscope-2026"}

@@ -3,12 +3,14 @@ the visit's .ics attached (a text/calendar part), sent through the outbox like e
 a retry sends the same attachment under the same Message-ID. Paid at the Stripe stand-in."""
 
 import datetime as dt
+import io
 import smtplib
 import zoneinfo
 
 import pytest
 from django.core import mail
 from icalendar import Calendar
+from pypdf import PdfReader
 
 from appointments.models import AppointmentStatus
 from hospital.models import EmailStatus, OutboundEmail, VisitType
@@ -103,20 +105,23 @@ class RefusingMailServer:
         raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
 
 
-def test_a_retry_sends_the_same_attachment_under_the_same_message_id(standin, client, settings):
+def test_a_retry_sends_the_same_attachments_under_the_same_message_id(standin, client, settings):
+    """The .ics is decided when queued; the receipt PDF is rendered by the first attempt and kept,
+    so the retry after a refusing mail server sends the very same bytes of both."""
     flow = confirmed_and_paid(standin, client, tokyo_doctor())
     email = confirmation_email(flow)
-    stored = email.attachment_content
-    assert (email.attachment_filename, email.attachment_mimetype) == (
-        f"appointment-{flow.appointment.pk}.ics",
-        "text/calendar",
-    )
+    ics, receipt = email.attachments.all()
+    assert (ics.filename, ics.mimetype) == (f"appointment-{flow.appointment.pk}.ics", "text/calendar")
+    number = flow.refresh().payment.receipt.display_number
+    assert (receipt.filename, receipt.mimetype, bytes(receipt.content)) == (f"{number}.pdf", "application/pdf", b"")
 
     settings.EMAIL_BACKEND = "tests.payments.test_confirmation_email.RefusingMailServer"
     with pytest.raises(smtplib.SMTPServerDisconnected):
         email_deliver(email_id=email.pk)
     email.refresh_from_db()
     assert (email.status, email.attempts) == (EmailStatus.PENDING, 1)
+    rendered = bytes(email.attachments.get(pk=receipt.pk).content)
+    assert rendered.startswith(b"%PDF")
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     OutboundEmail.objects.filter(pk=email.pk).update(next_attempt_at=email.created_at)  # its backoff is over
@@ -124,8 +129,10 @@ def test_a_retry_sends_the_same_attachment_under_the_same_message_id(standin, cl
 
     [message] = mail.outbox
     assert message.extra_headers["Message-ID"] == email.message_id
-    [(filename, content, mimetype)] = message.attachments
-    assert (filename, content, mimetype) == (email.attachment_filename, stored, "text/calendar")
+    [(ics_name, ics_content, ics_type), (pdf_name, pdf_content, pdf_type)] = message.attachments
+    assert (ics_name, ics_content, ics_type) == (ics.filename, bytes(ics.content).decode(), "text/calendar")
+    assert (pdf_name, pdf_content, pdf_type) == (receipt.filename, rendered, "application/pdf")
+    assert number in PdfReader(io.BytesIO(pdf_content)).pages[0].extract_text()
     assert sent_calendar(message).events[0].uid == f"appointment-{flow.appointment.pk}@hospital.test"
     email.refresh_from_db()
     assert email.status == EmailStatus.SENT

@@ -10,6 +10,7 @@ import time_machine
 from django.core import mail
 from djstripe.models import Event
 
+from appointments.emails import visit_headline
 from appointments.models import AppointmentStatus as A
 from appointments.services import BookingError, appointments_expire_lapsed_holds
 from hospital.models import OutboundEmail
@@ -171,7 +172,12 @@ def test_payment_after_the_slot_was_taken_is_refunded_in_full_automatically(stan
     assert [(r["amount"], r["metadata"]["hospital_refund_id"]) for r in stripe_refunds] == [(5000, str(refund.pk))]
     newcomer.refresh_from_db()
     assert newcomer.status == A.PENDING_PAYMENT
-    assert [m.subject for m in mail.outbox if m.to == [appointment.patient.email]] == ["Your payment is being refunded"]
+    # One e-mail per fact: the hold ended, the late money is coming back, and then it has.
+    assert [m.subject for m in mail.outbox if m.to == [appointment.patient.email]] == [
+        f"Your hold has ended: {visit_headline(appointment)}",
+        "Your payment is being refunded",
+        "Your refund of $50.00 has gone through",
+    ]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -106,7 +106,7 @@ def test_move_all_takes_the_earliest_free_slots_after_the_time_off_in_order(doct
     assert Payment.objects.get(appointment=first).refund_clock_at == clock_before
     assert not Refund.objects.exists()
     email = OutboundEmail.objects.get(key__startswith=f"appointment-moved:{first.pk}:")
-    assert "Why: I am at a conference." in email.body and email.attachment_filename.endswith(".ics")
+    assert "Why: I am at a conference." in email.body and email.attachments.get().filename.endswith(".ics")
     assert TimeOff.objects.filter(doctor=doctor).count() == 1
 
 
