@@ -14,13 +14,22 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import F, OuterRef, Q, Subquery, Sum
+from django.db.models import Exists, F, OuterRef, Q, Subquery, Sum
 from djstripe.models import Charge
 
 from accounts.models import Role, User
-from appointments.models import Appointment
+from appointments.models import Appointment, AppointmentStatus
 from hospital.money import format_money
-from payments.models import CheckoutAttempt, DisputeStatus, Payment, Refund, RefundReason, StripeCustomer
+from payments.models import (
+    CheckoutAttempt,
+    CheckoutAttemptStatus,
+    DisputeStatus,
+    Payment,
+    Refund,
+    RefundReason,
+    RefundStatus,
+    StripeCustomer,
+)
 from payments.stripe_objects import (
     METADATA_APPOINTMENT,
     METADATA_PAYMENT,
@@ -247,3 +256,26 @@ def cancellation_quote(*, appointment: Appointment, payment: Payment, by: User, 
     else:
         percent, amount = 100, left
     return CancellationQuote(percent=percent, amount=min(amount, left), currency=payment.currency)
+
+
+# A checkout session whose end (paid, or expired) we have not heard of; "complete" without money
+# is a delayed payment method still settling.
+SESSION_END_UNSEEN = Q(
+    session_id__isnull=False, status__in=[CheckoutAttemptStatus.OPEN, CheckoutAttemptStatus.COMPLETE]
+)
+# Refunds whose story at Stripe is not over: ours not yet issued, and ones Stripe has not settled.
+REFUND_UNSETTLED = Q(status__in=[RefundStatus.REQUESTED, RefundStatus.PENDING])
+
+
+def payments_to_reconcile(*, since: dt.datetime, now: dt.datetime) -> list[int]:
+    """The payments worth comparing with Stripe, most recently changed first: not captured, booked
+    since `since`, with a session whose end we have not heard of; captured since `since`; and,
+    whatever their age, any with a refund not settled or a hold past its expiry."""
+    session_unseen = Q(captured_amount=0, created_at__gte=since) & Exists(
+        CheckoutAttempt.objects.filter(SESSION_END_UNSEEN, payment=OuterRef("pk"))
+    )
+    captured_lately = Q(captured_amount__gt=0, paid_at__gte=since)
+    refund_unsettled = Exists(Refund.objects.filter(REFUND_UNSETTLED, payment=OuterRef("pk")))
+    hold_lapsed = Q(appointment__status=AppointmentStatus.PENDING_PAYMENT, appointment__hold_expires_at__lte=now)
+    candidates = Payment.objects.filter(session_unseen | captured_lately | refund_unsettled | hold_lapsed)
+    return list(candidates.order_by("-updated_at", "-pk").values_list("pk", flat=True))

@@ -2,6 +2,7 @@
 
     checkout       booking = hold + payment; Checkout Sessions, resume, abandon, success page
     charge_refunds listing an intent's refunds at Stripe after a charge event asked for it
+    drift          reconciliation: comparing payments with Stripe's objects and repairing drift
     facts          what Stripe reports: sessions, payment intents, charges, refunds, disputes
     refund_worker  issuing our requested refunds at Stripe, with retries
     reconcile      from the facts to the payment's status and the appointment
@@ -23,6 +24,7 @@ from payments.services.checkout import (
     stripe_customer_for,
 )
 from payments.services.common import UNAVAILABLE_MESSAGE, PaymentUnavailable
+from payments.services.drift import DriftReport, payments_drift_repair
 from payments.services.facts import (
     charge_record,
     checkout_session_record,
@@ -40,6 +42,7 @@ __all__ = [
     "REFUND_PENDING_WORK",
     "SESSION_CLOSE_PENDING",
     "UNAVAILABLE_MESSAGE",
+    "DriftReport",
     "PaymentUnavailable",
     "appointment_book",
     "charge_record",
@@ -52,6 +55,7 @@ __all__ = [
     "payment_intent_failure_record",
     "payment_open",
     "payment_status_refresh",
+    "payments_drift_repair",
     "refund_issue",
     "refund_record",
     "refunds_retry_now",
