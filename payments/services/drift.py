@@ -9,8 +9,9 @@ the bank returned is issued again, the status is derived from the facts.
 Which payments, so that a big database stays cheap (selectors.payments_to_reconcile): not
 captured and booked in the last `days` with a session whose end we have not heard of; captured
 in the last `days`; and, whatever their age, any with a refund not settled or a hold past its
-expiry. A captured payment costs one call when Stripe's charge agrees with our refund rows, and
-its refunds are listed only when it does not (or one of them is unsettled).
+expiry. A captured payment costs one call when Stripe's charge agrees with our refund rows: its
+refunds are listed only when it does not (or one of them is unsettled), its disputes only when
+the charge says disputed and we know of none, and another session only while it is open here.
 
 Per payment, Stripe first with no transaction open, then the repair, each fact in the transaction
 of the service recording it. A dry run makes the same repair in one transaction and rolls it
@@ -114,34 +115,44 @@ def _ask_stripe(payment: Payment) -> _AtStripe:
     """Everything the repair needs from Stripe, before any transaction. A refusal (4xx) is a
     problem of this payment; an outage ends the run (StripeUnavailable)."""
     at_stripe = _AtStripe()
-    if not payment.captured_amount:
-        for attempt in payment.checkout_attempts.filter(SESSION_END_UNSEEN):
-            session = _ask(
-                at_stripe,
-                f"checkout session {attempt.session_id}",
-                stripe_api.checkout_session_retrieve,
-                attempt.session_id,
-            )
-            if session is not None and session.get("status") != "open":
-                at_stripe.sessions.append(session)
+    _ask_sessions(payment, at_stripe)
     intents = set(payment.refunds.filter(REFUND_UNSETTLED).values_list("payment_intent_id", flat=True))
-    if payment.captured_amount and payment.payment_intent_id:
-        intent_id = payment.payment_intent_id
-        intent = _ask(at_stripe, f"payment intent {intent_id}", stripe_api.payment_intent_with_charge, intent_id)
-        charge = (intent or {}).get("latest_charge")
-        if isinstance(charge, dict):
-            at_stripe.charge = charge
-            if charge.get("amount_refunded") != refunded_on_payment_intent(intent_id):
-                intents.add(intent_id)
-            if charge.get("disputed") and not payment.disputes.exists():
-                what = f"the disputes of charge {charge['id']}"
-                at_stripe.disputes = _ask(at_stripe, what, stripe_api.disputes_for_charge, charge["id"]) or []
+    if payment.captured_amount and payment.payment_intent_id and _ask_charge(payment, at_stripe):
+        intents.add(payment.payment_intent_id)
     for intent_id in sorted(intents):
         refunds = _ask(at_stripe, f"the refunds of {intent_id}", stripe_api.refunds_for_payment_intent, intent_id)
         if refunds is not None:
             at_stripe.refunds += refunds
             at_stripe.listed_intents.add(intent_id)
     return at_stripe
+
+
+def _ask_sessions(payment: Payment, at_stripe: _AtStripe) -> None:
+    """The sessions whose end we have not heard of, for those that ended."""
+    unseen = payment.checkout_attempts.filter(SESSION_END_UNSEEN)
+    if payment.captured_amount:
+        # The paid session is complete; another still open here may have been paid too (a
+        # replaced one we could not close): that money is given back, so it is worth a look.
+        unseen = unseen.filter(status=CheckoutAttemptStatus.OPEN)
+    for session_id in unseen.values_list("session_id", flat=True):
+        session = _ask(at_stripe, f"checkout session {session_id}", stripe_api.checkout_session_retrieve, session_id)
+        if session is not None and session.get("status") != "open":
+            at_stripe.sessions.append(session)
+
+
+def _ask_charge(payment: Payment, at_stripe: _AtStripe) -> bool:
+    """The captured payment's charge, and its disputes when it says disputed and we know of none;
+    whether its refunds are worth listing (its refunded total is not what our rows make up)."""
+    intent_id = payment.payment_intent_id
+    intent = _ask(at_stripe, f"payment intent {intent_id}", stripe_api.payment_intent_with_charge, intent_id)
+    charge = (intent or {}).get("latest_charge")
+    if not isinstance(charge, dict):
+        return False
+    at_stripe.charge = charge
+    if charge.get("disputed") and not payment.disputes.exists():
+        what = f"the disputes of charge {charge['id']}"
+        at_stripe.disputes = _ask(at_stripe, what, stripe_api.disputes_for_charge, charge["id"]) or []
+    return charge.get("amount_refunded") != refunded_on_payment_intent(intent_id)
 
 
 def _ask(at_stripe: _AtStripe, what: str, call, *args):
@@ -242,7 +253,7 @@ class _State:
                     "session_id", "status"
                 )
             ),
-            refunds={refund.pk: refund for refund in payment.refunds.all()},
+            refunds={refund.pk: refund for refund in payment.refunds.order_by("pk")},
             disputes=dict(payment.disputes.values_list("stripe_dispute_id", "status")),
         )
 
@@ -282,7 +293,8 @@ def _refund_changes(before: Refund | None, refund: Refund) -> list[str]:
     if before is None and refund.reason == RefundReason.STRIPE:
         return [f"recorded refund {refund.stripe_refund_id} of {amount} made at Stripe ({status})"]
     if before is None:
-        return [f"requested a refund of {amount} ({refund.get_reason_display().lower()})"]
+        why = refund.get_reason_display()
+        return [f"requested a refund of {amount}: {why[0].lower()}{why[1:]}"]
     if before.status == refund.status:
         return []
     if before.status == RefundStatus.REQUESTED:

@@ -7,6 +7,7 @@ objects, and repair it through the same services the webhooks use.
 
 import datetime as dt
 import io
+import threading
 
 import pytest
 from django.contrib.auth.models import Group
@@ -18,10 +19,19 @@ from accounts.models import StaffGroup
 from appointments.models import Appointment, CancelReason
 from appointments.models import AppointmentStatus as A
 from hospital.models import OutboundEmail
-from payments.models import Dispute, Payment, Refund, RefundReason, RefundStatus
+from payments.models import (
+    CheckoutAttempt,
+    CheckoutAttemptStatus,
+    Dispute,
+    Payment,
+    Refund,
+    RefundReason,
+    RefundStatus,
+)
 from payments.models import PaymentStatus as P
-from payments.services import refund_issue
+from payments.services import checkout_session_record, payments_drift_repair, refund_issue
 from payments.services.cancellation import appointment_cancel
+from tests.concurrency import run_concurrently
 from tests.factories import StaffFactory
 from tests.payments.flows import Flow, run_tasks
 from tests.payments.test_final_states import paid_after_the_slot_was_taken
@@ -108,7 +118,7 @@ def test_a_payment_never_told_after_the_slot_was_taken_is_refunded_once_automati
 
     assert f"Payment #{payment.pk}: recorded the payment of $50.00 made at Stripe" in lines
     assert (
-        f"Payment #{payment.pk}: requested a refund of $50.00 (paid after the hold lapsed and the slot was taken)"
+        f"Payment #{payment.pk}: requested a refund of $50.00: paid after the hold lapsed and the slot was taken"
         in lines
     )
     refund = Refund.objects.get(payment=payment)
@@ -183,6 +193,28 @@ def test_a_refund_that_failed_at_stripe_is_recorded_failed_and_the_money_counts_
     assert_second_run_changes_nothing()
 
 
+def test_a_second_session_paid_unheard_is_refunded_as_a_duplicate(standin, client):
+    flow = paid_and_told(standin, client)
+    payment = flow.appointment.payment
+    first = payment.checkout_attempts.get()
+    # An earlier session of this booking that we never managed to close was paid as well.
+    second = flow.pay_a_second_session()
+    CheckoutAttempt.objects.create(
+        payment=payment, idempotency_key="checkout-replaced", params=first.params, expires_at=first.expires_at,
+        session_id=second, status=CheckoutAttemptStatus.OPEN,
+    )  # fmt: skip
+
+    lines = reconcile()
+
+    assert lines[0] == f"Payment #{payment.pk}: requested a refund of $50.00: paid twice for one appointment"
+    duplicate = Refund.objects.get(payment=payment)
+    second_intent = standin.get(f"checkout/sessions/{second}")["payment_intent"]
+    assert (duplicate.reason, duplicate.payment_intent_id) == (RefundReason.DUPLICATE_PAYMENT, second_intent)
+    appointment = flow.refresh()
+    assert (appointment.status, appointment.payment.status) == (A.CONFIRMED, P.PAID)  # its own payment stands
+    assert_second_run_changes_nothing()
+
+
 # -- our refunds stuck in "requested" ------------------------------------------------------------
 
 
@@ -225,6 +257,27 @@ def test_a_refund_issued_at_stripe_by_a_worker_that_died_is_found_by_metadata_an
     assert_second_run_changes_nothing()
     refund_issue(refund_id=refund.pk)  # a task still queued for it does nothing now
     assert len(stripe_refunds(flow)) == 1
+
+
+def test_our_refund_the_bank_returned_unheard_is_recorded_failed_and_issued_again(standin, client):
+    flow = paid_and_told(standin, client)
+    refund = patient_cancels(flow)
+    refund_issue(refund_id=refund.pk)  # the worker, here in the test's transaction
+    refund.refresh_from_db()
+    assert refund.status == RefundStatus.SUCCEEDED
+    standin.control(f"refunds/{refund.stripe_refund_id}/fail", failure_reason="declined")  # never told
+    payment = flow.appointment.payment
+
+    lines = reconcile()
+
+    again = Refund.objects.get(reissue_of=refund)
+    assert lines[:2] == [
+        f"Payment #{payment.pk}: refund {refund.stripe_refund_id} of $50.00 is now failed (was succeeded)",
+        f"Payment #{payment.pk}: requested a refund of $50.00: the patient canceled (by the cancellation policy)",
+    ]
+    assert (again.status, again.amount) == (RefundStatus.REQUESTED, 5000)
+    assert flow.refresh().status == A.CANCELED
+    assert_second_run_changes_nothing()  # the new refund's own task issues it; not due for the sweep yet
 
 
 @pytest.mark.django_db(transaction=True)
@@ -302,6 +355,34 @@ def test_a_dispute_never_told_is_recorded_from_the_disputed_charge(standin, clie
     assert_second_run_changes_nothing()
 
 
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_runs_racing_each_other_and_the_webhook_record_one_payment_and_one_confirmation(standin, client):
+    flow = Flow(standin, client)
+    flow.pay()
+    [completed] = flow.events()
+    roles = iter([*[payments_drift_repair] * 3, None])
+    take_role = threading.Lock()
+
+    def run():
+        with take_role:
+            role = next(roles)
+        if role is None:  # the webhook's receiver
+            return checkout_session_record(session=completed["data"]["object"])
+        return role(budget_seconds=30)
+
+    results = run_concurrently(run, threads=4)
+
+    assert [result for result in results if isinstance(result, Exception)] == []
+    appointment = flow.refresh()
+    assert (appointment.status, appointment.payment.status) == (A.CONFIRMED, P.PAID)
+    assert appointment.payment.captured_amount == 5000
+    assert OutboundEmail.objects.filter(key=f"appointment-confirmed:{appointment.pk}").count() == 1
+    assert appointment.log_entries.filter(status=A.CONFIRMED).count() == 1
+    assert not Refund.objects.exists()
+    assert_second_run_changes_nothing()
+
+
 # -- nothing to do, dry runs, Stripe down ------------------------------------------------------
 
 
@@ -330,8 +411,8 @@ def test_a_dry_run_reports_the_changes_and_makes_none(standin, client):
         "made at Stripe (succeeded)"
     ) in lines
     assert (
-        f"Would change: Payment #{late.appointment.payment.pk}: requested a refund of $50.00 "
-        "(paid after the hold lapsed and the slot was taken)"
+        f"Would change: Payment #{late.appointment.payment.pk}: requested a refund of $50.00: "
+        "paid after the hold lapsed and the slot was taken"
     ) in lines
     assert lines[-1].startswith("Dry run, nothing changed: a real run would make the ")
     assert (Refund.objects.count(), OutboundEmail.objects.count(), DBTaskResult.objects.count()) == rows
