@@ -19,15 +19,7 @@ from accounts.models import StaffGroup
 from appointments.models import Appointment, CancelReason
 from appointments.models import AppointmentStatus as A
 from hospital.models import OutboundEmail
-from payments.models import (
-    CheckoutAttempt,
-    CheckoutAttemptStatus,
-    Dispute,
-    Payment,
-    Refund,
-    RefundReason,
-    RefundStatus,
-)
+from payments.models import CheckoutAttempt, CheckoutAttemptStatus, Dispute, Payment, Refund, RefundReason, RefundStatus
 from payments.models import PaymentStatus as P
 from payments.services import checkout_session_record, payments_drift_repair, refund_issue
 from payments.services.cancellation import appointment_cancel
