@@ -47,7 +47,8 @@ class Command(BaseCommand):
 
     @staticmethod
     def _summary(report) -> str:
-        checked, changes = f"{report.checked} payment(s) checked against Stripe", len(report.changes)
+        of_all = f" of {report.to_check}" if report.stopped else ""
+        checked, changes = f"{report.checked}{of_all} payment(s) checked against Stripe", len(report.changes)
         if not changes:
             return f"No changes: {checked}."
         if report.dry_run:
