@@ -259,11 +259,7 @@ def appointments_expire_lapsed_holds(*, now: dt.datetime | None = None) -> int:
     for appointment_id in Appointment.objects.filter(status=S.PENDING_PAYMENT, hold_expires_at__lte=now).values_list(
         "pk", flat=True
     ):
-        with transaction.atomic():
-            appointment = lock_appointment(appointment_id)
-            if appointment.status == S.PENDING_PAYMENT and appointment.hold_expires_at <= now:
-                appointment_expire(appointment=appointment, message="The hold lapsed before payment.", now=now)
-                expired += 1
+        expired += appointment_expire_lapsed_hold(appointment_id=appointment_id, now=now)
     return expired
 
 
@@ -296,6 +292,16 @@ def appointment_reminders_queue(*, now: dt.datetime | None = None) -> list[Appoi
                 emails.reminder_email_queue(appointment)
                 reminded.append(appointment)
     return reminded
+
+
+def appointment_expire_lapsed_hold(*, appointment_id: int, now: dt.datetime) -> bool:
+    """End one hold if it is still awaiting payment and has lapsed; whether it did."""
+    with transaction.atomic():
+        appointment = lock_appointment(appointment_id)
+        if appointment.status != S.PENDING_PAYMENT or appointment.hold_expires_at > now:
+            return False
+        appointment_expire(appointment=appointment, message="The hold lapsed before payment.", now=now)
+    return True
 
 
 class ReviewError(Exception):

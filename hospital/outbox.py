@@ -45,10 +45,14 @@ def register(*, model: type[Model], pending: Q, enqueue: Callable[[int], object]
     _kinds.append(OutboxKind(model=model, pending=pending, enqueue=enqueue))
 
 
+def _kind_of(row: Model) -> OutboxKind:
+    return next(kind for kind in _kinds if isinstance(row, kind.model))
+
+
 def enqueue(row: Model) -> None:
     """Queue the task that carries out a row's work, through the kind its app registered (the
     caller need not import the app's task module, which imports its services)."""
-    next(kind for kind in _kinds if isinstance(row, kind.model)).enqueue(row.pk)
+    _kind_of(row).enqueue(row.pk)
 
 
 def register_tidy_up(*, name: str, run: Callable[[], int]) -> None:
@@ -90,16 +94,35 @@ def release_for_retry(row: Model, error: str, *, now: dt.datetime | None = None)
     type(row).objects.filter(pk=row.pk).update(claimed_until=None, next_attempt_at=now + delay, last_error=error[:2000])
 
 
+def due(now: dt.datetime) -> Q:
+    """Rows (pending ones, with the kind's own filter) that the sweeper would queue again now: no
+    live claim on them (none, or its worker died) and past their backoff."""
+    return _unclaimed(now) & Q(next_attempt_at__lte=now)
+
+
+def _requeue(kind: OutboxKind, pk: int, now: dt.datetime) -> bool:
+    # `next_attempt_at` moves on so later sweeps do not queue it again at once; the lapsed claim
+    # lets the copy queued here (or an earlier one) make the attempt it is due. Conditional, so a
+    # worker that claimed the row meanwhile keeps it.
+    taken = kind.model.objects.filter(kind.pending, due(now), pk=pk).update(
+        next_attempt_at=now + REQUEUE_AFTER, claimed_until=now
+    )
+    if taken:
+        kind.enqueue(pk)
+    return bool(taken)
+
+
+def requeue(row: Model, *, now: dt.datetime | None = None) -> bool:
+    """Queue another attempt of one row whose work is pending and due, as the sweeper would;
+    False when it is not (done, claimed by a live worker, or backing off)."""
+    return _requeue(_kind_of(row), row.pk, now or timezone.now())
+
+
 def outbox_sweep(*, now: dt.datetime | None = None) -> int:
     """Queue a task for every row whose work is pending and due. Returns how many were queued."""
     now = now or timezone.now()
     queued = 0
     for kind in _kinds:
-        due = kind.model.objects.filter(kind.pending, _unclaimed(now), next_attempt_at__lte=now)
-        for pk in due.values_list("pk", flat=True):
-            # `next_attempt_at` moves on so later sweeps do not queue it again at once; the lapsed
-            # claim lets the copy queued here (or an earlier one) make the attempt it is due.
-            kind.model.objects.filter(pk=pk).update(next_attempt_at=now + REQUEUE_AFTER, claimed_until=now)
-            kind.enqueue(pk)
-            queued += 1
+        for pk in kind.model.objects.filter(kind.pending, due(now)).values_list("pk", flat=True):
+            queued += _requeue(kind, pk, now)
     return queued

@@ -12,6 +12,7 @@ from appointments.models import AppointmentStatus
 from hospital.email_previews import register_preview
 from payments.card_failures import DECLINED
 from payments.models import ChargeRefundsSync, Payment, Refund, RefundReason, RefundStatus
+from payments.services.drift import DriftReport
 from payments.services.refunds import REFUND_REFUSED_WORDS
 
 AMOUNT = "$50.00"
@@ -119,6 +120,25 @@ def register() -> None:
         audience="Staff",
         subject="Refund #412 failed at the bank and needs a person",
         context=_returned,
+    )
+    register_preview(
+        template="payments/email/reconciliation_summary.txt",
+        title="Reconciliation with Stripe changed something",
+        audience="Staff",
+        subject="Reconciliation with Stripe: 2 change(s) made",
+        context=lambda: {
+            "report": DriftReport(
+                dry_run=False,
+                to_check=14,
+                checked=14,
+                changes=[
+                    "Payment #880: recorded the payment of $50.00 made at Stripe; the appointment is confirmed",
+                    "Payment #881: recorded refund re_3Demo of $20.00 made at Stripe (succeeded)",
+                ],
+                problems=["Payment #870: Stripe has $50.00 refunded, our records $25.00"],
+            ),
+            "ran_at": "2026-12-01 18:15 UTC",
+        },
     )
     register_preview(
         template="payments/email/money_without_booking.txt",

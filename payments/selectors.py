@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import F, OuterRef, Q, Subquery, Sum
+from django.db.models import Exists, F, OuterRef, Q, Subquery, Sum
 from djstripe.models import Charge
 
 from accounts.models import Role, User
@@ -24,6 +24,7 @@ from hospital.money import format_money
 from payments.models import (
     CANCELLATION_REFUND_REASONS,
     CheckoutAttempt,
+    CheckoutAttemptStatus,
     DisputeStatus,
     Payment,
     PolicyTerms,
@@ -401,3 +402,26 @@ def visits_in_time_off(*, doctor, starts_at: dt.datetime, ends_at: dt.datetime, 
         for visit in time_off_appointments(doctor_id=doctor.pk, starts_at=starts_at, ends_at=ends_at, now=now)
         if visit.status == AppointmentStatus.CONFIRMED
     ]
+
+
+# A checkout session whose end (paid, or expired) we have not heard of; "complete" without money
+# is a delayed payment method still settling.
+SESSION_END_UNSEEN = Q(
+    session_id__isnull=False, status__in=[CheckoutAttemptStatus.OPEN, CheckoutAttemptStatus.COMPLETE]
+)
+# Refunds whose story at Stripe is not over: ours not yet issued, and ones Stripe has not settled.
+REFUND_UNSETTLED = Q(status__in=[RefundStatus.REQUESTED, RefundStatus.PENDING])
+
+
+def payments_to_reconcile(*, since: dt.datetime, now: dt.datetime) -> list[int]:
+    """The payments worth comparing with Stripe, most recently changed first: not captured, booked
+    since `since`, with a session whose end we have not heard of; captured since `since`; and,
+    whatever their age, any with a refund not settled or a hold past its expiry."""
+    session_unseen = Q(captured_amount=0, created_at__gte=since) & Exists(
+        CheckoutAttempt.objects.filter(SESSION_END_UNSEEN, payment=OuterRef("pk"))
+    )
+    captured_lately = Q(captured_amount__gt=0, paid_at__gte=since)
+    refund_unsettled = Exists(Refund.objects.filter(REFUND_UNSETTLED, payment=OuterRef("pk")))
+    hold_lapsed = Q(appointment__status=AppointmentStatus.PENDING_PAYMENT, appointment__hold_expires_at__lte=now)
+    candidates = Payment.objects.filter(session_unseen | captured_lately | refund_unsettled | hold_lapsed)
+    return list(candidates.order_by("-updated_at", "-pk").values_list("pk", flat=True))

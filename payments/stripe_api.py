@@ -70,6 +70,12 @@ def _seconds_left() -> float | None:
     return None if deadline is None else deadline - time.monotonic()
 
 
+def budget_spent() -> bool:
+    """Whether the current time budget leaves too little for another call (False with none)."""
+    left = _seconds_left()
+    return left is not None and left < MIN_CALL_SECONDS
+
+
 class _BudgetedClient(stripe.RequestsClient):
     """stripe-python's requests client, with each call's timeout and retries bound by the budget."""
 
@@ -103,8 +109,7 @@ def _api_key() -> str:
 
 
 def _call(operation, /, *args: Any, **params: Any) -> dict:
-    left = _seconds_left()
-    if left is not None and left < MIN_CALL_SECONDS:
+    if budget_spent():
         raise StripeUnavailable("The time allowed for Stripe in this request is used up.")
     try:
         result = operation(*args, api_key=_api_key(), **params)
@@ -155,3 +160,12 @@ def refund_create(
 
 def refunds_for_payment_intent(payment_intent: str) -> list[dict]:
     return _call(stripe.Refund.list, payment_intent=payment_intent, limit=100)["data"]
+
+
+def payment_intent_with_charge(payment_intent: str) -> dict:
+    """The payment intent with its latest charge expanded: what was captured and refunded, in one call."""
+    return _call(stripe.PaymentIntent.retrieve, id=payment_intent, expand=["latest_charge"])
+
+
+def disputes_for_charge(charge: str) -> list[dict]:
+    return _call(stripe.Dispute.list, charge=charge, limit=100)["data"]

@@ -5,6 +5,7 @@
     cancellation   canceling a confirmed visit, with the refund the policy (or the canceler) gives
     reschedule     a patient moving a paid visit inside the policy's window; the "moved" e-mail
     charge_refunds listing an intent's refunds at Stripe after a charge event asked for it
+    drift          reconciliation: comparing payments with Stripe's objects and repairing drift
     facts          what Stripe reports: sessions, payment intents, charges, refunds, disputes
     refund_worker  issuing our requested refunds at Stripe, with retries
     reconcile      from the facts to the payment's status and the appointment
@@ -28,6 +29,7 @@ from payments.services.checkout import (
     stripe_customer_for,
 )
 from payments.services.common import UNAVAILABLE_MESSAGE, PaymentUnavailable
+from payments.services.drift import DriftReport, payments_drift_repair
 from payments.services.facts import (
     charge_record,
     checkout_session_record,
@@ -49,6 +51,7 @@ __all__ = [
     "SESSION_CLOSE_PENDING",
     "UNAVAILABLE_MESSAGE",
     "CancelRefused",
+    "DriftReport",
     "PaymentUnavailable",
     "RescheduleRefused",
     "TimeOffResolution",
@@ -68,6 +71,7 @@ __all__ = [
     "payment_intent_failure_record",
     "payment_open",
     "payment_status_refresh",
+    "payments_drift_repair",
     "refund_issue",
     "refund_record",
     "refunds_retry_now",

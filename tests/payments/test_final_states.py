@@ -11,6 +11,7 @@ from django.core import mail
 from djstripe.models import Event
 
 from appointments.emails import visit_headline
+from appointments.models import Appointment
 from appointments.models import AppointmentStatus as A
 from appointments.services import BookingError, appointments_expire_lapsed_holds
 from hospital.models import OutboundEmail
@@ -140,6 +141,15 @@ def lapse_hold(flow) -> None:
     assert flow.refresh().status == A.EXPIRED
 
 
+def paid_after_the_slot_was_taken(standin, client) -> tuple[Flow, Appointment]:
+    """The patient paid at Stripe (its events not yet delivered), but the hold had lapsed and
+    another patient holds the slot now: returns the flow and the newcomer's appointment."""
+    flow = Flow(standin, client)
+    flow.pay()
+    lapse_hold(flow)
+    return flow, hold_slot(patient=PatientFactory(), slot=flow.slot)
+
+
 def test_payment_after_the_hold_lapsed_confirms_when_the_slot_is_still_free(standin, client):
     flow = Flow(standin, client)
     flow.pay()
@@ -155,10 +165,7 @@ def test_payment_after_the_hold_lapsed_confirms_when_the_slot_is_still_free(stan
 
 @pytest.mark.django_db(transaction=True)  # the real task worker manages its own connections
 def test_payment_after_the_slot_was_taken_is_refunded_in_full_automatically(standin, client):
-    flow = Flow(standin, client)
-    flow.pay()
-    lapse_hold(flow)
-    newcomer = hold_slot(patient=PatientFactory(), slot=flow.slot)
+    flow, newcomer = paid_after_the_slot_was_taken(standin, client)
 
     flow.deliver(with_repeats(flow.events()))
     run_tasks()  # the refund worker
@@ -189,10 +196,7 @@ def test_the_automatic_refund_survives_a_stripe_failure_on_first_try(standin, cl
 
     # A short client timeout keeps the "timeout" case quick; Stripe hangs longer than that.
     monkeypatch.setattr(stripe, "default_http_client", stripe.RequestsClient(timeout=0.5))
-    flow = Flow(standin, client)
-    flow.pay()
-    lapse_hold(flow)
-    hold_slot(patient=PatientFactory(), slot=flow.slot)
+    flow, _ = paid_after_the_slot_was_taken(standin, client)
     standin.control(
         "config", fail_api={"mode": failure, "count": 1, "path_prefix": "/v1/refunds", "timeout_seconds": 1.5}
     )
