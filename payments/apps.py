@@ -5,12 +5,15 @@ class PaymentsConfig(AppConfig):
     name = "payments"
 
     def ready(self):
+        from django.db.models.signals import post_migrate
+
         from appointments import payment_facts
         from hospital import outbox
-        from payments import checks, receivers, selectors, services, stripe_api, tasks  # noqa: F401  (they register on import)
+        from payments import checks, receivers, refund_guards, selectors, services, stripe_api, tasks  # noqa: F401  (they register on import)
         from payments.models import ChargeRefundsSync, Refund, SessionClosing
 
         stripe_api.configure()
+        post_migrate.connect(refund_guards.install_refund_triggers, sender=self)
         outbox.register(model=Refund, pending=services.REFUND_PENDING_WORK, enqueue=tasks.refund_issue.enqueue)
         outbox.register(
             model=ChargeRefundsSync,

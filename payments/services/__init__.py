@@ -33,7 +33,13 @@ from payments.services.facts import (
 )
 from payments.services.reconcile import payment_status_refresh
 from payments.services.refund_worker import refund_issue
-from payments.services.refunds import REFUND_PENDING_WORK, refunds_retry_now, refunds_settle
+from payments.services.refunds import (
+    REFUND_PENDING_WORK,
+    RefundRefused,
+    payment_refund,
+    refunds_retry_now,
+    refunds_settle,
+)
 
 __all__ = [
     "CHARGE_REFUNDS_SYNC_PENDING",
@@ -41,6 +47,7 @@ __all__ = [
     "SESSION_CLOSE_PENDING",
     "UNAVAILABLE_MESSAGE",
     "PaymentUnavailable",
+    "RefundRefused",
     "appointment_book",
     "charge_record",
     "charge_refunds_sync",
@@ -51,6 +58,7 @@ __all__ = [
     "hold_cancel",
     "payment_intent_failure_record",
     "payment_open",
+    "payment_refund",
     "payment_status_refresh",
     "refund_issue",
     "refund_record",

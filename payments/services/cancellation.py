@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Role, User
-from appointments.models import AppointmentStatus, CancelReason
+from appointments.models import CANCEL_PERMISSION, AppointmentStatus, CancelReason
 from appointments.services import AppointmentTransitionError, BookingError, appointment_transition
 from hospital.notifications import email_queue
 from payments.locks import lock_payment
@@ -86,6 +86,8 @@ def _may_cancel(appointment, *, by: User, note: str, now: dt.datetime) -> None:
         raise CancelRefused("This is not your appointment.")
     if by.role == Role.DOCTOR and appointment.doctor.user_id != by.pk:
         raise CancelRefused("Only the visit's own doctor can cancel it.")
+    if by.role == Role.STAFF and not by.has_perm(CANCEL_PERMISSION):
+        raise CancelRefused("Your staff group may not cancel appointments; front desk or billing can.")
     if appointment.status != S.CONFIRMED:
         raise AppointmentTransitionError(
             f"An appointment that is {appointment.get_status_display().lower()} cannot be canceled."

@@ -18,7 +18,7 @@ from appointments.services import (
 from hospital.money import format_money
 from hospital.notifications import Attachment, email_queue
 from payments.models import Payment, RefundReason
-from payments.selectors import refunded_on_payment_intent
+from payments.selectors import refundable_amount, refunded_on_payment_intent
 from payments.services.common import tell_staff
 from payments.services.refunds import refund_request
 
@@ -105,7 +105,8 @@ def _late_payment(appointment: Appointment, payment: Payment, *, now: dt.datetim
     refund = refund_request(
         payment=payment,
         payment_intent_id=payment.payment_intent_id,
-        amount=payment.captured_amount - payment.refunded_amount,
+        # What is left, counting refunds still waiting to be issued: never more (refund_guards.py).
+        amount=refundable_amount(payment),
         reason=RefundReason.LATE_PAYMENT,
     )
     if refund is not None:
