@@ -19,8 +19,12 @@ from appointments.services import AppointmentTransitionError, BookingError, Revi
 from appointments.visit_actions import DoctorAction
 from hospital import ratelimit
 from hospital.audit import request_ip
+from hospital.money import format_money
 from payments import services as payments
+from payments.forms import RefundForm, StaffCancelForm
 from payments.patient_labels import payment_status_for_patient, payment_status_seen_by
+from payments.selectors import refundable_amount, staff_money_panel
+from payments.services.cancellation import appointment_cancel
 from prescriptions.selectors import prescriptions_for_appointment
 
 APPOINTMENTS_PER_PAGE = 10
@@ -147,7 +151,15 @@ def detail(request, pk: int):
     return _detail_page(request, pk)
 
 
-def _detail_page(request, pk: int, *, review_form: ReviewForm | None = None) -> HttpResponse:
+def _detail_page(
+    request,
+    pk: int,
+    *,
+    review_form: ReviewForm | None = None,
+    refund_form: RefundForm | None = None,
+    cancel_form: StaffCancelForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
     now = timezone.now()
     appointment = selectors.appointment_detail(
         user=request.user,
@@ -155,6 +167,9 @@ def _detail_page(request, pk: int, *, review_form: ReviewForm | None = None) -> 
         payment_status_shown=functools.partial(payment_status_seen_by, user=request.user),
         now=now,
     )
+    money = staff_money_panel(appointment=appointment, user=request.user)
+    if money is not None and money.can_refund and refund_form is None:
+        refund_form = RefundForm(currency=money.currency, refundable=money.refundable)
     return render(
         request,
         "appointments/detail.html",
@@ -170,7 +185,11 @@ def _detail_page(request, pk: int, *, review_form: ReviewForm | None = None) -> 
             "prescriptions": prescriptions_for_appointment(appointment=appointment, user=request.user),
             # Staff read amounts only where they may read payments: front desk sees the status alone.
             "sees_money": request.user.is_patient or request.user.has_perm("payments.view_payment"),
+            "money": money,
+            "refund_form": refund_form,
+            "cancel_form": cancel_form or StaffCancelForm(),
         },
+        status=status,
     )
 
 
@@ -356,3 +375,51 @@ def visit_note_addendum(request, pk: int):
         write=services.visit_note_add_addendum,
         done="Addendum signed and added to the note.",
     )
+
+
+# -- the staff's money actions on the appointment page (payments' money panel) ------------------
+
+
+@role_required(Role.STAFF)
+@require_POST
+def staff_refund(request, pk: int):
+    """Billing staff refund part or all of the visit's payment; a form error shows the page again
+    with what was typed, the service's refusal comes back as a message."""
+    appointment = selectors.appointment_for_user(user=request.user, pk=pk)
+    payment = getattr(appointment, "payment", None)
+    if payment is None:
+        raise Http404("This appointment has no payment.")
+    form = RefundForm(request.POST, currency=payment.currency, refundable=refundable_amount(payment))
+    if not form.is_valid():
+        return _detail_page(request, appointment.pk, refund_form=form, status=400)
+    try:
+        refund = payments.payment_refund(
+            payment_id=payment.pk, amount=form.cleaned_data["amount"], note=form.cleaned_data["note"], by=request.user
+        )
+    except BookingError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request,
+            f"Refund of {format_money(refund.amount, refund.currency)} requested; "
+            "it shows as pending until Stripe reports it.",
+        )
+    return redirect(reverse("appointments:detail", args=[appointment.pk]) + "#money")
+
+
+@role_required(Role.STAFF)
+@require_POST
+def staff_cancel(request, pk: int):
+    """Staff cancel a confirmed visit for the hospital and refund it in full, telling the patient why."""
+    appointment = selectors.appointment_for_user(user=request.user, pk=pk)
+    form = StaffCancelForm(request.POST)
+    if not form.is_valid():
+        return _detail_page(request, appointment.pk, cancel_form=form, status=400)
+    try:
+        quote = appointment_cancel(appointment_id=appointment.pk, by=request.user, note=form.cleaned_data["note"])
+    except BookingError as exc:
+        messages.error(request, str(exc))
+    else:
+        refund = f" {quote.amount_words} is being refunded." if quote.amount else ""
+        messages.success(request, f"Booking #{appointment.pk} is canceled and the patient told why.{refund}")
+    return redirect(reverse("appointments:detail", args=[appointment.pk]) + "#money")

@@ -62,14 +62,12 @@ def issue_requested_refunds() -> None:
 def test_the_database_refuses_a_raw_insert_of_more_than_was_captured():
     payment = paid_payment()
 
-    with pytest.raises(IntegrityError, match="refund exceeds what the payment has left to refund"):
-        with transaction.atomic():
-            our_refund(payment, 5001)
+    with pytest.raises(IntegrityError, match="refund exceeds what the payment has left"), transaction.atomic():
+        our_refund(payment, 5001)
 
     our_refund(payment, 3000)
-    with pytest.raises(IntegrityError):
-        with transaction.atomic():
-            our_refund(payment, 2001, status=RefundStatus.SUCCEEDED)  # 3000 + 2001 > 5000
+    with pytest.raises(IntegrityError), transaction.atomic():
+        our_refund(payment, 2001, status=RefundStatus.SUCCEEDED)  # 3000 + 2001 > 5000
     our_refund(payment, 2000)  # exactly what is left
     assert Refund.objects.filter(payment=payment).count() == 2
 
@@ -85,12 +83,10 @@ def test_refunds_that_did_not_go_through_give_their_room_back_and_stripes_own_ar
     our_refund(payment, 100, reason=RefundReason.STRIPE, stripe_refund_id="re_dashboard")
     assert refundable_amount(payment) == 0
     # Moving the failed one back to counting, or growing ours, is refused like an insert.
-    with pytest.raises(IntegrityError):
-        with transaction.atomic():
-            Refund.objects.filter(pk=failed.pk).update(status=RefundStatus.PENDING)
-    with pytest.raises(IntegrityError):
-        with transaction.atomic():
-            Refund.objects.filter(pk=again.pk).update(amount=5001)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Refund.objects.filter(pk=failed.pk).update(status=RefundStatus.PENDING)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Refund.objects.filter(pk=again.pk).update(amount=5001)
     Refund.objects.filter(pk=again.pk).update(status=RefundStatus.SUCCEEDED)  # Stripe's answer to ours: fine
 
 
