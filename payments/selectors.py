@@ -324,7 +324,11 @@ def _refund_line(refund: Refund) -> RefundLine:
         who = refund.requested_by.get_full_name() or refund.requested_by.email
     else:
         who = "Stripe's Dashboard" if refund.reason == RefundReason.STRIPE else "Automatic"
-    why = refund.get_reason_display() + (f": {refund.note}" if refund.note else "")
+    # A refund by billing staff is told by its reason in their words alone ("Asked by" names them).
+    if refund.reason == RefundReason.STAFF and refund.note:
+        why = refund.note
+    else:
+        why = refund.get_reason_display() + (f": {refund.note}" if refund.note else "")
     pending = refund.status in (RefundStatus.REQUESTED, RefundStatus.PENDING)
     return RefundLine(
         amount=format_money(refund.amount, refund.currency),
