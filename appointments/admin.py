@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import Truncator
 
@@ -16,11 +16,11 @@ from appointments.models import (
     VisitNote,
     VisitNoteAddendum,
 )
-from hospital.admin import ReadOnlyAdminMixin, titled
+from hospital.admin import FormForOneAction, ReadOnlyAdminMixin, titled
 from hospital.audit import audit_record, request_ip
 from hospital.models import AuditAction
 from hospital.money import format_money
-from payments.forms import StaffCancelForm
+from payments.forms import StaffCancelForm, canceled_message
 from payments.services.cancellation import appointment_cancel
 
 # Who may read money in the admin: whoever may view payments (billing and administrators).
@@ -35,7 +35,7 @@ class AppointmentLogEntryInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(Appointment)
-class AppointmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class AppointmentAdmin(FormForOneAction, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Status changes go through services (and, later, their admin actions), never the field.
     The fee shows only to staff who may read money: front desk sees the payment's status alone."""
 
@@ -61,21 +61,14 @@ class AppointmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return request.user.has_perm(CANCEL_PERMISSION)
 
     def get_urls(self):
-        cancel = path(
-            "<path:object_id>/cancel/",
-            self.admin_site.admin_view(self.cancel_view),
-            name="appointments_appointment_cancel",
-        )
-        return [cancel, *super().get_urls()]
+        return [self.form_url("cancel", self.cancel_view), *super().get_urls()]
 
     @admin.action(description="Cancel and refund in full…", permissions=["cancel"])
     def cancel_and_refund(self, request, queryset):
         """Opens the cancel form for one appointment: the patient is told why, in their words."""
-        chosen = list(queryset.values_list("pk", flat=True)[:2])
-        if len(chosen) != 1:
-            self.message_user(request, "Cancel one appointment at a time: select exactly one.", messages.WARNING)
-            return None
-        return HttpResponseRedirect(reverse("admin:appointments_appointment_cancel", args=[chosen[0]]))
+        return self.form_for_one(
+            request, queryset, suffix="cancel", one_at_a_time="Cancel one appointment at a time: select exactly one."
+        )
 
     def cancel_view(self, request, object_id):
         """Cancel a confirmed visit for the hospital with a reason for the patient; the payment is
@@ -94,10 +87,7 @@ class AppointmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             except services.BookingError as exc:
                 form.add_error(None, str(exc))
             else:
-                refund = f" {quote.amount_words} is being refunded." if quote.amount else ""
-                self.message_user(
-                    request, f"Booking #{appointment.pk} canceled; the patient is told why.{refund}", messages.SUCCESS
-                )
+                self.message_user(request, canceled_message(appointment.pk, quote), messages.SUCCESS)
                 return HttpResponseRedirect(reverse("admin:appointments_appointment_change", args=[appointment.pk]))
         context = {
             **self.admin_site.each_context(request),

@@ -19,9 +19,8 @@ from appointments.services import AppointmentTransitionError, BookingError, Revi
 from appointments.visit_actions import DoctorAction
 from hospital import ratelimit
 from hospital.audit import request_ip
-from hospital.money import format_money
 from payments import services as payments
-from payments.forms import RefundForm, StaffCancelForm
+from payments.forms import RefundForm, StaffCancelForm, canceled_message, refund_requested_message
 from payments.patient_labels import payment_status_for_patient, payment_status_seen_by
 from payments.selectors import refundable_amount, staff_money_panel
 from payments.services.cancellation import appointment_cancel
@@ -399,11 +398,7 @@ def staff_refund(request, pk: int):
     except BookingError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(
-            request,
-            f"Refund of {format_money(refund.amount, refund.currency)} requested; "
-            "it shows as pending until Stripe reports it.",
-        )
+        messages.success(request, refund_requested_message(refund))
     return redirect(reverse("appointments:detail", args=[appointment.pk]) + "#money")
 
 
@@ -420,6 +415,5 @@ def staff_cancel(request, pk: int):
     except BookingError as exc:
         messages.error(request, str(exc))
     else:
-        refund = f" {quote.amount_words} is being refunded." if quote.amount else ""
-        messages.success(request, f"Booking #{appointment.pk} is canceled and the patient told why.{refund}")
+        messages.success(request, canceled_message(appointment.pk, quote))
     return redirect(reverse("appointments:detail", args=[appointment.pk]) + "#money")

@@ -2,15 +2,15 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from djstripe.models import Charge, PaymentIntent
 from djstripe.models import Session as CheckoutSession
 
-from hospital.admin import ReadOnlyAdminMixin, titled
+from hospital.admin import FormForOneAction, ReadOnlyAdminMixin, titled
 from hospital.money import format_money
-from payments.forms import RefundForm
+from payments.forms import RefundForm, refund_requested_message
 from payments.models import (
     REFUND_PERMISSION,
     ChargeRefundsSync,
@@ -74,7 +74,7 @@ class DisputeInline(DisputeFactsMixin, AmountAsMoneyMixin, ReadOnlyAdminMixin, a
 
 
 @admin.register(Payment)
-class PaymentAdmin(AmountAsMoneyMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class PaymentAdmin(FormForOneAction, AmountAsMoneyMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Money facts as Stripe reported them; the status is derived from them, never edited."""
 
     list_display = [
@@ -112,21 +112,14 @@ class PaymentAdmin(AmountAsMoneyMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         return request.user.has_perm(REFUND_PERMISSION)
 
     def get_urls(self):
-        refund = path(
-            "<path:object_id>/refund/",
-            self.admin_site.admin_view(self.refund_view),
-            name="payments_payment_refund",
-        )
-        return [refund, *super().get_urls()]
+        return [self.form_url("refund", self.refund_view), *super().get_urls()]
 
     @admin.action(description="Refund…", permissions=["refund"])
     def refund(self, request, queryset):
         """Opens the refund form for one payment: an amount and a reason are asked for each."""
-        chosen = list(queryset.values_list("pk", flat=True)[:2])
-        if len(chosen) != 1:
-            self.message_user(request, "Refund one payment at a time: select exactly one.", messages.WARNING)
-            return None
-        return HttpResponseRedirect(reverse("admin:payments_payment_refund", args=[chosen[0]]))
+        return self.form_for_one(
+            request, queryset, suffix="refund", one_at_a_time="Refund one payment at a time: select exactly one."
+        )
 
     def refund_view(self, request, object_id):
         """The refund form: an amount in the currency's major units and a reason. A refusal (too
@@ -149,12 +142,7 @@ class PaymentAdmin(AmountAsMoneyMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
             except RefundRefused as exc:
                 form.add_error(None, str(exc))
             else:
-                self.message_user(
-                    request,
-                    f"Refund of {format_money(refund.amount, refund.currency)} on payment #{payment.pk} requested. "
-                    'It reads "Refund pending" until Stripe reports it.',
-                    messages.SUCCESS,
-                )
+                self.message_user(request, refund_requested_message(refund), messages.SUCCESS)
                 return HttpResponseRedirect(reverse("admin:payments_payment_change", args=[payment.pk]))
         context = {
             **self.admin_site.each_context(request),

@@ -9,6 +9,8 @@ from django import forms
 
 from hospital.models import Currency
 from hospital.money import TooManyDecimals, decimal_places, format_money, to_minor_units
+from payments.models import Refund
+from payments.selectors import CancellationQuote
 
 
 class RefundForm(forms.Form):
@@ -66,3 +68,16 @@ class StaffCancelForm(forms.Form):
         help_text="The patient reads this in the e-mail telling them of the cancellation and the full refund.",
         error_messages={"required": "Please say why, for the patient: they read it in their e-mail."},
     )
+
+
+def refund_requested_message(refund: Refund) -> str:
+    """What staff read once their refund is recorded (the admin and the appointment page alike)."""
+    return (
+        f"Refund of {format_money(refund.amount, refund.currency)} on payment #{refund.payment_id} requested. "
+        'It reads "Refund pending" until Stripe reports it.'
+    )
+
+
+def canceled_message(appointment_id: int, quote: CancellationQuote) -> str:
+    refund = f" {quote.amount_words} is being refunded." if quote.amount else ""
+    return f"Booking #{appointment_id} canceled; the patient is told why.{refund}"

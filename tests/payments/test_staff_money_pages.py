@@ -201,7 +201,7 @@ def test_staff_cancel_from_the_appointment_page_and_clinical_records_may_not():
     empty = billing.post(url, {"note": ""})
     assert empty.status_code == 400 and "Please say why, for the patient" in text(empty)
     done = billing.post(url, {"note": "The clinic floods."}, follow=True)
-    assert f"Booking #{appointment.pk} is canceled and the patient told why." in text(done)
+    assert f"Booking #{appointment.pk} canceled; the patient is told why." in text(done)
     appointment.refresh_from_db()
     assert appointment.status == A.CANCELED
 
