@@ -89,12 +89,13 @@ class PaymentAdmin(FormForOneAction, AmountAsMoneyMixin, ReadOnlyAdminMixin, adm
         "currency",
         "dispute_status",
     ]
-    # Patient by e-mail or name, the booking by its number (#123 or 123), Stripe's ids.
+    # Patient by e-mail or name, the booking by its number (#123 or 123), Stripe's ids. No
+    # search_help_text: Django's search box then names itself by aria-describedby alone, which axe
+    # refuses (label-title-only).
     search_fields = [
         "payment_intent_id", "appointment__patient__email", "appointment__patient__first_name",
         "appointment__patient__last_name", "=appointment__id", "checkout_attempts__session_id",
     ]  # fmt: skip
-    search_help_text = "Patient's e-mail or name, booking number (#123), payment intent or Checkout session id."
     list_select_related = ["appointment__patient", "appointment__doctor__user", "appointment__slot"]
     fields = [
         "appointment", "amount_display", "status", "captured_display", "refundable_display", "dispute_status",
