@@ -32,6 +32,7 @@ GROUP_PERMISSIONS: dict[StaffGroup, tuple[str, ...]] = {
         "accounts.view_patientprofile",
         "accounts.change_patientprofile",
         "appointments.view_appointment",
+        "appointments.cancel_appointment",  # for the hospital, refunded in full
         "hospital.view_specialty",
         "hospital.view_doctor",
         "hospital.view_workinghours",
@@ -44,8 +45,12 @@ GROUP_PERMISSIONS: dict[StaffGroup, tuple[str, ...]] = {
     StaffGroup.BILLING: (
         "accounts.view_user",
         "appointments.view_appointment",
+        "appointments.cancel_appointment",
         "payments.view_*",
+        "payments.refund_payment",
         "djstripe.view_*",
+        # Replaying a failed webhook trigger (our admin action; the records stay read-only).
+        "djstripe.change_webhookeventtrigger",
         # Stripe's keys and webhook set-up are the administrators' business.
         "!djstripe.view_apikey",
         "!djstripe.view_webhookendpoint",

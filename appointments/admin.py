@@ -1,9 +1,14 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import Truncator
 
 from appointments import services
 from appointments.models import (
+    CANCEL_PERMISSION,
     Appointment,
     AppointmentLogEntry,
     DoctorCalendarFeed,
@@ -11,10 +16,12 @@ from appointments.models import (
     VisitNote,
     VisitNoteAddendum,
 )
-from hospital.admin import ReadOnlyAdminMixin, titled
+from hospital.admin import FormForOneAction, ReadOnlyAdminMixin, titled
 from hospital.audit import audit_record, request_ip
 from hospital.models import AuditAction
 from hospital.money import format_money
+from payments.forms import StaffCancelForm, canceled_message
+from payments.services.cancellation import appointment_cancel
 
 # Who may read money in the admin: whoever may view payments (billing and administrators).
 SEES_MONEY = "payments.view_payment"
@@ -28,7 +35,7 @@ class AppointmentLogEntryInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(Appointment)
-class AppointmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class AppointmentAdmin(FormForOneAction, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Status changes go through services (and, later, their admin actions), never the field.
     The fee shows only to staff who may read money: front desk sees the payment's status alone."""
 
@@ -48,6 +55,52 @@ class AppointmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     ]  # fmt: skip
     readonly_fields = fields
     inlines = [AppointmentLogEntryInline]
+    actions = ["cancel_and_refund"]
+
+    def has_cancel_permission(self, request):
+        return request.user.has_perm(CANCEL_PERMISSION)
+
+    def get_urls(self):
+        return [self.form_url("cancel", self.cancel_view), *super().get_urls()]
+
+    @admin.action(description="Cancel and refund in full…", permissions=["cancel"])
+    def cancel_and_refund(self, request, queryset):
+        """Opens the cancel form for one appointment: the patient is told why, in their words."""
+        return self.form_for_one(
+            request, queryset, suffix="cancel", one_at_a_time="Cancel one appointment at a time: select exactly one."
+        )
+
+    def cancel_view(self, request, object_id):
+        """Cancel a confirmed visit for the hospital with a reason for the patient; the payment is
+        refunded in full by the refund worker (payments.services.cancellation)."""
+        if not self.has_cancel_permission(request):
+            raise PermissionDenied
+        appointment = self.get_object(request, object_id)
+        if appointment is None:
+            raise Http404("No such appointment.")
+        form = StaffCancelForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                quote = appointment_cancel(
+                    appointment_id=appointment.pk, by=request.user, note=form.cleaned_data["note"]
+                )
+            except services.BookingError as exc:
+                form.add_error(None, str(exc))
+            else:
+                self.message_user(request, canceled_message(appointment.pk, quote), messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:appointments_appointment_change", args=[appointment.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"Cancel booking #{appointment.pk} and refund in full",
+            "appointment": appointment,
+            "local_start": self.local_start(appointment),
+            "form": form,
+            "back_url": reverse("admin:appointments_appointment_change", args=[appointment.pk]),
+        }
+        return TemplateResponse(
+            request, "admin/appointments/appointment/cancel.html", context, status=400 if form.errors else 200
+        )
 
     def _without_money(self, request, names):
         return list(names) if request.user.has_perm(SEES_MONEY) else [name for name in names if name != "fee"]

@@ -69,6 +69,11 @@ class AppointmentQuerySet(models.QuerySet):
         return self.filter(status=AppointmentStatus.PENDING_PAYMENT, hold_expires_at__gt=now)
 
 
+# Staff who may cancel a confirmed visit for the hospital, refunding it in full (front desk,
+# billing, administrators: accounts/staff_groups.py).
+CANCEL_PERMISSION = "appointments.cancel_appointment"
+
+
 class Appointment(models.Model):
     patient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="appointments")
     doctor = models.ForeignKey(Doctor, on_delete=models.PROTECT, related_name="appointments")
@@ -99,6 +104,7 @@ class Appointment(models.Model):
 
     class Meta:
         ordering = ["-slot__starts_at"]
+        permissions = [("cancel_appointment", "Can cancel a confirmed appointment and refund it in full")]
         constraints = [
             models.UniqueConstraint(
                 fields=["slot"],

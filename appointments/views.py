@@ -32,9 +32,11 @@ from hospital.money import format_money
 from hospital.selectors import doctor_free_slots_by_day
 from payments import selectors as money
 from payments import services as payments
+from payments.forms import RefundForm, StaffCancelForm, canceled_message, refund_requested_message
 from payments.models import CancellationPolicy
 from payments.patient_labels import payment_status_for_patient, payment_status_seen_by
 from payments.receipt_documents import payment_documents_for
+from payments.services.cancellation import appointment_cancel
 from prescriptions.selectors import prescriptions_for_appointment
 
 APPOINTMENTS_PER_PAGE = 10
@@ -171,7 +173,15 @@ def detail(request, pk: int):
     return _detail_page(request, pk)
 
 
-def _detail_page(request, pk: int, *, review_form: ReviewForm | None = None) -> HttpResponse:
+def _detail_page(
+    request,
+    pk: int,
+    *,
+    review_form: ReviewForm | None = None,
+    refund_form: RefundForm | None = None,
+    cancel_form: StaffCancelForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
     now = timezone.now()
     appointment = selectors.appointment_detail(
         user=request.user,
@@ -179,6 +189,9 @@ def _detail_page(request, pk: int, *, review_form: ReviewForm | None = None) -> 
         payment_status_shown=functools.partial(payment_status_seen_by, user=request.user),
         now=now,
     )
+    panel = money.staff_money_panel(appointment=appointment, user=request.user)
+    if panel is not None and panel.can_refund and refund_form is None:
+        refund_form = RefundForm(currency=panel.currency, refundable=panel.refundable)
     return render(
         request,
         "appointments/detail.html",
@@ -198,7 +211,11 @@ def _detail_page(request, pk: int, *, review_form: ReviewForm | None = None) -> 
             "sees_money": request.user.is_patient or request.user.has_perm("payments.view_payment"),
             # Receipts and credit notes: for the paying patient and billing staff only.
             "money_documents": payment_documents_for(user=request.user, payment=appointment.payment),
+            "money": panel,
+            "refund_form": refund_form,
+            "cancel_form": cancel_form or StaffCancelForm(),
         },
+        status=status,
     )
 
 
@@ -509,3 +526,46 @@ def visit_note_addendum(request, pk: int):
         write=services.visit_note_add_addendum,
         done="Addendum signed and added to the note.",
     )
+
+
+# -- the staff's money actions on the appointment page (payments' money panel) ------------------
+
+
+@role_required(Role.STAFF)
+@require_POST
+def staff_refund(request, pk: int):
+    """Billing staff refund part or all of the visit's payment; a form error shows the page again
+    with what was typed, the service's refusal comes back as a message."""
+    appointment = selectors.appointment_for_user(user=request.user, pk=pk)
+    payment = getattr(appointment, "payment", None)
+    if payment is None:
+        raise Http404("This appointment has no payment.")
+    form = RefundForm(request.POST, currency=payment.currency, refundable=money.refundable_amount(payment))
+    if not form.is_valid():
+        return _detail_page(request, appointment.pk, refund_form=form, status=400)
+    try:
+        refund = payments.payment_refund(
+            payment_id=payment.pk, amount=form.cleaned_data["amount"], note=form.cleaned_data["note"], by=request.user
+        )
+    except BookingError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, refund_requested_message(refund))
+    return redirect(reverse("appointments:detail", args=[appointment.pk]) + "#money")
+
+
+@role_required(Role.STAFF)
+@require_POST
+def staff_cancel(request, pk: int):
+    """Staff cancel a confirmed visit for the hospital and refund it in full, telling the patient why."""
+    appointment = selectors.appointment_for_user(user=request.user, pk=pk)
+    form = StaffCancelForm(request.POST)
+    if not form.is_valid():
+        return _detail_page(request, appointment.pk, cancel_form=form, status=400)
+    try:
+        quote = appointment_cancel(appointment_id=appointment.pk, by=request.user, note=form.cleaned_data["note"])
+    except BookingError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, canceled_message(appointment.pk, quote))
+    return redirect(reverse("appointments:detail", args=[appointment.pk]) + "#money")

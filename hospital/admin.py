@@ -2,6 +2,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
+from django.http import HttpResponseRedirect
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 
 from hospital import services
@@ -20,6 +22,28 @@ def titled(title: str, filter_class: type[admin.FieldListFilter] = admin.Choices
             self.title = title
 
     return TitledFilter
+
+
+class FormForOneAction:
+    """For a model admin whose action asks for more than a click (an amount, a reason): the action
+    opens a form page of its own for exactly one selected object (`form_for_one`), served at
+    <pk>/<suffix>/ (`form_url`)."""
+
+    def form_url(self, suffix: str, view) -> URLPattern:
+        opts = self.model._meta
+        return path(
+            f"<path:object_id>/{suffix}/",
+            self.admin_site.admin_view(view),
+            name=f"{opts.app_label}_{opts.model_name}_{suffix}",
+        )
+
+    def form_for_one(self, request, queryset, *, suffix: str, one_at_a_time: str):
+        chosen = list(queryset.values_list("pk", flat=True)[:2])
+        if len(chosen) != 1:
+            self.message_user(request, one_at_a_time, messages.WARNING)
+            return None
+        opts = self.model._meta
+        return HttpResponseRedirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_{suffix}", args=[chosen[0]]))
 
 
 class WorkingHoursFormSet(BaseInlineFormSet):

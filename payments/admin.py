@@ -2,19 +2,24 @@ import re
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect
+from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from djstripe.models import Charge, PaymentIntent
 from djstripe.models import Session as CheckoutSession
 
-from hospital.admin import ReadOnlyAdminMixin, titled
+from hospital.admin import FormForOneAction, ReadOnlyAdminMixin, titled
 from hospital.admin_site import AdminPage
 from hospital.money import format_money
 from payments.dashboard_views import money_dashboard_view
+from payments.forms import RefundForm, refund_requested_message
 from payments.models import (
     POLICY_TERM_FIELDS,
+    REFUND_PERMISSION,
     CancellationPolicy,
     ChargeRefundsSync,
     CheckoutAttempt,
@@ -27,7 +32,8 @@ from payments.models import (
     StripeCustomer,
     UnusableEvent,
 )
-from payments.services import refunds_retry_now, refunds_settle
+from payments.selectors import hospital_time, refundable_amount
+from payments.services import RefundRefused, payment_refund, refunds_retry_now, refunds_settle
 
 
 class AmountAsMoneyMixin:
@@ -55,31 +61,132 @@ class RefundInline(AmountAsMoneyMixin, ReadOnlyAdminMixin, admin.TabularInline):
     extra = 0
 
 
-class DisputeInline(ReadOnlyAdminMixin, admin.TabularInline):
+class DisputeFactsMixin:
+    """A dispute's reason in words and Stripe's deadline for evidence on the hospital's clock."""
+
+    @admin.display(description="Reason", ordering="reason")
+    def reason_display(self, dispute):
+        return dispute.reason_words
+
+    @admin.display(description="Evidence due by", ordering="evidence_due_by")
+    def evidence_due_display(self, dispute):
+        return hospital_time(dispute.evidence_due_by) if dispute.evidence_due_by else "—"
+
+
+class DisputeInline(DisputeFactsMixin, AmountAsMoneyMixin, ReadOnlyAdminMixin, admin.TabularInline):
     model = Dispute
-    fields = ["created_at", "stripe_dispute_id", "amount_display", "status", "reason", "updated_at"]
+    fields = [
+        "created_at", "stripe_dispute_id", "amount_display", "status", "reason_display", "evidence_due_display",
+        "updated_at",
+    ]  # fmt: skip
     readonly_fields = fields
     extra = 0
 
-    @admin.display(description="Amount")
-    def amount_display(self, dispute):
-        return format_money(dispute.amount, dispute.currency)
-
 
 @admin.register(Payment)
-class PaymentAdmin(AmountAsMoneyMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class PaymentAdmin(FormForOneAction, AmountAsMoneyMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Money facts as Stripe reported them; the status is derived from them, never edited."""
 
-    list_display = ["pk", "appointment", "patient", "amount_display", "status", "counts_as_paid", "paid_at"]
-    list_filter = [("status", titled("payment status")), "currency", "dispute_status"]
-    search_fields = ["payment_intent_id", "appointment__patient__email", "checkout_attempts__session_id"]
-    list_select_related = ["appointment__patient"]
+    list_display = [
+        "pk", "appointment", "patient", "doctor", "visit_date", "amount_display", "status", "counts_as_paid",
+        "paid_at",
+    ]  # fmt: skip
+    list_filter = [
+        ("status", titled("payment status")),
+        ("appointment__doctor", titled("doctor", admin.RelatedFieldListFilter)),
+        ("appointment__slot__starts_at", titled("visit date", admin.DateFieldListFilter)),
+        ("paid_at", titled("payment date", admin.DateFieldListFilter)),
+        "currency",
+        "dispute_status",
+    ]
+    # Patient by e-mail or name, the booking by its number (#123 or 123), Stripe's ids. No
+    # search_help_text: Django's search box then names itself by aria-describedby alone, which axe
+    # refuses (label-title-only).
+    search_fields = [
+        "payment_intent_id", "appointment__patient__email", "appointment__patient__first_name",
+        "appointment__patient__last_name", "=appointment__id", "checkout_attempts__session_id",
+    ]  # fmt: skip
+    list_select_related = ["appointment__patient", "appointment__doctor__user", "appointment__slot"]
     fields = [
-        "appointment", "amount_display", "status", "captured_display", "dispute_status", "last_failure_reason",
-        "last_failure_detail", "payment_intent_id", "stripe_objects", "paid_at", "created_at", "updated_at",
+        "appointment", "amount_display", "status", "captured_display", "refundable_display", "dispute_status",
+        "last_failure_reason", "last_failure_detail", "payment_intent_id", "stripe_objects", "paid_at",
+        "created_at", "updated_at",
     ]  # fmt: skip
     readonly_fields = fields
     inlines = [CheckoutAttemptInline, RefundInline, DisputeInline]
+    actions = ["refund"]
+
+    def get_search_results(self, request, queryset, search_term):
+        return super().get_search_results(request, queryset, search_term.strip().removeprefix("#"))
+
+    def has_refund_permission(self, request):
+        return request.user.has_perm(REFUND_PERMISSION)
+
+    def get_urls(self):
+        return [self.form_url("refund", self.refund_view), *super().get_urls()]
+
+    @admin.action(description="Refund…", permissions=["refund"])
+    def refund(self, request, queryset):
+        """Opens the refund form for one payment: an amount and a reason are asked for each."""
+        return self.form_for_one(
+            request, queryset, suffix="refund", one_at_a_time="Refund one payment at a time: select exactly one."
+        )
+
+    def refund_view(self, request, object_id):
+        """The refund form: an amount in the currency's major units and a reason. A refusal (too
+        much, bad decimals, no reason) changes nothing and says why beside the field."""
+        if not self.has_refund_permission(request):
+            raise PermissionDenied
+        payment = self.get_object(request, object_id)
+        if payment is None:
+            raise Http404("No such payment.")
+        left = refundable_amount(payment)
+        form = RefundForm(request.POST or None, currency=payment.currency, refundable=left)
+        if request.method == "POST" and form.is_valid():
+            try:
+                refund = payment_refund(
+                    payment_id=payment.pk,
+                    amount=form.cleaned_data["amount"],
+                    note=form.cleaned_data["note"],
+                    by=request.user,
+                )
+            except RefundRefused as exc:
+                form.add_error(None, str(exc))
+            else:
+                self.message_user(request, refund_requested_message(refund), messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:payments_payment_change", args=[payment.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"Refund payment #{payment.pk}",
+            "payment": payment,
+            "form": form,
+            "captured": format_money(payment.captured_amount, payment.currency),
+            "left": format_money(left, payment.currency),
+            "back_url": reverse("admin:payments_payment_change", args=[payment.pk]),
+        }
+        return TemplateResponse(
+            request, "admin/payments/payment/refund.html", context, status=400 if form.errors else 200
+        )
+
+    @admin.display(description="Left to refund")
+    def refundable_display(self, payment):
+        left = refundable_amount(payment)
+        if not left:
+            return format_money(0, payment.currency)
+        return format_html(
+            '{} <a class="button" href="{}">Refund…</a>',
+            format_money(left, payment.currency),
+            reverse("admin:payments_payment_refund", args=[payment.pk]),
+        )
+
+    @admin.display(description="Doctor", ordering="appointment__doctor__user__last_name")
+    def doctor(self, payment):
+        return payment.appointment.doctor
+
+    @admin.display(description="Visit", ordering="appointment__slot__starts_at")
+    def visit_date(self, payment):
+        return hospital_time(payment.appointment.slot.starts_at)
 
     @admin.display(description="Synced Stripe objects")
     def stripe_objects(self, payment):
@@ -178,15 +285,18 @@ admin.site.register_page(
 
 
 @admin.register(Dispute)
-class DisputeAdmin(AmountAsMoneyMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class DisputeAdmin(DisputeFactsMixin, AmountAsMoneyMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Every dispute Stripe told us about; those on no payment of ours say why in their note."""
 
-    list_display = ["stripe_dispute_id", "payment", "amount_display", "status", "reason", "note", "updated_at"]
+    list_display = [
+        "stripe_dispute_id", "payment", "amount_display", "status", "reason_display", "evidence_due_display", "note",
+        "updated_at",
+    ]  # fmt: skip
     list_filter = ["status", ("payment", admin.EmptyFieldListFilter)]
     search_fields = ["stripe_dispute_id", "charge_id", "payment_intent_id", "payment__appointment__patient__email"]
     fields = [
-        "stripe_dispute_id", "payment", "charge_id", "payment_intent_id", "amount_display", "status", "reason", "note",
-        "created_at", "updated_at",
+        "stripe_dispute_id", "payment", "charge_id", "payment_intent_id", "amount_display", "status", "reason_display",
+        "evidence_due_display", "note", "created_at", "updated_at",
     ]  # fmt: skip
     readonly_fields = fields
 

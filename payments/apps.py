@@ -5,6 +5,8 @@ class PaymentsConfig(AppConfig):
     name = "payments"
 
     def ready(self):
+        from django.db.models.signals import post_migrate
+
         from appointments import payment_facts
         from hospital import notifications, outbox
         from payments import (  # noqa: F401  (they register on import)
@@ -12,6 +14,7 @@ class PaymentsConfig(AppConfig):
             email_previews,
             receipt_documents,
             receivers,
+            refund_guards,
             selectors,
             services,
             stripe_api,
@@ -20,6 +23,7 @@ class PaymentsConfig(AppConfig):
         from payments.models import RECEIPT_ATTACHMENT, ChargeRefundsSync, Refund, SessionClosing
 
         stripe_api.configure()
+        post_migrate.connect(refund_guards.install_refund_triggers, sender=self)
         notifications.register_attachment_renderer(
             kind=RECEIPT_ATTACHMENT, mimetype="application/pdf", render=receipt_documents.receipt_pdf
         )

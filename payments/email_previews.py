@@ -11,7 +11,7 @@ from appointments.emails import visit_headline
 from appointments.models import AppointmentStatus
 from hospital.email_previews import register_preview
 from payments.card_failures import DECLINED
-from payments.models import ChargeRefundsSync, Payment, Refund, RefundReason, RefundStatus
+from payments.models import ChargeRefundsSync, Dispute, Payment, Refund, RefundReason, RefundStatus, StripeDisputeStatus
 from payments.services.drift import DriftReport
 from payments.services.refunds import REFUND_REFUSED_WORDS
 
@@ -36,6 +36,22 @@ def _returned() -> dict:
         status=RefundStatus.FAILED, reason=RefundReason.DOCTOR_CANCELED, failure_reason="lost_or_stolen_card"
     )
     return {"refund": refund, "appointment": refund.payment.appointment, "amount": AMOUNT}
+
+
+def _dispute(status: str) -> Callable[[], dict]:
+    def context() -> dict:
+        payment = _payment()
+        dispute = Dispute(
+            stripe_dispute_id="dp_3Demo",
+            payment=payment,
+            amount=5000,
+            currency="usd",
+            status=status,
+            reason="fraudulent",
+        )
+        return {"dispute": dispute, "payment": payment, "amount": AMOUNT, "due_by": "Wed 16 Dec 2026 23:59 GMT"}
+
+    return context
 
 
 def _moved() -> dict:
@@ -121,6 +137,17 @@ def register() -> None:
         subject="Refund #412 failed at the bank and needs a person",
         context=_returned,
     )
+    for stage, status, title in (
+        ("opened", StripeDisputeStatus.NEEDS_RESPONSE, "Card dispute opened"),
+        ("closed", StripeDisputeStatus.LOST, "Card dispute closed (lost)"),
+    ):
+        register_preview(
+            template=f"payments/email/dispute_{stage}.txt",
+            title=title,
+            audience="Billing staff",
+            subject=f"Card dispute {stage} on payment #880: {AMOUNT}",
+            context=_dispute(status),
+        )
     register_preview(
         template="payments/email/reconciliation_summary.txt",
         title="Reconciliation with Stripe changed something",

@@ -1,8 +1,88 @@
+"""The staff's money forms: a refund in the currency's major units, and a cancel with its reason
+(the admin's actions and the appointment page's money panel alike); the dashboard's filter."""
+
+from __future__ import annotations
+
 import datetime as dt
+from decimal import Decimal
 
 from django import forms
 
+from hospital.models import Currency
+from hospital.money import TooManyDecimals, decimal_places, format_money, to_minor_units
 from payments.dashboard import MAX_RANGE_MONTHS, default_range, months_between
+from payments.models import Refund
+from payments.selectors import CancellationQuote
+
+
+class RefundForm(forms.Form):
+    """How much to give back, typed as money (12.50), and why. `cleaned_data["amount"]` is in minor
+    units, checked against what is left to refund (the database checks it again on insert)."""
+
+    # Plain text, not a number input: the browser's own step rules would refuse 10.005 with a message
+    # of its own; here the server says what is wrong in the currency's terms.
+    amount = forms.DecimalField(
+        label="Amount to refund", max_digits=12, widget=forms.TextInput(attrs={"inputmode": "decimal"})
+    )
+    note = forms.CharField(
+        label="Reason",
+        max_length=300,
+        help_text="Who asked and why, for the payment's record (staff read it; the patient does not).",
+        error_messages={"required": "Please say why the money is given back."},
+    )
+
+    def __init__(self, *args, currency: str, refundable: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.currency = currency
+        self.refundable = refundable
+        places = decimal_places(currency)
+        self.fields["amount"].help_text = f"At most {format_money(refundable, currency)}, " + (
+            f"in {currency.upper()} with up to {places} decimal places (12.50)."
+            if places
+            else f"in whole {currency.upper()} (no decimals)."
+        )
+
+    def clean_amount(self) -> int:
+        amount: Decimal = self.cleaned_data["amount"]
+        if amount <= 0:
+            raise forms.ValidationError("Enter an amount above zero.")
+        try:
+            minor = to_minor_units(amount, self.currency)
+        except TooManyDecimals:
+            places = decimal_places(self.currency)
+            raise forms.ValidationError(
+                f"{Currency(self.currency).label} has no smaller unit: enter a whole number."
+                if not places
+                else f"{Currency(self.currency).label} has {places} decimal places: {amount} has more."
+            ) from None
+        if minor > self.refundable:
+            raise forms.ValidationError(
+                f"At most {format_money(self.refundable, self.currency)} is left to refund on this payment."
+            )
+        return minor
+
+
+class StaffCancelForm(forms.Form):
+    note = forms.CharField(
+        label="Reason, for the patient",
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="The patient reads this in the e-mail telling them of the cancellation and the full refund.",
+        error_messages={"required": "Please say why, for the patient: they read it in their e-mail."},
+    )
+
+
+def refund_requested_message(refund: Refund) -> str:
+    """What staff read once their refund is recorded (the admin and the appointment page alike)."""
+    return (
+        f"Refund of {format_money(refund.amount, refund.currency)} on payment #{refund.payment_id} requested. "
+        'It reads "Refund pending" until Stripe reports it.'
+    )
+
+
+def canceled_message(appointment_id: int, quote: CancellationQuote) -> str:
+    refund = f" {quote.amount_words} is being refunded." if quote.amount else ""
+    return f"Booking #{appointment_id} canceled; the patient is told why.{refund}"
 
 
 def _day_field(label: str) -> forms.DateField:

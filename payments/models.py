@@ -87,6 +87,12 @@ class CancellationPolicy(PolicyTerms):
         return cls.objects.get_or_create(pk=1)[0]
 
 
+# Who may read amounts, refunds and disputes (billing and administrators; front desk reads a
+# payment's status alone), and who may give money back by hand (accounts/staff_groups.py).
+SEES_MONEY_PERMISSION = "payments.view_payment"
+REFUND_PERMISSION = "payments.refund_payment"
+
+
 class PaymentStatus(models.TextChoices):
     UNPAID = "unpaid", "Unpaid"
     PAID = "paid", "Paid"
@@ -140,6 +146,8 @@ class Payment(PolicyTerms):
 
     class Meta:
         ordering = ["-created_at"]
+        # Giving money back by hand: billing and administrators (accounts/staff_groups.py).
+        permissions = [("refund_payment", "Can refund a payment")]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
             models.CheckConstraint(condition=Q(status__in=PaymentStatus.values), name="payment_status_known"),
@@ -475,6 +483,35 @@ class Dispute(models.Model):
 
     def __str__(self) -> str:
         return self.stripe_dispute_id
+
+    @property
+    def reason_words(self) -> str:
+        """The cardholder's reason as staff read it; a reason Stripe adds later reads as its name."""
+        return DISPUTE_REASON_WORDS.get(self.reason, self.reason.replace("_", " ").capitalize() or "Not given")
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+
+# Every reason Stripe documents for a dispute, in words.
+DISPUTE_REASON_WORDS = {
+    "bank_cannot_process": "The bank cannot process it",
+    "check_returned": "Check returned",
+    "credit_not_processed": "The patient says a promised refund was not made",
+    "customer_initiated": "Started by the cardholder",
+    "debit_not_authorized": "The patient says they did not authorise the debit",
+    "duplicate": "The patient says they were charged twice",
+    "fraudulent": "The cardholder says they did not make the payment (fraud)",
+    "general": "General (no particular reason given)",
+    "incorrect_account_details": "Incorrect account details",
+    "insufficient_funds": "Insufficient funds",
+    "noncompliant": "Not compliant with the card network's rules",
+    "product_not_received": "The patient says the service was not provided",
+    "product_unacceptable": "The patient says the service was not as described",
+    "subscription_canceled": "The patient says a subscription was canceled",
+    "unrecognized": "The cardholder does not recognise the payment",
+}
 
 
 def dispute_fact(statuses) -> str:

@@ -12,17 +12,20 @@ staff.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db.models import Exists, F, OuterRef, Q, Subquery, Sum
 from djstripe.models import Charge
 
 from accounts.models import Role, User
-from appointments.models import Appointment, AppointmentStatus
+from appointments.models import CANCEL_PERMISSION, Appointment, AppointmentStatus
 from hospital import timefmt
 from hospital.money import format_money
 from payments.models import (
     CANCELLATION_REFUND_REASONS,
+    REFUND_PERMISSION,
+    SEES_MONEY_PERMISSION,
     CheckoutAttempt,
     CheckoutAttemptStatus,
     DisputeStatus,
@@ -199,6 +202,12 @@ def _synced_charge_intent(charge_id: str | None) -> str | None:
     return Charge.objects.filter(id=charge_id).values_list("payment_intent__id", flat=True).first()
 
 
+def hospital_time(moment: dt.datetime) -> str:
+    """A money moment (a refund asked for, a dispute's deadline) on the hospital's own clock, the
+    zone named: money is the hospital's business, not one doctor's."""
+    return timefmt.format_moment(moment, settings.HOSPITAL_TIME_ZONE)
+
+
 def refunded_on_payment_intent(payment_intent_id: str) -> int:
     """What our refund rows of one payment intent say has gone back (or is on its way), whether
     or not we know yet whose payment it is."""
@@ -276,6 +285,8 @@ def cancel_refusal(*, appointment: Appointment, by: User, now: dt.datetime) -> s
         return "This is not your appointment."
     if by.role == Role.DOCTOR and appointment.doctor.user_id != by.pk:
         return "Only the visit's own doctor can cancel it."
+    if by.role == Role.STAFF and not by.has_perm(CANCEL_PERMISSION):
+        return "Your staff group may not cancel appointments; front desk or billing can."
     if appointment.status != AppointmentStatus.CONFIRMED:
         return f"An appointment that is {appointment.get_status_display().lower()} cannot be canceled."
     if by.role == Role.PATIENT and appointment.slot.starts_at <= now:
@@ -425,3 +436,117 @@ def payments_to_reconcile(*, since: dt.datetime, now: dt.datetime) -> list[int]:
     hold_lapsed = Q(appointment__status=AppointmentStatus.PENDING_PAYMENT, appointment__hold_expires_at__lte=now)
     candidates = Payment.objects.filter(session_unseen | captured_lately | refund_unsettled | hold_lapsed)
     return list(candidates.order_by("-updated_at", "-pk").values_list("pk", flat=True))
+
+
+# -- the money panel on the appointment page, for staff ----------------------------------------
+
+_REFUND_STATUS_WORDS = {
+    RefundStatus.REQUESTED: "Refund pending",
+    RefundStatus.PENDING: "Refund pending at the bank",
+    RefundStatus.SUCCEEDED: "Refunded",
+    RefundStatus.FAILED: "Failed",
+    RefundStatus.CANCELED: "Canceled",
+}
+
+
+@dataclass(frozen=True)
+class RefundLine:
+    """One refund as the panel prints it, worked out once (never in the template's loop)."""
+
+    amount: str
+    status: str
+    pending: bool
+    badge: str  # its colour: amber on its way, green done, red did not go through
+    who: str
+    why: str
+    when: str
+    failure: str
+
+
+@dataclass(frozen=True)
+class DisputeLine:
+    amount: str
+    stage: str
+    reason: str
+    due_by: str
+    is_open: bool
+
+
+@dataclass(frozen=True)
+class MoneyPanel:
+    """What staff read and may do about an appointment's money. Amounts, refunds and disputes only
+    for those who may read payments (front desk reads the status alone)."""
+
+    status: str
+    sees_money: bool
+    captured: str = ""
+    currency: str = ""
+    refundable: int = 0
+    refundable_words: str = ""
+    refund_pending: bool = False
+    refunds: list[RefundLine] = field(default_factory=list)
+    disputes: list[DisputeLine] = field(default_factory=list)
+    can_refund: bool = False
+    can_cancel: bool = False
+
+
+def _refund_line(refund: Refund) -> RefundLine:
+    if refund.requested_by is not None:
+        who = refund.requested_by.get_full_name() or refund.requested_by.email
+    else:
+        who = "Stripe's Dashboard" if refund.reason == RefundReason.STRIPE else "Automatic"
+    # A refund by billing staff is told by its reason in their words alone ("Asked by" names them).
+    if refund.reason == RefundReason.STAFF and refund.note:
+        why = refund.note
+    else:
+        why = refund.get_reason_display() + (f": {refund.note}" if refund.note else "")
+    pending = refund.status in (RefundStatus.REQUESTED, RefundStatus.PENDING)
+    return RefundLine(
+        amount=format_money(refund.amount, refund.currency),
+        status=_REFUND_STATUS_WORDS[refund.status],
+        pending=pending,
+        badge="amber" if pending else "green" if refund.status == RefundStatus.SUCCEEDED else "red",
+        who=who,
+        why=why,
+        when=hospital_time(refund.created_at),
+        failure=refund.failure_reason,
+    )
+
+
+def staff_money_panel(*, appointment: Appointment, user: User) -> MoneyPanel | None:
+    """The panel for a staff member; None for anyone else (patients and doctors never see it).
+    Three queries with a payment (its refunds, its disputes, what is left), whatever their number."""
+    if user.role != Role.STAFF:
+        return None
+    payment = getattr(appointment, "payment", None)
+    can_cancel = user.has_perm(CANCEL_PERMISSION) and appointment.status == AppointmentStatus.CONFIRMED
+    if payment is None:
+        return MoneyPanel(status="No payment", sees_money=False, can_cancel=can_cancel)
+    status = payment.get_status_display()
+    if not user.has_perm(SEES_MONEY_PERMISSION):
+        return MoneyPanel(status=status, sees_money=False, can_cancel=can_cancel)
+    refunds = [_refund_line(refund) for refund in payment.refunds.select_related("requested_by").order_by("created_at")]
+    disputes = [
+        DisputeLine(
+            amount=format_money(dispute.amount, dispute.currency),
+            stage=dispute.get_status_display(),
+            reason=dispute.reason_words,
+            due_by=hospital_time(dispute.evidence_due_by) if dispute.evidence_due_by else "",
+            is_open=dispute.is_open,
+        )
+        for dispute in payment.disputes.order_by("created_at")
+    ]
+    left = refundable_amount(payment)
+    return MoneyPanel(
+        status=status,
+        sees_money=True,
+        captured=format_money(payment.captured_amount, payment.currency),
+        currency=payment.currency,
+        refundable=left,
+        refundable_words=format_money(left, payment.currency),
+        refund_pending=any(line.pending for line in refunds),
+        refunds=refunds,
+        disputes=disputes,
+        can_refund=user.has_perm(REFUND_PERMISSION) and left > 0,
+        can_cancel=can_cancel,
+    )

@@ -4,6 +4,8 @@ meet a null amount or an id that is no id halfway through their writes."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from payments.models import StripeDisputeStatus
 
 # Our ids in Stripe metadata, namespaced: other integrations on one Stripe account use metadata too.
@@ -86,7 +88,20 @@ def checked_dispute(dispute: dict) -> dict:
     _check_money(dispute)
     if dispute.get("status") not in StripeDisputeStatus.values:
         raise UnusableStripeObject(f"{_name(dispute)}: status {dispute.get('status')!r} is not one Stripe documents.")
+    details = dispute.get("evidence_details") or {}
+    if not isinstance(details, dict):
+        raise UnusableStripeObject(f"{_name(dispute)}: evidence_details is not an object.")
+    due_by = details.get("due_by")
+    if due_by is not None and (isinstance(due_by, bool) or not isinstance(due_by, int) or due_by < 0):
+        raise UnusableStripeObject(f"{_name(dispute)}: evidence_details.due_by={due_by!r} is not a timestamp.")
     return dispute
+
+
+def dispute_evidence_due_by(dispute: dict) -> dt.datetime | None:
+    """Stripe's deadline for our evidence (a checked dispute): a Unix timestamp, or null when no
+    evidence can be sent (an inquiry closed, a dispute already decided)."""
+    due_by = (dispute.get("evidence_details") or {}).get("due_by")
+    return None if due_by is None else dt.datetime.fromtimestamp(due_by, tz=dt.UTC)
 
 
 def _name(obj: dict) -> str:

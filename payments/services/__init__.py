@@ -41,7 +41,13 @@ from payments.services.facts import (
 from payments.services.receipts import document_number_take, payment_documents_issue
 from payments.services.reconcile import payment_status_refresh
 from payments.services.refund_worker import refund_issue
-from payments.services.refunds import REFUND_PENDING_WORK, refunds_retry_now, refunds_settle
+from payments.services.refunds import (
+    REFUND_PENDING_WORK,
+    RefundRefused,
+    payment_refund,
+    refunds_retry_now,
+    refunds_settle,
+)
 from payments.services.reschedule import RescheduleRefused, appointment_reschedule
 from payments.services.time_off import TimeOffResolution, VisitsInTimeOff, time_off_add_over_visits
 
@@ -53,6 +59,7 @@ __all__ = [
     "CancelRefused",
     "DriftReport",
     "PaymentUnavailable",
+    "RefundRefused",
     "RescheduleRefused",
     "TimeOffResolution",
     "VisitsInTimeOff",
@@ -70,6 +77,7 @@ __all__ = [
     "payment_documents_issue",
     "payment_intent_failure_record",
     "payment_open",
+    "payment_refund",
     "payment_status_refresh",
     "payments_drift_repair",
     "refund_issue",

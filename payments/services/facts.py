@@ -18,6 +18,7 @@ from appointments.emails import visit_headline
 from appointments.models import AppointmentStatus
 from appointments.services import appointment_expire, appointment_log
 from hospital import outbox
+from hospital.money import format_money
 from hospital.notifications import email_queue
 from payments.card_failures import card_failure_detail, card_failure_words
 from payments.locks import lock_payment, lock_payment_intent
@@ -36,6 +37,7 @@ from payments.models import (
 from payments.selectors import (
     appointment_id_for,
     dispute_payment,
+    hospital_time,
     payment_for,
     payment_for_session,
     payment_id_for_intent_or_duplicate,
@@ -43,6 +45,7 @@ from payments.selectors import (
     refund_row_for,
     refunded_on_payment_intent,
 )
+from payments.services.common import tell_staff
 from payments.services.reconcile import reconcile
 from payments.services.refunds import refund_record_locked, refund_record_unattached, refund_request
 from payments.stripe_objects import (
@@ -51,6 +54,7 @@ from payments.stripe_objects import (
     checked_dispute,
     checked_payment_intent,
     checked_refund,
+    dispute_evidence_due_by,
     id_of,
 )
 
@@ -289,6 +293,7 @@ def dispute_record(*, dispute: dict, now: dt.datetime | None = None) -> None:
         row, changed = _dispute_row_record(dispute, payment=payment, payment_intent_id=payment_intent_id, note="")
         if changed:
             _dispute_log(row, appointment=appointment, now=now)
+            _dispute_tell_billing(row, payment=payment)
         _dispute_fact_refresh(payment)
         reconcile(appointment, payment, now=now)
 
@@ -312,7 +317,27 @@ def _disputes_attach(payment: Payment, *, payment_intent_id: str, now: dt.dateti
         row.payment, row.note = payment, ""
         row.save(update_fields=["payment", "note", "updated_at"])
         _dispute_log(row, appointment=payment.appointment, now=now)
+        _dispute_tell_billing(row, payment=payment)
     _dispute_fact_refresh(payment)
+
+
+def _dispute_tell_billing(row: Dispute, *, payment: Payment) -> None:
+    """Billing staff hear of a dispute on one of our payments once when it opens and once when it
+    closes, however often Stripe tells either (the e-mail's key is the fact). A dispute first heard
+    of closed gets the closing e-mail alone."""
+    stage = "opened" if row.is_open else "closed"
+    tell_staff(
+        key=f"dispute-{stage}:{row.stripe_dispute_id}",
+        subject=f"Card dispute {stage} on payment #{payment.pk}: {format_money(row.amount, row.currency)}",
+        template=f"payments/email/dispute_{stage}.txt",
+        context={
+            "dispute": row,
+            "payment": payment,
+            "amount": format_money(row.amount, row.currency),
+            "due_by": hospital_time(row.evidence_due_by) if row.evidence_due_by else "",
+        },
+        billing_only=True,
+    )
 
 
 def _dispute_row_record(
@@ -332,6 +357,7 @@ def _dispute_row_record(
             currency=dispute["currency"].lower(),
             status=dispute["status"],
             reason=(dispute.get("reason") or "")[:50],
+            evidence_due_by=dispute_evidence_due_by(dispute),
             note=note,
         )
         return row, True
@@ -343,6 +369,7 @@ def _dispute_row_record(
         row.payment, row.note = payment, ""
     if advance:
         row.status, row.amount = dispute["status"], dispute["amount"]
+        row.evidence_due_by = dispute_evidence_due_by(dispute) or row.evidence_due_by
     row.save()
     return row, True
 

@@ -20,7 +20,7 @@ from appointments.services import (
 from hospital.money import format_money
 from hospital.notifications import Attachment, email_queue
 from payments.models import RECEIPT_ATTACHMENT, Payment, Receipt, RefundReason
-from payments.selectors import refunded_on_payment_intent, visit_policy_lines
+from payments.selectors import refundable_amount, refunded_on_payment_intent, visit_policy_lines
 from payments.services.common import tell_staff
 from payments.services.receipts import payment_documents_issue
 from payments.services.refunds import refund_request
@@ -111,7 +111,8 @@ def _late_payment(appointment: Appointment, payment: Payment, *, now: dt.datetim
     refund = refund_request(
         payment=payment,
         payment_intent_id=payment.payment_intent_id,
-        amount=payment.captured_amount - payment.refunded_amount,
+        # What is left, counting refunds still waiting to be issued: never more (refund_guards.py).
+        amount=refundable_amount(payment),
         reason=RefundReason.LATE_PAYMENT,
     )
     if refund is not None:

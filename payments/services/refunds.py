@@ -11,19 +11,25 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
-from appointments.services import appointment_log
+from appointments.services import BookingError, appointment_log
 from hospital import outbox
 from hospital.money import format_money
 from hospital.notifications import email_queue
-from payments.models import Payment, Refund, RefundFollowUp, RefundReason, RefundStatus
+from payments.locks import lock_payment
+from payments.models import REFUND_PERMISSION, Payment, Refund, RefundFollowUp, RefundReason, RefundStatus
 from payments.patient_labels import refund_failure_in_words
-from payments.selectors import refund_row_for
+from payments.refund_guards import OVER_REFUND
+from payments.selectors import appointment_id_for, refund_row_for, refundable_amount
 from payments.services.common import new_key, tell_staff
 from payments.stripe_objects import UnusableStripeObject, id_of
 
 logger = logging.getLogger(__name__)
 REFUND_PENDING_WORK = Q(status=RefundStatus.REQUESTED)
 REFUND_REFUSED_WORDS = "our payment provider could not send it back to the card"
+
+
+class RefundRefused(BookingError):
+    """A refund that cannot be made; the message says why, for the staff member who asked."""
 
 
 def refund_request(
@@ -38,7 +44,8 @@ def refund_request(
 ) -> Refund | None:
     """Record a refund to issue after commit (the worker does the Stripe call). Once per reason,
     and once more as the re-issue of one the bank returned; `requested_by` and `note` say who
-    asked and why (empty for the automatic ones)."""
+    asked and why (empty for the automatic ones). More than is left to refund is refused by the
+    database (payments/refund_guards.py): RefundRefused."""
     if amount <= 0:
         return None
     try:
@@ -54,9 +61,53 @@ def refund_request(
                 requested_by=requested_by,
                 note=note[:300],
             )
-    except IntegrityError:
+    except IntegrityError as exc:
+        if OVER_REFUND in str(exc):
+            raise _more_than_is_left(payment, refundable_amount(payment)) from exc
         return None  # already requested by an earlier delivery of the same fact
     outbox.enqueue(refund)
+    return refund
+
+
+def _more_than_is_left(payment: Payment, left: int) -> RefundRefused:
+    if not left:
+        return RefundRefused(f"Nothing is left to refund on payment #{payment.pk}.")
+    return RefundRefused(
+        f"That is more than is left to refund on payment #{payment.pk}: at most {format_money(left, payment.currency)}."
+    )
+
+
+def payment_refund(*, payment_id: int, amount: int, note: str, by: User, now: dt.datetime | None = None) -> Refund:
+    """Billing staff give back `amount` (minor units) of a payment, saying why; the worker issues it
+    at Stripe after commit. The appointment is left as it is: a full refund of a visit still to
+    come cancels it when Stripe reports the refund (reconcile), and a visit that started, ended or
+    was missed never moves."""
+    now = now or timezone.now()
+    note = note.strip()
+    if not by.has_perm(REFUND_PERMISSION):
+        raise RefundRefused("Only billing staff can refund a payment.")
+    if not note:
+        raise RefundRefused("Please say why the money is given back.")
+    if amount <= 0:
+        raise RefundRefused("A refund must be more than zero.")
+    with transaction.atomic():
+        appointment, payment = lock_payment(appointment_id_for(payment_id))
+        left = refundable_amount(payment)
+        if amount > left:
+            raise _more_than_is_left(payment, left)
+        refund = refund_request(
+            payment=payment,
+            payment_intent_id=payment.payment_intent_id,
+            amount=amount,
+            reason=RefundReason.STAFF,
+            requested_by=by,
+            note=note,
+        )
+        appointment_log(
+            appointment=appointment,
+            message=f"The hospital is refunding {format_money(amount, payment.currency)}.",
+            now=now,
+        )
     return refund
 
 

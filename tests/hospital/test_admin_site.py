@@ -93,7 +93,7 @@ def test_stripe_records_offer_no_sync_actions_that_write(staff_client, webhook_r
     ("changelist", "titles"),
     [
         ("admin:appointments_appointment_changelist", ["appointment status", "payment status"]),
-        ("admin:payments_payment_changelist", ["payment status", "currency", "dispute status"]),
+        ("admin:payments_payment_changelist", ["payment status", "visit date", "payment date", "currency"]),
         ("admin:payments_refund_changelist", ["follow-up", "refund status", "reason"]),
         ("admin:hospital_outboundemail_changelist", ["delivery status"]),
     ],
