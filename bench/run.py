@@ -417,6 +417,27 @@ def pages_to_measure(people: seeding.People, portal: seeding.PortalDoctor, *, bi
         Page("doctor page", f"/doctors/{doctor.pk}/", None, doctor.user.last_name, public=True),
         Page("My appointments", "/appointments/", signed_in, "Dr ", public=False),
         Page("booking confirm GET", f"/appointments/book/{confirm_slot}/", signed_in, doctor.user.last_name, False),
+        # One of the page patient's paid visits, part refunded: its page (with the receipt, the
+        # credit note, the cancel and move links), its cancel page (the exact amount back by the
+        # policy), its reschedule page (the doctor's free slots), its receipt; and the same visit's
+        # page as billing staff read it, with the money panel and its refund form.
+        Page("appointment page", f"/appointments/{people.money_visit_id}/", signed_in, "Credit note", False),
+        Page("cancel page", f"/appointments/{people.money_visit_id}/cancel/", signed_in, "comes back", False),
+        Page(
+            "reschedule page",
+            f"/appointments/{people.money_visit_id}/reschedule/",
+            signed_in,
+            "Move my appointment",
+            False,
+        ),
+        Page("receipt", f"/payments/receipts/{people.receipt_id}/", signed_in, "Consultation", public=False),
+        Page(
+            "appointment page (billing)",
+            f"/appointments/{people.money_visit_id}/",
+            billing_session,
+            "Refund part or all",
+            False,
+        ),
         # The doctor's portal, signed in as doctor 1: today's visits, this week's, the upcoming list.
         Page("doctor's day", "/portal/", portal.session, "Follow-up on last month", public=False),
         Page("doctor's week", "/portal/week/", portal.session, f"{PORTAL_VISITS} visits", public=False),

@@ -35,6 +35,9 @@ class People:
     contention_sessions: list[str]
     customer_users: list[int]
     first_users: list[int]
+    # The page patient's first visit: paid with a receipt, part refunded with its credit note.
+    money_visit_id: int
+    receipt_id: int
 
 
 def local_slot_starts(zone_name: str, today_utc: dt.date):
@@ -155,7 +158,9 @@ def patients_create(*, customers: int, first: int, contenders: int, appointments
     from accounts.models import PatientProfile, Role, User
     from appointments.models import Appointment, AppointmentStatus
     from hospital.models import Slot
-    from payments.models import CancellationPolicy, Payment, PaymentStatus
+    from payments.models import CancellationPolicy, Payment, PaymentStatus, Refund, RefundReason, RefundStatus
+    from payments.services import payment_status_refresh
+    from payments.services.receipts import payment_documents_issue
 
     password = make_password(None)
     count = 1 + customers + first + contenders
@@ -197,16 +202,25 @@ def patients_create(*, customers: int, first: int, contenders: int, appointments
             for slot in slots
         )
         policy = CancellationPolicy.in_force()
-        Payment.objects.bulk_create(
+        payments = Payment.objects.bulk_create(
             Payment.for_booking(
                 visit,
                 policy=policy,
                 captured_amount=visit.fee_amount,
                 status=PaymentStatus.PAID,
                 paid_at=timezone.now(),
+                payment_intent_id=f"pi_bench_{visit.pk}",
             )
             for visit in visits
         )
+        money = payments[0]
+        Refund.objects.create(
+            payment=money, payment_intent_id=money.payment_intent_id, amount=money.amount // 4,
+            currency=money.currency, reason=RefundReason.STRIPE, status=RefundStatus.SUCCEEDED,
+            stripe_refund_id="re_bench_1",
+        )  # fmt: skip
+        payment_status_refresh(money)
+        payment_documents_issue(payment=money, now=timezone.now())
     a, b = 1 + customers, 1 + customers + first
     return People(
         page_patient_id=page_patient.pk,
@@ -216,6 +230,8 @@ def patients_create(*, customers: int, first: int, contenders: int, appointments
         contention_sessions=sessions[b:],
         customer_users=[u.pk for u in users[1:a]],
         first_users=[u.pk for u in users[a:b]],
+        money_visit_id=money.appointment_id,
+        receipt_id=money.receipt.pk,
     )
 
 
