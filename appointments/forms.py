@@ -104,17 +104,30 @@ class AddendumForm(forms.Form):
     )
 
 
+def reason_for_patients_field(
+    *,
+    help_text: str,
+    label: str = "Reason, for the patient",
+    required_message: str = "Please say why, for the patient: they read it in their e-mail.",
+) -> forms.CharField:
+    """Why a visit is canceled or moved by the doctor or the hospital: the patient reads it in their
+    e-mail (Appointment.cancel_note holds 300 characters)."""
+    return forms.CharField(
+        label=label,
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=help_text,
+        error_messages={"required": required_message},
+    )
+
+
 class CancelVisitForm(forms.Form):
     """The doctor's cancel: the patient is refunded in full and reads the reason."""
 
     prefix = "cancel"
 
-    note = forms.CharField(
-        label="Reason, for the patient",
-        max_length=300,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="The patient reads it in their e-mail and on their appointment page. No clinical details.",
-        error_messages={"required": "Please say why, for the patient: they read it in their e-mail."},
+    note = reason_for_patients_field(
+        help_text="The patient reads it in their e-mail and on their appointment page. No clinical details."
     )
 
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django import forms
 
+from appointments.forms import reason_for_patients_field
 from hospital.models import Currency
 from hospital.money import TooManyDecimals, decimal_places, format_money, to_minor_units
 from payments.dashboard import MAX_RANGE_MONTHS, default_range, months_between
@@ -63,12 +64,8 @@ class RefundForm(forms.Form):
 
 
 class StaffCancelForm(forms.Form):
-    note = forms.CharField(
-        label="Reason, for the patient",
-        max_length=300,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="The patient reads this in the e-mail telling them of the cancellation and the full refund.",
-        error_messages={"required": "Please say why, for the patient: they read it in their e-mail."},
+    note = reason_for_patients_field(
+        help_text="The patient reads this in the e-mail telling them of the cancellation and the full refund."
     )
 
 

@@ -1,5 +1,6 @@
 from django import forms
 
+from appointments.forms import reason_for_patients_field
 from appointments.models import AppointmentStatus
 from appointments.portal.selectors import ORDERINGS
 from payments.services import TimeOffResolution
@@ -53,10 +54,8 @@ class TimeOffVisitsForm(forms.Form):
         widget=forms.RadioSelect,
         error_messages={"required": "Choose whether to cancel or to move these visits."},
     )
-    note = forms.CharField(
+    note = reason_for_patients_field(
         label="Message to the patients",
-        max_length=300,
-        widget=forms.Textarea(attrs={"rows": 3}),
         help_text="They read it in their e-mail. No clinical details.",
-        error_messages={"required": "Please write a message for the patients: they read it in their e-mail."},
+        required_message="Please write a message for the patients: they read it in their e-mail.",
     )
