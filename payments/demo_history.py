@@ -49,7 +49,7 @@ from payments.stripe_objects import METADATA_PAYMENT, METADATA_REFUND
 DEMO_STRIPE_PREFIX = "pi_demo_"
 HISTORY_DOCTORS = ("Okafor", "Whitfield", "Fischer", "Marquez", "Bell", "Raman")  # by last name
 HISTORY_DAYS = 180
-DAYS_BETWEEN_VISITS = 14  # per doctor; each doctor's visits are staggered by a day from the last's
+DAYS_BETWEEN_VISITS = 7  # per doctor; each doctor's visits are staggered by a day from the last's
 
 
 class Story:
@@ -66,16 +66,16 @@ class Story:
 
 # (doctor, how many visits back from the most recent): the visit that tells a story of its own.
 STORIES = {
-    ("Whitfield", 3): Story.PATIENT_CANCELS_LATE,
-    ("Fischer", 5): Story.PATIENT_CANCELS_EARLY,
-    ("Marquez", 1): Story.DOCTOR_CANCELS,
-    ("Okafor", 7): Story.STAFF_REFUNDS_PART,
-    ("Bell", 2): Story.DASHBOARD_REFUND,
-    ("Raman", 1): Story.DISPUTED,
+    ("Whitfield", 6): Story.PATIENT_CANCELS_LATE,
+    ("Fischer", 10): Story.PATIENT_CANCELS_EARLY,
+    ("Marquez", 3): Story.DOCTOR_CANCELS,
+    ("Okafor", 14): Story.STAFF_REFUNDS_PART,
+    ("Bell", 5): Story.DASHBOARD_REFUND,
+    ("Raman", 2): Story.DISPUTED,
 }
 # Who tells them: the demo patient has the late cancellation, so their own pages show a 50 % refund.
 STORY_PATIENTS = {Story.PATIENT_CANCELS_LATE: DEMO_PATIENT_EMAIL}
-NO_SHOW_EVERY = 6  # one visit in six (of those without a story) was missed
+NO_SHOW_EVERY = 10  # one visit in ten (of those without a story) was missed
 
 # Visits still to come: (doctor, patient, at least this many days ahead). The demo patient's are
 # more than 24 h ahead, so canceling at 100 % and rescheduling can be tried; not Dr Okafor, whose
