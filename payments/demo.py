@@ -67,7 +67,7 @@ def _day_times(doctor: Doctor, *, now: dt.datetime) -> list[dt.datetime]:
     return [day_start + index * length for index in range(first, first + len(DAY_PLAN))]
 
 
-def _free_slot(doctor: Doctor, starts_at: dt.datetime, *, now: dt.datetime) -> Slot | None:
+def demo_free_slot(doctor: Doctor, starts_at: dt.datetime, *, now: dt.datetime) -> Slot | None:
     """The doctor's slot at `starts_at` (made if missing), or None when something holds it or
     another slot overlaps it."""
     ends_at = starts_at + dt.timedelta(minutes=doctor.slot_minutes)
@@ -80,7 +80,16 @@ def _free_slot(doctor: Doctor, starts_at: dt.datetime, *, now: dt.datetime) -> S
     return slot
 
 
-def _visit(*, doctor: Doctor, slot: Slot, patient: User, status: str, reason: str, note: str, now: dt.datetime) -> None:
+def demo_paid_visit(
+    *,
+    doctor: Doctor,
+    slot: Slot,
+    patient: User,
+    reason: str,
+    booked_at: dt.datetime,
+    payment_intent_id: str | None = None,
+) -> Appointment:
+    """A confirmed visit, paid at `booked_at` with its receipt, as the payment flow leaves one."""
     appointment = Appointment.objects.create(
         patient=patient,
         doctor=doctor,
@@ -91,10 +100,11 @@ def _visit(*, doctor: Doctor, slot: Slot, patient: User, status: str, reason: st
         reason=reason,
         **visit_place.snapshot(doctor),  # where it takes place, as a booking copies it
     )
-    booked_at = min(now, slot.starts_at) - dt.timedelta(days=3)
     # Booked when paid, not when seeded (created_at is set on insert): pages print both.
     Appointment.objects.filter(pk=appointment.pk).update(created_at=booked_at)
-    payment = Payment.for_booking(appointment, captured_amount=doctor.fee_amount, paid_at=booked_at)
+    payment = Payment.for_booking(
+        appointment, captured_amount=doctor.fee_amount, paid_at=booked_at, payment_intent_id=payment_intent_id
+    )
     payment.status = payment.derived_status()
     payment.save()
     payment_documents_issue(payment=payment, now=booked_at)  # its receipt, numbered as the webhook would
@@ -104,6 +114,12 @@ def _visit(*, doctor: Doctor, slot: Slot, patient: User, status: str, reason: st
         status=S.CONFIRMED,
         message="Payment received; the appointment is confirmed.",
     )
+    return appointment
+
+
+def _visit(*, doctor: Doctor, slot: Slot, patient: User, status: str, reason: str, note: str, now: dt.datetime) -> None:
+    booked_at = min(now, slot.starts_at) - dt.timedelta(days=3)
+    appointment = demo_paid_visit(doctor=doctor, slot=slot, patient=patient, reason=reason, booked_at=booked_at)
     if status in (S.IN_PROGRESS, S.COMPLETED):
         appointment_start(appointment_id=appointment.pk, doctor=doctor.user, now=slot.starts_at)
         if note:
@@ -134,7 +150,7 @@ def demo_visits_seed(*, now: dt.datetime | None = None) -> int:
         ).exists():
             continue
         for index, (status, starts_at) in enumerate(zip(DAY_PLAN, _day_times(doctor, now=now), strict=True)):
-            slot = _free_slot(doctor, starts_at, now=now)
+            slot = demo_free_slot(doctor, starts_at, now=now)
             if slot is None:
                 continue
             patient = patients[(doctor.pk + index) % len(patients)]

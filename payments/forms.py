@@ -28,6 +28,8 @@ class RefundForm(forms.Form):
     note = forms.CharField(
         label="Reason",
         max_length=300,
+        # Wide enough to read a sentence back in the admin (the site's own pages size fields by CSS).
+        widget=forms.TextInput(attrs={"size": 70}),
         help_text="Who asked and why, for the payment's record (staff read it; the patient does not).",
         error_messages={"required": "Please say why the money is given back."},
     )

