@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
+from appointments.models import AppointmentStatus, CancelReason
 from appointments.services import appointment_log
 from hospital import outbox
 from hospital.money import format_money
@@ -23,6 +24,8 @@ from payments.stripe_objects import UnusableStripeObject, id_of
 
 logger = logging.getLogger(__name__)
 REFUND_PENDING_WORK = Q(status=RefundStatus.REQUESTED)
+# Cancellations that gave back what the policy (or the doctor or hospital) said, not all the money.
+CANCELED_BY_A_PERSON = (CancelReason.PATIENT, CancelReason.DOCTOR, CancelReason.STAFF)
 
 
 def refund_request(
@@ -117,8 +120,20 @@ def refund_record_locked(payment: Payment, refund: dict, *, now: dt.datetime | N
         )
     row.payment = payment
     moved = _refund_advance(row, refund)
-    if moved and row.status in Refund.DID_NOT_GO_THROUGH_STATUSES and row.reason != RefundReason.STRIPE:
+    if not (moved and row.status in Refund.DID_NOT_GO_THROUGH_STATUSES):
+        return
+    if row.reason != RefundReason.STRIPE:
         _refund_returned(row, now=now)
+    elif _canceled_by_a_person(payment.appointment):
+        # A refund made in Stripe's Dashboard came back after (or unknown to) the cancellation,
+        # which gave back only what it did not cover: the money now stays with us for no visit.
+        # We did not make that refund, so we do not issue it again; a person settles it. (A visit
+        # canceled by its refund is reconcile's: it tells staff the money is back.)
+        _refund_needs_staff(row, now=now)
+
+
+def _canceled_by_a_person(appointment) -> bool:
+    return appointment.status == AppointmentStatus.CANCELED and appointment.cancel_reason in CANCELED_BY_A_PERSON
 
 
 # Failure reasons after which the same refund to the same card cannot succeed: the card is gone,
@@ -159,6 +174,14 @@ def _refund_returned(row: Refund, *, now: dt.datetime) -> None:
             now=now,
         )
         return
+    _refund_needs_staff(row, now=now)
+
+
+def _refund_needs_staff(row: Refund, *, now: dt.datetime) -> None:
+    """A refund that came back and will not be issued again: staff return the money another way,
+    and the patient hears that they will."""
+    appointment = row.payment.appointment
+    amount = format_money(row.amount, row.currency)
     row.follow_up = RefundFollowUp.NEEDS_STAFF
     row.save(update_fields=["follow_up", "updated_at"])
     appointment_log(
