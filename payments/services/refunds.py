@@ -107,13 +107,14 @@ def _new_stripe_refund_row(refund: dict, *, payment: Payment | None) -> Refund:
     )
 
 
-def refund_record_locked(payment: Payment, refund: dict, *, now: dt.datetime | None = None) -> None:
-    """Record one Stripe refund on a payment whose row (and appointment) the caller has locked."""
+def refund_record_locked(payment: Payment, refund: dict, *, now: dt.datetime | None = None) -> bool:
+    """Record one Stripe refund on a payment whose row (and appointment) the caller has locked.
+    Returns whether it went back just now: a refund we counted did not go through."""
     now = now or timezone.now()
     row = refund_row_for(refund)
     if row is None:
         _new_stripe_refund_row(refund, payment=payment)
-        return
+        return False
     if row.payment_id is not None and row.payment_id != payment.pk:
         raise UnusableStripeObject(
             f"refund {refund['id']} is recorded on payment #{row.payment_id}, not on payment #{payment.pk}."
@@ -121,7 +122,7 @@ def refund_record_locked(payment: Payment, refund: dict, *, now: dt.datetime | N
     row.payment = payment
     moved = _refund_advance(row, refund)
     if not (moved and row.status in Refund.DID_NOT_GO_THROUGH_STATUSES):
-        return
+        return False
     if row.reason != RefundReason.STRIPE:
         _refund_returned(row, now=now)
     elif _canceled_by_a_person(payment.appointment):
@@ -130,6 +131,7 @@ def refund_record_locked(payment: Payment, refund: dict, *, now: dt.datetime | N
         # We did not make that refund, so we do not issue it again; a person settles it. (A visit
         # canceled by its refund is reconcile's: it tells staff the money is back.)
         _refund_needs_staff(row, now=now)
+    return True
 
 
 def _canceled_by_a_person(appointment) -> bool:
