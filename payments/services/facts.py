@@ -269,7 +269,12 @@ def refund_record(*, refund: dict, now: dt.datetime | None = None) -> None:
             refund_record_unattached(refund)
             return
         appointment, payment = lock_payment(appointment_id_for(payment_id))
-        refund_record_locked(payment, refund, now=now)
+        if refund_record_locked(payment, refund, now=now) and payment_intent_id:
+            # A charge event may have told its refunded total while this refund still counted
+            # here, and that total matched our rows with a newer refund in place of this one: on
+            # API versions before 2024-10-28 that event is all we hear of a Dashboard refund, so
+            # list the intent's refunds again rather than trust the match.
+            _charge_refunds_sync_request(payment_intent_id, now=now)
         reconcile(appointment, payment, now=now)
 
 

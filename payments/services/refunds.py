@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
+from appointments.models import AppointmentStatus, CancelReason
 from appointments.services import BookingError, appointment_log
 from hospital import outbox
 from hospital.money import format_money
@@ -26,6 +27,8 @@ from payments.stripe_objects import UnusableStripeObject, id_of
 logger = logging.getLogger(__name__)
 REFUND_PENDING_WORK = Q(status=RefundStatus.REQUESTED)
 REFUND_REFUSED_WORDS = "our payment provider could not send it back to the card"
+# Cancellations that gave back what the policy (or the doctor or hospital) said, not all the money.
+CANCELED_BY_A_PERSON = (CancelReason.PATIENT, CancelReason.DOCTOR, CancelReason.STAFF)
 
 
 class RefundRefused(BookingError):
@@ -156,25 +159,41 @@ def _new_stripe_refund_row(refund: dict, *, payment: Payment | None) -> Refund:
     )
 
 
-def refund_record_locked(payment: Payment, refund: dict, *, now: dt.datetime | None = None) -> None:
-    """Record one Stripe refund on a payment whose row (and appointment) the caller has locked."""
+def refund_record_locked(payment: Payment, refund: dict, *, now: dt.datetime | None = None) -> bool:
+    """Record one Stripe refund on a payment whose row (and appointment) the caller has locked.
+    Returns whether it went back just now: a refund we counted did not go through."""
     now = now or timezone.now()
     row = refund_row_for(refund)
     if row is None:
         _new_stripe_refund_row(refund, payment=payment)
-        return
+        return False
     if row.payment_id is not None and row.payment_id != payment.pk:
         raise UnusableStripeObject(
             f"refund {refund['id']} is recorded on payment #{row.payment_id}, not on payment #{payment.pk}."
         )
     row.payment = payment
     moved = _refund_advance(row, refund)
-    if not moved or row.reason == RefundReason.STRIPE:
-        return  # a Dashboard refund is the hospital's own doing, told to the patient by whoever made it
-    if row.status in Refund.DID_NOT_GO_THROUGH_STATUSES:
+    if not moved:
+        return False
+    went_back = row.status in Refund.DID_NOT_GO_THROUGH_STATUSES
+    if row.reason == RefundReason.STRIPE:
+        # A Dashboard refund is the hospital's own doing, told to the patient by whoever made it.
+        # One that came back after (or unknown to) a person's cancellation, which gave back only
+        # what it did not cover, leaves the money with us for no visit: we did not make it, so we
+        # do not issue it again; a person settles it. (A visit canceled by its refund is
+        # reconcile's: it tells staff the money is back.)
+        if went_back and _canceled_by_a_person(payment.appointment):
+            _refund_needs_staff(row, now=now)
+        return went_back
+    if went_back:
         _refund_returned(row, now=now)
     elif row.status == RefundStatus.SUCCEEDED:
         _refund_succeeded_email_queue(row)
+    return went_back
+
+
+def _canceled_by_a_person(appointment) -> bool:
+    return appointment.status == AppointmentStatus.CANCELED and appointment.cancel_reason in CANCELED_BY_A_PERSON
 
 
 def _refund_succeeded_email_queue(row: Refund) -> None:
@@ -238,6 +257,14 @@ def _refund_returned(row: Refund, *, now: dt.datetime) -> None:
             now=now,
         )
         return
+    _refund_needs_staff(row, now=now)
+
+
+def _refund_needs_staff(row: Refund, *, now: dt.datetime) -> None:
+    """A refund that came back and will not be issued again: staff return the money another way,
+    and the patient hears that they will."""
+    appointment = row.payment.appointment
+    amount = format_money(row.amount, row.currency)
     row.follow_up = RefundFollowUp.NEEDS_STAFF
     row.save(update_fields=["follow_up", "updated_at"])
     appointment_log(
