@@ -143,6 +143,9 @@ def test_one_doctor_and_a_range_narrow_every_figure(billing_client, seeded_mix):
     assert rows_of(response, "revenue-by-month") == [["Feb 2026", "$100.00", "$75.00", "$25.00"]]
     assert dict(rows_of(response, "appointments-by-status"))["Completed"] == "1"
     assert "Dr Ada Ames" in response.text
+    # The doctor asked for stays chosen in the filter, and only that one.
+    assert f'<option value="{ames.pk}" selected>Dr Ada Ames</option>' in response.text
+    assert response.text.count(" selected>") == 1
 
 
 def test_a_month_of_refunds_for_earlier_visits_is_below_zero(billing_client, seeded_mix):
