@@ -551,7 +551,7 @@ def staff_refund(request, pk: int):
         messages.error(request, str(exc))
     else:
         messages.success(request, refund_requested_message(refund))
-    return redirect(reverse("appointments:detail", args=[appointment.pk]) + "#money")
+    return _back(request, appointment.pk, "#money")
 
 
 @role_required(Role.STAFF)
@@ -568,4 +568,4 @@ def staff_cancel(request, pk: int):
         messages.error(request, str(exc))
     else:
         messages.success(request, canceled_message(appointment.pk, quote))
-    return redirect(reverse("appointments:detail", args=[appointment.pk]) + "#money")
+    return _back(request, appointment.pk, "#money")
