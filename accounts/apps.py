@@ -8,6 +8,6 @@ class AccountsConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_migrate
 
-        from accounts import checks, staff_groups  # noqa: F401  (checks register on import)
+        from accounts import checks, receivers, staff_groups  # noqa: F401  (they register on import)
 
         post_migrate.connect(staff_groups.staff_groups_apply, sender=self)

@@ -4,6 +4,7 @@ from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from knox.models import AbstractAuthToken, AuthTokenManager
 
 from accounts.timezones import validate_timezone_name
 
@@ -142,3 +143,26 @@ class PatientProfile(models.Model):
 
     def __str__(self) -> str:
         return f"Patient profile of {self.user.get_full_name()}"
+
+
+class ApiTokenQuerySet(models.QuerySet):
+    def live(self):
+        return self.filter(models.Q(expiry__isnull=True) | models.Q(expiry__gt=timezone.now()))
+
+
+class ApiToken(AbstractAuthToken):
+    """A key for an API client (a phone app, a partner's system) that its user named, and can
+    see and revoke on their profile page. knox stores only its hash; it expires."""
+
+    objects = AuthTokenManager.from_queryset(ApiTokenQuerySet)()
+
+    name = models.CharField(max_length=80, help_text="Which app or device uses it.")
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+        verbose_name = "API token"
+        constraints = [models.CheckConstraint(condition=~models.Q(name=""), name="accounts_apitoken_named")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.token_key}…)"

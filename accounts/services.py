@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from accounts.models import PatientProfile, Role, User, hospital_time_zone, normalize_email_address
+from accounts.models import ApiToken, PatientProfile, Role, User, hospital_time_zone, normalize_email_address
 from accounts.timezones import validate_timezone_name
 
 EMAIL_TAKEN_MESSAGE = "An account with this e-mail address already exists. Log in or reset your password."
@@ -117,3 +117,29 @@ def user_send_password_setup_email(*, user: User, base_url: str) -> None:
 def email_base_context(*, subject: str = "") -> dict:
     """What `email/base.html`, the frame of every HTML e-mail, prints."""
     return {"hospital_name": settings.HOSPITAL_NAME, "site_url": settings.SITE_URL, "subject": subject}
+
+
+API_TOKEN_LIFETIMES_DAYS = (30, 90, 365)
+API_TOKENS_PER_USER = 20
+
+
+class ApiTokenRefused(Exception):
+    pass
+
+
+def api_token_create(*, user: User, name: str, days: int) -> tuple[ApiToken, str]:
+    """A new API token for `user`; the secret is returned once, here, and never stored."""
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": "Give the token a name, such as the app or device that will use it."})
+    if days not in API_TOKEN_LIFETIMES_DAYS:
+        raise ValidationError({"days": f"Choose one of {', '.join(map(str, API_TOKEN_LIFETIMES_DAYS))} days."})
+    if ApiToken.objects.live().filter(user=user).count() >= API_TOKENS_PER_USER:
+        raise ApiTokenRefused(f"You have {API_TOKENS_PER_USER} tokens, the most allowed. Revoke one you no longer use.")
+    return ApiToken.objects.create(user=user, name=name[:80], expiry=datetime.timedelta(days=days))
+
+
+def api_token_revoke(*, user: User, token_key: str) -> bool:
+    """Revoke one of `user`'s own tokens; False when they have none by that key."""
+    deleted, _ = ApiToken.objects.filter(user=user, token_key=token_key).delete()
+    return bool(deleted)

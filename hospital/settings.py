@@ -37,6 +37,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "axes",
+    "rest_framework",
+    "knox",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's and ReDoc's files, served as our own static files
     "djstripe",
     "django_tasks",
     "django_tasks_db",
@@ -61,6 +65,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     # Last, as django-axes asks: it turns a locked-out log-in into its lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -259,6 +264,77 @@ if not DEBUG:
     # HSTS preload is left off on purpose: once a domain is on browsers' preload lists it takes
     # months to undo, so that is a decision for the hospital's operators, not a default.
     SILENCED_SYSTEM_CHECKS = ["security.W021"]
+
+# No inline script anywhere (the API docs pages included: their set-up script is a file of its
+# own). Styles may be inline: Swagger UI and ReDoc set style attributes and <style> tags as they
+# render, and many of our templates carry a style attribute.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        # Swagger UI draws its icons as data: images; ReDoc runs its search in a blob: worker.
+        "img-src": ["'self'", "data:"],
+        "worker-src": ["'self'", "blob:"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
+# --- REST API (/api/v1/, hospital/api/) -------------------------------------------------------
+REST_FRAMEWORK = {
+    # Tokens first: an anonymous call is then answered 401 with a WWW-Authenticate header, not 403.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "hospital.api.authentication.ApiTokenAuthentication",
+        "hospital.api.authentication.BrowserSessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "hospital.api.pagination.PageNumberPagination",
+    "DEFAULT_THROTTLE_CLASSES": ["hospital.api.throttling.PerUser", "hospital.api.throttling.PerAddress"],
+    "DEFAULT_SCHEMA_CLASS": "hospital.api.schema.AutoSchema",
+    "EXCEPTION_HANDLER": "hospital.api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DATETIME_FORMAT": "iso-8601",
+}
+# Requests per window for each throttle scope (hospital/api/throttling.py); booking and log-in
+# are stricter than the rest.
+API_THROTTLE_RATES = {
+    "user": env.str("API_RATE_PER_USER", default="600/min"),
+    "address": env.str("API_RATE_PER_ADDRESS", default="1200/min"),
+    "booking": env.str("API_RATE_BOOKING", default="20/hour"),
+    "login": env.str("API_RATE_LOGIN", default="10/min"),
+}
+# How long a booking's Idempotency-Key is kept (and replayed) for the user who sent it.
+API_IDEMPOTENCY_HOURS = 24
+KNOX_TOKEN_MODEL = "accounts.ApiToken"  # noqa: S105 (a model name)
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=env.int("API_TOKEN_DAYS", default=90)),
+    "AUTH_HEADER_PREFIX": "Bearer",
+    # A client's token is readable at a glance in logs and secret scanners.
+    "TOKEN_PREFIX": "nbh_",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Northbridge Hospital API",
+    "DESCRIPTION": (
+        "Find a doctor, book and pay, cancel or move a visit; the doctor's day and prescriptions; "
+        "payments, receipts and refunds. Version 1. Times are ISO 8601 with the offset of the "
+        "doctor's time zone, which each object names (`time_zone`). Money is an integer in minor "
+        "units with its ISO currency. Every error has the shape "
+        '`{"error": {"code": ..., "message": ..., "fields": {...}}}`.'
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {},
+}
 
 LOGGING = {
     "version": 1,

@@ -22,6 +22,7 @@ urlpatterns = [
     path("portal/", include("appointments.portal.urls")),
     path("prescriptions/", include("prescriptions.urls")),
     path("payments/", include("payments.urls")),
+    path("api/v1/", include("hospital.api.urls")),
     # dj-stripe's webhook endpoint: /stripe/webhook/<uuid>/ (see `manage.py stripe_webhook_setup`).
     path("stripe/", include("djstripe.urls", namespace="djstripe")),
     path("admin/", admin.site.urls),

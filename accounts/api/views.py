@@ -1,0 +1,125 @@
+"""Log-in for API clients, their tokens, and who is calling."""
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.exceptions import AuthenticationFailed, Throttled
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts import services
+from accounts.models import ApiToken, normalize_email_address
+from hospital.api.errors import Conflict
+from hospital.api.schema import error
+from hospital.api.throttling import LogIn, PerAddress, PerUser
+
+LOGIN_REFUSED = "The e-mail address or password is not right."
+
+
+class TokenRequest(serializers.Serializer):
+    email = serializers.EmailField()
+    password = serializers.CharField(trim_whitespace=False, style={"input_type": "password"})
+    name = serializers.CharField(max_length=80, help_text="Which app or device will use the token.")
+    days = serializers.ChoiceField(choices=services.API_TOKEN_LIFETIMES_DAYS, default=90)
+
+
+class TokenOut(serializers.Serializer):
+    id = serializers.CharField(source="token_key", help_text="The token's first characters: its name in lists.")
+    name = serializers.CharField()
+    created_at = serializers.DateTimeField(source="created")
+    expires_at = serializers.DateTimeField(source="expiry")
+    last_used_at = serializers.DateTimeField()
+
+
+class NewToken(TokenOut):
+    token = serializers.CharField(help_text="The secret: shown this once. Send it as `Authorization: Bearer <token>`.")
+
+
+class TokenList(generics.ListCreateAPIView):
+    """The caller's live API tokens (GET), or a new one from an e-mail address and password (POST)."""
+
+    serializer_class = TokenOut
+
+    def get_permissions(self):
+        return [AllowAny()] if self.request.method == "POST" else super().get_permissions()
+
+    def get_throttles(self):
+        return [*super().get_throttles(), LogIn()] if self.request.method == "POST" else super().get_throttles()
+
+    def get_queryset(self):
+        return ApiToken.objects.live().filter(user=self.request.user).order_by("-created")
+
+    @extend_schema(
+        request=TokenRequest,
+        responses={201: NewToken, 401: error(401, LOGIN_REFUSED), 409: error(409, "The account has too many tokens.")},
+        auth=[],
+    )
+    def post(self, request):
+        asked = TokenRequest(data=request.data)
+        asked.is_valid(raise_exception=True)
+        # django-axes counts this attempt and refuses a locked-out address and e-mail pair.
+        user = authenticate(
+            request._request,
+            username=normalize_email_address(asked.validated_data["email"]),
+            password=asked.validated_data["password"],
+        )
+        if getattr(request._request, "axes_locked_out", False):
+            raise Throttled(detail="Too many failed log-ins. Try again later or reset your password.")
+        if user is None:
+            raise AuthenticationFailed(LOGIN_REFUSED)
+        try:
+            token, secret = services.api_token_create(
+                user=user, name=asked.validated_data["name"], days=asked.validated_data["days"]
+            )
+        except services.ApiTokenRefused as exc:
+            raise Conflict(str(exc)) from exc
+        return Response({**TokenOut(token).data, "token": secret}, status=status.HTTP_201_CREATED)
+
+
+class TokenDetail(APIView):
+    @extend_schema(responses={204: None})
+    def delete(self, request, token_id: str):
+        """Revoke one of the caller's tokens (the one in use included: that is a log-out)."""
+        if not services.api_token_revoke(user=request.user, token_key=token_id):
+            get_object_or_404(ApiToken.objects.none())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class Me(serializers.Serializer):
+    id = serializers.IntegerField()
+    email = serializers.EmailField()
+    first_name = serializers.CharField()
+    last_name = serializers.CharField()
+    role = serializers.CharField(help_text="patient, doctor or staff")
+    time_zone = serializers.CharField(help_text="The zone this account's own times are shown in (IANA).")
+
+
+def _own_time_zone(user) -> str:
+    if user.is_patient and hasattr(user, "patient_profile"):
+        return user.patient_profile.timezone
+    if user.is_doctor and hasattr(user, "doctor_profile"):
+        return user.doctor_profile.timezone
+    return settings.HOSPITAL_TIME_ZONE
+
+
+class MeView(APIView):
+    throttle_classes = [PerUser, PerAddress]
+
+    @extend_schema(responses=Me)
+    def get(self, request):
+        user = request.user
+        return Response(
+            Me(
+                {
+                    "id": user.pk,
+                    "email": user.email,
+                    "first_name": user.first_name,
+                    "last_name": user.last_name,
+                    "role": user.role,
+                    "time_zone": _own_time_zone(user),
+                }
+            ).data
+        )

@@ -1,0 +1,85 @@
+"""Every API error has one shape: {"error": {"code": ..., "message": ..., "fields": {...}}}.
+
+`code` is stable and meant for programs; `message` is written for a person and never carries
+Stripe's developer text; `fields` maps an input field to its messages (400 only).
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.serializers import as_serializer_error
+from rest_framework.views import exception_handler as drf_exception_handler
+
+NON_FIELD = "non_field_errors"
+
+
+class Conflict(exceptions.APIException):
+    """The object is not in a state that allows this (a forbidden transition, a taken slot)."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "This cannot be done in the object's present state."
+    default_code = "conflict"
+
+
+class Unprocessable(exceptions.APIException):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_detail = "The request cannot be processed."
+    default_code = "unprocessable"
+
+
+class ServiceUnavailable(exceptions.APIException):
+    """A dependency (Stripe, the database's write lock) is slow or down: retrying may succeed."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The service is busy. Please try again in a moment."
+    default_code = "unavailable"
+
+
+@contextmanager
+def refused_as_conflict(*domain_errors: type[Exception], code: str = "conflict") -> Iterator[None]:
+    """A service's refusal (its message is written for the person) becomes a 409 with that text."""
+    try:
+        yield
+    except domain_errors as exc:
+        raise Conflict(str(exc), code=code) from exc
+
+
+def _field_messages(detail) -> dict[str, list[str]]:
+    if isinstance(detail, dict):
+        return {name: [str(m) for m in (msgs if isinstance(msgs, list) else [msgs])] for name, msgs in detail.items()}
+    return {NON_FIELD: [str(m) for m in (detail if isinstance(detail, list) else [detail])]}
+
+
+def _first_code(exc: exceptions.APIException) -> str:
+    codes = exc.get_codes()
+    while isinstance(codes, dict | list) and codes:
+        codes = next(iter(codes.values())) if isinstance(codes, dict) else codes[0]
+    return codes if isinstance(codes, str) else exc.default_code
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()  # never say what was not found: another user's object is a 404 too
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    elif isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(as_serializer_error(exc))
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None  # not an API error: a real fault, which Django reports as a 500
+    if isinstance(exc, exceptions.ValidationError):
+        fields = _field_messages(exc.detail)
+        general = fields.get(NON_FIELD)
+        body = {
+            "code": "invalid",
+            "message": general[0] if general and len(fields) == 1 else "Some of the values sent are not valid.",
+            "fields": fields,
+        }
+    else:
+        body = {"code": _first_code(exc), "message": str(exc.detail), "fields": {}}
+    response.data = {"error": body}
+    return response

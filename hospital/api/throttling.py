@@ -1,0 +1,44 @@
+"""Request limits per user and per address, counted in the cache (Redis across app servers).
+
+Rates come from settings.API_THROTTLE_RATES when a request is counted, not when the class is
+defined (DRF's own classes read them once, at import), so a deployment or a test can change them.
+"""
+
+from django.conf import settings
+from rest_framework.throttling import SimpleRateThrottle
+
+from hospital.audit import request_ip
+
+
+class _RateFromSettings(SimpleRateThrottle):
+    def get_rate(self) -> str:
+        return settings.API_THROTTLE_RATES[self.scope]
+
+    def get_ident(self, request) -> str:
+        # The connection's address, as everywhere else: a client-sent X-Forwarded-For is not trusted.
+        return request_ip(request) or "unknown"
+
+
+class PerUser(_RateFromSettings):
+    """Signed-in callers by account (wherever they call from); visitors by address."""
+
+    scope = "user"
+
+    def get_cache_key(self, request, view) -> str:
+        who = f"user-{request.user.pk}" if request.user.is_authenticated else f"ip-{self.get_ident(request)}"
+        return self.cache_format % {"scope": self.scope, "ident": who}
+
+
+class PerAddress(_RateFromSettings):
+    scope = "address"
+
+    def get_cache_key(self, request, view) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class Booking(PerUser):
+    scope = "booking"
+
+
+class LogIn(PerAddress):
+    scope = "login"
