@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include("accounts.api.urls")),
     path("", include("hospital.api.directory_urls")),
     path("", include("appointments.api.patient_urls")),
+    path("", include("appointments.api.change_urls")),
     path("", include("appointments.api.doctor_urls")),
     path("", include("prescriptions.api.urls")),
     path("", include("payments.api.urls")),
