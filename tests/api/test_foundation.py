@@ -76,21 +76,35 @@ def test_another_users_token_cannot_be_revoked(world, api_as):
     assert ApiToken.objects.filter(pk=theirs.pk).exists()
 
 
-ACCOUNT_ROWS = [
+SIGNED_IN = ["patient", "other_patient", "doctor", "other_doctor", "staff"]
+
+
+def _patients_token_path(world) -> str:
+    """A token of the patient's own, made once per world."""
+    if not hasattr(world, "patient_token_key"):
+        world.patient_token_key = ApiToken.objects.create(user=world.patient, name="phone")[0].token_key
+    return f"/api/v1/auth/tokens/{world.patient_token_key}/"
+
+
+ROWS = [
+    Row("get", lambda w: "/api/v1/me/", {"anonymous": 401, **dict.fromkeys(SIGNED_IN, 200)}),
+    Row("get", lambda w: "/api/v1/auth/tokens/", {"anonymous": 401, **dict.fromkeys(SIGNED_IN, 200)}),
+    # Anyone may log in: the patient's own e-mail and password work whoever sends them.
     Row(
-        "get",
-        lambda w: "/api/v1/me/",
-        {"anonymous": 401, **dict.fromkeys(["patient", "other_patient", "doctor", "other_doctor", "staff"], 200)},
+        "post",
+        lambda w: "/api/v1/auth/tokens/",
+        {"anonymous": 201, **dict.fromkeys(SIGNED_IN, 201)},
+        body=lambda w: {"email": w.patient.email, "password": TEST_PASSWORD, "name": "phone"},
     ),
     Row(
-        "get",
-        lambda w: "/api/v1/auth/tokens/",
-        {"anonymous": 401, **dict.fromkeys(["patient", "other_patient", "doctor", "other_doctor", "staff"], 200)},
+        "delete",
+        _patients_token_path,
+        {"anonymous": 401, "patient": 204, **dict.fromkeys(["other_patient", "doctor", "other_doctor", "staff"], 404)},
     ),
 ]
 
 
-@pytest.mark.parametrize("row", ACCOUNT_ROWS, ids=lambda r: f"{r.method} {r.path.__name__}")
+@pytest.mark.parametrize("row", ROWS, ids=lambda r: r.method)
 def test_account_permissions(world, api_as, row):
     check_row(world, row, api_as)
 
