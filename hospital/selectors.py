@@ -5,7 +5,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import groupby
 
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Case, Count, F, FloatField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Cast
 from django.urls import reverse
 from django.utils import timezone
 
@@ -49,24 +50,100 @@ def rating_summary(*, review_count: int, rating_sum: int) -> RatingSummary | Non
     )
 
 
-def doctor_directory(*, search: str = "", specialty: str = "", now: dt.datetime | None = None) -> QuerySet[dict]:
+# How the directory can be ordered (the API's `sort`); the page lists by name.
+DIRECTORY_SORTS = ("name", "rating", "fee", "next_free")
+
+
+_BY_NAME = ("user__last_name", "user__first_name", "pk")
+
+
+def doctor_directory(
+    *,
+    search: str = "",
+    specialty: str = "",
+    min_rating: decimal.Decimal | None = None,
+    sort: str = "name",
+    now: dt.datetime | None = None,
+) -> QuerySet[dict]:
     """Listed doctors matching the filters (`specialty` is a slug), each with the start of their next free slot.
 
     One query for the whole page however many doctors or slots there are: the next free slot
     is a correlated subquery, not a query per doctor. Rows are the values the cards print
     (`doctor_cards`), not model instances: building those cost more than the query.
+
+    `min_rating` keeps the doctors whose average *as printed* (to one decimal, `rating_summary`)
+    is at least that, so none is shown below it; doctors with no reviews have no average. `sort`
+    is one of DIRECTORY_SORTS: `rating` best first, `next_free` soonest first (each with the
+    doctors that have none last), `fee` by currency and then amount (amounts in different
+    currencies are not compared); ties by name.
     """
-    now = now or timezone.now()
-    next_free = Slot.objects.bookable(now=now).filter(doctor=OuterRef("pk")).order_by("starts_at")
-    doctors = Doctor.objects.filter(is_active=True).order_by("user__last_name", "user__first_name", "pk")
+    if sort not in DIRECTORY_SORTS:
+        raise ValueError(f"sort is one of {DIRECTORY_SORTS}, not {sort!r}.")
+    doctors = _with_next_free(Doctor.objects.filter(is_active=True), now=now)
     if specialty:
         doctors = doctors.filter(specialty__slug=specialty)
     for word in search.split():
         doctors = doctors.filter(Q(user__first_name__icontains=word) | Q(user__last_name__icontains=word))
-    return doctors.annotate(next_free_slot_at=Subquery(next_free.values("starts_at")[:1])).values(
-        "pk", "user__first_name", "user__last_name", "specialty__name", "fee_amount", "fee_currency",
-        "slot_minutes", "timezone", "next_free_slot_at", "review_count", "rating_sum",
+    if min_rating is not None:
+        # average rounded half up to 0.1 >= m  <=>  sum / count >= m - 0.05  <=>  20 sum >= (20 m - 1) count
+        # (20 m is whole: m has one decimal at most), in whole numbers on every database.
+        scaled = int(20 * min_rating) - 1
+        doctors = doctors.alias(twenty_sums=F("rating_sum") * 20).filter(
+            review_count__gt=0, twenty_sums__gte=F("review_count") * scaled
+        )
+    order = [*_BY_NAME]
+    if sort == "rating":
+        average = Case(
+            When(review_count=0, then=Value(None)),
+            default=Cast("rating_sum", FloatField()) / Cast("review_count", FloatField()),
+            output_field=FloatField(),
+        )
+        order = [average.desc(nulls_last=True), F("review_count").desc(), *order]
+    elif sort == "fee":
+        order = ["fee_currency", "fee_amount", *order]
+    elif sort == "next_free":
+        order = [F("next_free_slot_at").asc(nulls_last=True), *order]
+    return doctors.order_by(*order).values(
+        "pk", "user__first_name", "user__last_name", "specialty__slug", "specialty__name", "fee_amount",
+        "fee_currency", "slot_minutes", "timezone", "next_free_slot_at", "review_count", "rating_sum",
     )  # fmt: skip
+
+
+def _with_next_free(doctors: QuerySet[Doctor], *, now: dt.datetime | None) -> QuerySet[Doctor]:
+    """`next_free_slot_at`: the start of each doctor's soonest bookable slot (None without one)."""
+    next_free = Slot.objects.bookable(now=now or timezone.now()).filter(doctor=OuterRef("pk")).order_by("starts_at")
+    return doctors.annotate(next_free_slot_at=Subquery(next_free.values("starts_at")[:1]))
+
+
+def doctor_profile(*, pk: int, user, now: dt.datetime | None = None) -> dict | None:
+    """One doctor as the doctor page shows them to `user` (staff see unlisted doctors too, as
+    Doctor.objects.visible_to says), in one query: the directory's values and the bio; None if
+    there is no such doctor for them."""
+    doctors = _with_next_free(Doctor.objects.visible_to(user).filter(pk=pk), now=now)
+    return doctors.values(
+        "pk", "user__first_name", "user__last_name", "specialty__slug", "specialty__name", "fee_amount",
+        "fee_currency", "slot_minutes", "timezone", "next_free_slot_at", "review_count", "rating_sum", "bio",
+        "is_active",
+    ).first()  # fmt: skip
+
+
+# The API offers free slots over at most this many days at once.
+FREE_SLOTS_MAX_DAYS = 31
+
+
+def doctor_free_slots(
+    *, doctor: Doctor, first_day: dt.date, last_day: dt.date, now: dt.datetime | None = None
+) -> QuerySet[Slot]:
+    """The doctor's bookable slots (Slot.objects.bookable: after the booking cut-off, not blocked,
+    not held) starting on `first_day` to `last_day`, both included, days on the doctor's clock."""
+    zone = zoneinfo.ZoneInfo(doctor.timezone)
+    starts = dt.datetime.combine(first_day, dt.time(0), zone)
+    ends = dt.datetime.combine(last_day + dt.timedelta(days=1), dt.time(0), zone)
+    return (
+        Slot.objects.bookable(now=now)
+        .filter(doctor=doctor, starts_at__gte=starts, starts_at__lt=ends)
+        .order_by("starts_at", "pk")
+    )
 
 
 @dataclass(frozen=True)
@@ -128,17 +205,23 @@ def _first_words(text: str, count: int) -> str:
     return " ".join(words) if len(words) <= count else " ".join(words[:count]) + " …"
 
 
-def specialties_with_doctors() -> list[SpecialtyCard]:
-    """Specialties with at least one listed doctor, by name: one query serves both the grid and
-    every specialty menu (and the directory's check of the chosen one). Counted from the listed
-    doctors, grouped, as values: cheaper to build than annotating specialties."""
-    directory = reverse("hospital:doctor_list")
-    rows = (
+def listed_specialties() -> QuerySet[dict]:
+    """Specialties with at least one listed doctor, by name, as values (`specialty__slug`,
+    `specialty__name`, `specialty__description`, `doctor_count`): one grouped query."""
+    return (
         Doctor.objects.filter(is_active=True)
         .values("specialty__slug", "specialty__name", "specialty__description")
         .annotate(doctor_count=Count("pk"))
         .order_by("specialty__name")
     )
+
+
+def specialties_with_doctors() -> list[SpecialtyCard]:
+    """Specialties with at least one listed doctor, by name: one query serves both the grid and
+    every specialty menu (and the directory's check of the chosen one). Counted from the listed
+    doctors, grouped, as values: cheaper to build than annotating specialties."""
+    directory = reverse("hospital:doctor_list")
+    rows = listed_specialties()
     return [
         SpecialtyCard(
             slug=row["specialty__slug"],
