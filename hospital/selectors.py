@@ -258,13 +258,22 @@ class SlotDay:
 FREE_TIMES_DAYS = 14
 
 
+def doctor_free_slots(
+    *, doctor: Doctor, since: dt.datetime | None, until: dt.datetime, now: dt.datetime
+) -> QuerySet[Slot]:
+    """The doctor's slots a patient may pick now that start from `since` (None: any) and before
+    `until`, soonest first: the times the doctor page and the reschedule page offer."""
+    slots = Slot.objects.bookable(now=now).filter(doctor=doctor, starts_at__lt=until)
+    return slots if since is None else slots.filter(starts_at__gte=since)
+
+
 def doctor_free_slots_by_day(
     *, doctor: Doctor, days: int = FREE_TIMES_DAYS, now: dt.datetime | None = None
 ) -> list[SlotDay]:
     """The doctor's free slots for the coming `days`, grouped by day in the doctor's time zone.
     The same for every viewer: whether a chip links to booking is the page's decision."""
     now = now or timezone.now()
-    starts = Slot.objects.bookable(now=now).filter(doctor=doctor, starts_at__lt=now + dt.timedelta(days=days))
+    starts = doctor_free_slots(doctor=doctor, since=None, until=now + dt.timedelta(days=days), now=now)
     book_url = url_for_ids("appointments:book")
     zone = zoneinfo.ZoneInfo(doctor.timezone)
     local_starts = [(pk, starts_at.astimezone(zone)) for pk, starts_at in starts.values_list("pk", "starts_at")]

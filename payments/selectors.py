@@ -321,16 +321,26 @@ def deadline_words(moment: dt.datetime, zone: str) -> str:
     return f"{timefmt.local(moment, zone):%a} {timefmt.format_short(moment, zone)}"
 
 
-def cancellation_policy_lines(
-    *, terms: PolicyTerms, clock_at: dt.datetime, fee: int, currency: str, zone: str, now: dt.datetime | None = None
-) -> list[str]:
-    """A cancellation policy as the patient reads it, one line per window, each with its exact
-    deadline on the doctor's clock (zone named) and what comes back of `fee`.
+@dataclass(frozen=True)
+class PolicyWindow:
+    """One window of a visit's cancellation policy: canceling after `after` (None: any time since
+    booking) and by `until` (None: up to the start) gives back `percent` of the fee, `amount`."""
+
+    percent: int
+    amount: int
+    after: dt.datetime | None
+    until: dt.datetime | None
+
+
+def cancellation_policy_windows(
+    *, terms: PolicyTerms, clock_at: dt.datetime, fee: int, now: dt.datetime | None = None
+) -> list[PolicyWindow]:
+    """A cancellation policy's windows, best refund first, each with its exact deadlines (UTC).
 
     `terms` are the payment's copy, or the policy in force before booking; `clock_at` is the
     refund clock. A window the terms leave empty (a 0 % share, or a partial window no wider than
-    the full one) gets no line, and a 100 % "partial" share reads as the full refund it is. With
-    `now`, windows already over are left out: the lines say what is still to come."""
+    the full one) is left out, and a 100 % "partial" share is the full refund it is. With `now`,
+    windows already over are left out: what is still to come."""
     clock_at = clock_at.astimezone(dt.UTC)  # elapsed hours: wall-clock arithmetic would skip a DST change
     tiers: list[tuple[int, dt.datetime]] = [(100, clock_at - dt.timedelta(hours=terms.full_refund_hours))]
     partial_by = clock_at - dt.timedelta(hours=terms.partial_refund_hours)
@@ -338,16 +348,28 @@ def cancellation_policy_lines(
         tiers = [(100, partial_by)]
     elif terms.partial_refund_hours < terms.full_refund_hours and terms.partial_refund_percent:
         tiers.append((terms.partial_refund_percent, partial_by))
+    windows, after = [], None
+    for percent, until in tiers:
+        windows.append(PolicyWindow(percent=percent, amount=fee * percent // 100, after=after, until=until))
+        after = until
+    if after < clock_at:  # a policy refunding in full up to the start has no "nothing back" window
+        windows.append(PolicyWindow(percent=0, amount=0, after=after, until=None))
+    return [window for window in windows if now is None or window.until is None or window.until >= now]
+
+
+def cancellation_policy_lines(
+    *, terms: PolicyTerms, clock_at: dt.datetime, fee: int, currency: str, zone: str, now: dt.datetime | None = None
+) -> list[str]:
+    """A cancellation policy as the patient reads it, one line per window (`cancellation_policy_windows`),
+    each with its exact deadline on the doctor's clock (zone named) and what comes back of `fee`."""
     lines = []
-    for percent, by in tiers:
-        if now is not None and by < now:
+    for window in cancellation_policy_windows(terms=terms, clock_at=clock_at, fee=fee, now=now):
+        if window.until is None:
+            lines.append(f"No refund if you cancel after {deadline_words(window.after, zone)}")
             continue
-        back = format_money(fee * percent // 100, currency)
-        share = f"Full refund ({back})" if percent == 100 else f"{percent} % back ({back})"
-        lines.append(f"{share} if you cancel by {deadline_words(by, zone)}")
-    last_by = tiers[-1][1]
-    if last_by < clock_at:  # a policy refunding in full up to the start has no "nothing back" window
-        lines.append(f"No refund if you cancel after {deadline_words(last_by, zone)}")
+        back = format_money(window.amount, currency)
+        share = f"Full refund ({back})" if window.percent == 100 else f"{window.percent} % back ({back})"
+        lines.append(f"{share} if you cancel by {deadline_words(window.until, zone)}")
     return lines
 
 
@@ -360,6 +382,15 @@ def visit_policy_lines(*, appointment: Appointment, payment: Payment, now: dt.da
         currency=payment.currency,
         zone=appointment.doctor.timezone,
         now=now,
+    )
+
+
+def visit_policy_windows(*, appointment: Appointment, payment: Payment) -> list[PolicyWindow]:
+    """`visit_policy_lines` as data, for the API: the same windows, of what was paid."""
+    return cancellation_policy_windows(
+        terms=payment,
+        clock_at=refund_clock(appointment=appointment, payment=payment),
+        fee=payment.captured_amount or payment.amount,
     )
 
 
