@@ -131,19 +131,18 @@ def doctor_profile(*, pk: int, user, now: dt.datetime | None = None) -> dict | N
 FREE_SLOTS_MAX_DAYS = 31
 
 
-def doctor_free_slots(
+def doctor_free_slots_on_days(
     *, doctor: Doctor, first_day: dt.date, last_day: dt.date, now: dt.datetime | None = None
 ) -> QuerySet[Slot]:
-    """The doctor's bookable slots (Slot.objects.bookable: after the booking cut-off, not blocked,
-    not held) starting on `first_day` to `last_day`, both included, days on the doctor's clock."""
+    """`doctor_free_slots` starting on `first_day` to `last_day`, both included, days on the
+    doctor's clock."""
     zone = zoneinfo.ZoneInfo(doctor.timezone)
-    starts = dt.datetime.combine(first_day, dt.time(0), zone)
-    ends = dt.datetime.combine(last_day + dt.timedelta(days=1), dt.time(0), zone)
-    return (
-        Slot.objects.bookable(now=now)
-        .filter(doctor=doctor, starts_at__gte=starts, starts_at__lt=ends)
-        .order_by("starts_at", "pk")
-    )
+    return doctor_free_slots(
+        doctor=doctor,
+        since=dt.datetime.combine(first_day, dt.time(0), zone),
+        until=dt.datetime.combine(last_day + dt.timedelta(days=1), dt.time(0), zone),
+        now=now or timezone.now(),
+    ).order_by("starts_at", "pk")
 
 
 @dataclass(frozen=True)
@@ -261,8 +260,9 @@ FREE_TIMES_DAYS = 14
 def doctor_free_slots(
     *, doctor: Doctor, since: dt.datetime | None, until: dt.datetime, now: dt.datetime
 ) -> QuerySet[Slot]:
-    """The doctor's slots a patient may pick now that start from `since` (None: any) and before
-    `until`, soonest first: the times the doctor page and the reschedule page offer."""
+    """The doctor's slots a patient may pick now (Slot.objects.bookable: after the booking cut-off,
+    not blocked, not held) that start from `since` (None: any) and before `until`, soonest first:
+    the times the doctor page, the reschedule page and the API offer."""
     slots = Slot.objects.bookable(now=now).filter(doctor=doctor, starts_at__lt=until)
     return slots if since is None else slots.filter(starts_at__gte=since)
 

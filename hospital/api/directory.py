@@ -270,7 +270,9 @@ class DoctorSlots(_Public, generics.ListAPIView):
             raise Http404
         asked = SlotsQuery(data=request.query_params, zone=zoneinfo.ZoneInfo(doctor.timezone))
         asked.is_valid(raise_exception=True)
-        slots = selectors.doctor_free_slots(doctor=doctor, **asked.validated_data).values("pk", "starts_at", "ends_at")
+        slots = selectors.doctor_free_slots_on_days(doctor=doctor, **asked.validated_data).values(
+            "pk", "starts_at", "ends_at"
+        )
         page = self.paginate_queryset(slots)
         zone = doctor.timezone
         return self.get_paginated_response(
