@@ -336,6 +336,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "PaymentStatusEnum": "payments.models.PaymentStatus",
         "RefundStatusEnum": "payments.models.RefundStatus",
+        "CurrencyEnum": "hospital.models.Currency",
     },
 }
 

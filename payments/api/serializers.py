@@ -11,6 +11,7 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from hospital.api.fields import Money, ZonedDateTime, in_zone, money
+from hospital.models import Currency
 from payments.models import CreditNote, Payment, PaymentStatus, Receipt, Refund, RefundReason, RefundStatus
 from payments.patient_labels import payment_status_seen_by, refund_note_for_patient
 from payments.receipt_documents import DocumentPage
@@ -61,15 +62,18 @@ def payment_data(payment: Payment, *, user) -> dict:
 
 class PaymentFilter(serializers.Serializer):
     status = serializers.ChoiceField(choices=PaymentStatus.choices, required=False)
-    currency = serializers.CharField(required=False, max_length=3, help_text="ISO 4217, lower case (usd, jpy).")
+    currency = serializers.ChoiceField(choices=Currency.choices, required=False, help_text="ISO 4217 (usd, jpy).")
 
     def __init__(self, *args, statuses: list[PaymentStatus] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         if statuses is not None:
             self.fields["status"].choices = [(status.value, status.label) for status in statuses]
 
-    def validate_currency(self, value: str) -> str:
-        return value.lower()
+    def to_internal_value(self, data):
+        data = {name: data.get(name) for name in data}  # one value per query parameter
+        if isinstance(data.get("currency"), str):
+            data["currency"] = data["currency"].lower()  # JPY as well as jpy
+        return super().to_internal_value(data)
 
 
 class RefundOut(serializers.Serializer):

@@ -18,6 +18,7 @@ from rest_framework.response import Response
 
 from appointments.locks import AppointmentBusy
 from hospital.api.errors import refused_as_conflict
+from hospital.api.fields import money
 from hospital.api.schema import AutoSchema, error
 from payments import receipt_documents
 from payments import services as payments
@@ -107,7 +108,7 @@ class PaymentDetail(generics.GenericAPIView):
         return Response(
             {
                 **payment_data(payment, user=user),
-                "refundable": None if refundable is None else {"amount": refundable, "currency": payment.currency},
+                "refundable": None if refundable is None else money(refundable, payment.currency),
             }
         )
 

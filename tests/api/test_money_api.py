@@ -185,6 +185,7 @@ def test_billing_filters_by_currency_and_status(world, api_as):
     assert staff.get("/api/v1/payments/").json()["count"] == 2
     assert [p["amount"]["currency"] for p in staff.get("/api/v1/payments/?currency=JPY").json()["results"]] == ["jpy"]
     assert staff.get("/api/v1/payments/?currency=eur").json()["count"] == 0
+    assert set(staff.get("/api/v1/payments/?currency=xyz").json()["error"]["fields"]) == {"currency"}
     assert staff.get("/api/v1/payments/?status=unpaid").json()["count"] == 0
     bad = staff.get("/api/v1/payments/?status=lost")
     assert bad.status_code == 400
