@@ -88,6 +88,39 @@ def credit_note_page(*, user, pk: int) -> DocumentPage:
     return _credit_note_page(_one(_visible_to(_credit_notes(), user), pk))
 
 
+def sees_documents(user) -> bool:
+    """Whether `user` may read any receipt or credit note at all (a patient their own; billing all)."""
+    return user.is_authenticated and (user.is_patient or user.in_staff_group(StaffGroup.BILLING))
+
+
+def receipts_seen_by(*, user) -> QuerySet[Receipt]:
+    """The receipts `user` may read, newest number first; one query a page (`receipt_shown` reads
+    only what this loads)."""
+    return _visible_to(_receipts(), user).order_by("-year", "-number")
+
+
+def credit_notes_seen_by(*, user) -> QuerySet[CreditNote]:
+    return _visible_to(_credit_notes(), user).order_by("-year", "-number")
+
+
+def receipt_seen_by(*, user, pk: int) -> Receipt:
+    """A receipt its viewer may read; anyone else's is a 404."""
+    return _one(_visible_to(_receipts(), user), pk)
+
+
+def credit_note_seen_by(*, user, pk: int) -> CreditNote:
+    return _one(_visible_to(_credit_notes(), user), pk)
+
+
+def receipt_shown(receipt: Receipt) -> DocumentPage:
+    """What the receipt's page prints, from a receipt loaded by the lookups above (no query)."""
+    return _receipt_page(receipt)
+
+
+def credit_note_shown(note: CreditNote) -> DocumentPage:
+    return _credit_note_page(note)
+
+
 def receipt_pdf(receipt_id: int) -> bytes:
     """The receipt's PDF, for whoever already may have it (the confirmation e-mail to its patient)."""
     return document_pdf(_receipt_page(_one(_receipts(), receipt_id)))

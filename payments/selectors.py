@@ -15,7 +15,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import Exists, F, OuterRef, Q, Subquery, Sum
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.http import Http404
 from djstripe.models import Charge
 
 from accounts.models import Role, User
@@ -36,6 +37,7 @@ from payments.models import (
     RefundStatus,
     StripeCustomer,
 )
+from payments.patient_labels import payment_statuses_shown_as
 from payments.stripe_objects import (
     METADATA_APPOINTMENT,
     METADATA_PAYMENT,
@@ -581,3 +583,41 @@ def staff_money_panel(*, appointment: Appointment, user: User) -> MoneyPanel | N
         can_refund=user.has_perm(REFUND_PERMISSION) and left > 0,
         can_cancel=can_cancel,
     )
+
+
+# -- payments and their refunds as API clients read them ----------------------------------------
+
+
+def sees_payments(user: User) -> bool:
+    """Who may read payments at all: patients (their own) and staff who may view payments (billing,
+    administrators: what the admin shows them). Doctors and front desk never read amounts."""
+    return user.is_patient or (user.role == Role.STAFF and user.has_perm(SEES_MONEY_PERMISSION))
+
+
+def payments_seen_by(*, user: User, status: str | None = None, currency: str | None = None) -> QuerySet[Payment]:
+    """The payments `user` may read, newest first: a patient's own, or all for staff who see money.
+    `status` is in the user's words (a patient's "paid" matches an open dispute too). One query a
+    page: each row's doctor (for its zone) and receipt come with it."""
+    payments = Payment.objects.select_related("appointment__doctor", "receipt").order_by("-created_at", "-pk")
+    if not sees_payments(user):
+        return payments.none()
+    if user.is_patient:
+        payments = payments.filter(appointment__patient=user)
+    if status:
+        payments = payments.filter(status__in=payment_statuses_shown_as(status) if user.is_patient else [status])
+    if currency:
+        payments = payments.filter(currency=currency)
+    return payments
+
+
+def payment_seen_by(*, user: User, pk: int) -> Payment:
+    """One payment `user` may read; anyone else's is a 404, as a missing one is."""
+    payment = payments_seen_by(user=user).filter(pk=pk).first()
+    if payment is None:
+        raise Http404("No such payment.")
+    return payment
+
+
+def payment_refunds(*, payment: Payment) -> QuerySet[Refund]:
+    """A payment's refunds, oldest first (as the staff's money panel lists them)."""
+    return payment.refunds.order_by("created_at", "pk")
