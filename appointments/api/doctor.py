@@ -42,7 +42,7 @@ class DoctorsOnly(BasePermission):
     """The doctor's pages are for doctors (`role_required(Role.DOCTOR)`): any other role gets 403."""
 
     def has_permission(self, request, view) -> bool:
-        return request.user.role == Role.DOCTOR
+        return getattr(request.user, "role", None) == Role.DOCTOR
 
 
 DOCTOR_PERMISSIONS = [IsAuthenticated, DoctorsOnly]
@@ -60,6 +60,7 @@ def id_in_path(name: str, what: str) -> OpenApiParameter:
 
 
 VISIT_ID = id_in_path("visit_id", "The appointment's id.")
+BAD_ID = error(400, "The id in the path is not a whole number.")
 
 
 def _doctor_of(user):
@@ -137,7 +138,8 @@ def agenda_row(appointment: Appointment, *, user, now: dt.datetime) -> dict:
         OpenApiParameter("date", OpenApiTypes.DATE, description="One day of the doctor's calendar (default: today)."),
         OpenApiParameter("from", OpenApiTypes.DATE, description="The first day of a span, with `to`."),
         OpenApiParameter("to", OpenApiTypes.DATE, description="The span's last day, included (at most 31 days)."),
-    ]
+    ],
+    responses={200: AgendaVisit, 400: error(400, "A day that is not a date, or a span without an end or too long.")},
 )
 class Agenda(generics.ListAPIView):
     """The calling doctor's visits on a day, or on a span of days, of their own calendar, as the
@@ -271,7 +273,7 @@ def visit_data(visit: selectors.DoctorVisit, *, user) -> dict:
 class VisitDetail(APIView):
     permission_classes = DOCTOR_PERMISSIONS
 
-    @extend_schema(responses=VisitOut)
+    @extend_schema(responses={200: VisitOut, 400: BAD_ID})
     def get(self, request, visit_id: str):
         """One of the calling doctor's visits as their appointment page shows it; the read is audited."""
         visit = _read_visit(request, path_id(visit_id))
@@ -390,7 +392,7 @@ def _write(request, visit_id: str, write, text: str):
 class VisitNote(APIView):
     permission_classes = DOCTOR_PERMISSIONS
 
-    @extend_schema(responses=NoteOut)
+    @extend_schema(responses={200: NoteOut, 400: BAD_ID})
     def get(self, request, visit_id: str):
         """The visit's note (a draft, or signed with its addenda); reading it is audited."""
         visit = _read_visit(request, path_id(visit_id))

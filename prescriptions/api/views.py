@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 
 from accounts.access import get_for_user_or_404
 from accounts.models import Role
-from appointments.api.doctor import DOCTOR_PERMISSIONS, VISIT_ID, id_in_path, path_id
+from appointments.api.doctor import BAD_ID, DOCTOR_PERMISSIONS, VISIT_ID, id_in_path, path_id
 from appointments.models import Appointment
 from hospital.api.errors import refused_as_conflict
 from hospital.api.schema import error
@@ -36,7 +36,7 @@ class DoctorsAndPatients(BasePermission):
     """The prescription pages are for doctors and patients; staff read them in the admin."""
 
     def has_permission(self, request, view) -> bool:
-        return request.user.role in (Role.DOCTOR, Role.PATIENT)
+        return getattr(request.user, "role", None) in (Role.DOCTOR, Role.PATIENT)
 
 
 READERS = [IsAuthenticated, DoctorsAndPatients]
@@ -103,7 +103,7 @@ def _read(request, prescription_id: str, *, downloaded: bool) -> selectors.Presc
 class PrescriptionDetail(APIView):
     permission_classes = READERS
 
-    @extend_schema(responses=PrescriptionOut)
+    @extend_schema(responses={200: PrescriptionOut, 400: BAD_ID})
     def get(self, request, prescription_id: str):
         """One of the caller's prescriptions, as its page shows it; the read is audited."""
         response = Response(PrescriptionOut(prescription_data(_read(request, prescription_id, downloaded=False))).data)
@@ -113,7 +113,10 @@ class PrescriptionDetail(APIView):
 
 @extend_schema(
     parameters=[PRESCRIPTION_ID],
-    responses={(200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, description="The prescription's PDF.")},
+    responses={
+        (200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, description="The prescription's PDF."),
+        400: BAD_ID,
+    },
 )
 class PrescriptionPdf(APIView):
     """The prescription's PDF, the one its page serves (times on the doctor's clock); audited."""
