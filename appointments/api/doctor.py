@@ -21,6 +21,7 @@ from rest_framework.views import APIView
 from accounts.models import Role
 from appointments import selectors, services
 from appointments.api.serializers import API_APPOINTMENT_RELATED, AppointmentOut, appointment_data
+from appointments.locks import AppointmentBusy
 from appointments.models import Appointment, AppointmentStatus
 from appointments.portal import selectors as portal
 from appointments.services import AppointmentTransitionError, VisitNoteRefused
@@ -312,7 +313,7 @@ def _moved(request, pk: int) -> Response:
 def _act(request, visit_id: str, act) -> Response:
     appointment = selectors.appointment_for_user(user=request.user, pk=path_id(visit_id))
     try:
-        with refused_as_conflict(AppointmentTransitionError):
+        with refused_as_conflict(AppointmentTransitionError, AppointmentBusy):
             act(appointment.pk)
     except Appointment.DoesNotExist:
         raise Http404("No such appointment.") from None
@@ -381,7 +382,7 @@ class AddendumIn(serializers.Serializer):
 def _write(request, visit_id: str, write, text: str):
     appointment = selectors.appointment_for_user(user=request.user, pk=path_id(visit_id))
     try:
-        with refused_as_conflict(VisitNoteRefused):
+        with refused_as_conflict(VisitNoteRefused, AppointmentBusy):
             written = write(appointment_id=appointment.pk, doctor=request.user, text=text, ip=request_ip(request))
     except Appointment.DoesNotExist:
         raise Http404("No such appointment.") from None

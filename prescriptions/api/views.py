@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from accounts.access import get_for_user_or_404
 from accounts.models import Role
 from appointments.api.doctor import BAD_ID, DOCTOR_PERMISSIONS, VISIT_ID, id_in_path, path_id
+from appointments.locks import AppointmentBusy
 from appointments.models import Appointment
 from hospital.api.errors import refused_as_conflict
 from hospital.api.schema import error
@@ -64,7 +65,7 @@ class VisitPrescriptions(APIView):
         if not asked.is_valid():
             raise serializers.ValidationError(flat_errors(asked.errors))
         data = asked.validated_data
-        with refused_as_conflict(services.PrescriptionError):
+        with refused_as_conflict(services.PrescriptionError, AppointmentBusy):
             prescription = services.prescription_issue(
                 doctor_user=request.user,
                 appointment_id=appointment.pk,
