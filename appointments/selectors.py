@@ -546,9 +546,11 @@ _VISIT_STATUSES = (
 class EarlierVisit:
     """One line of "Earlier visits with you" on the doctor's page."""
 
+    pk: int
     url: str
     day: str  # "2 Mar 2026", on the doctor's clock
     iso: str
+    status: str
     status_label: str
     status_colour: str
 
@@ -698,9 +700,11 @@ def _earlier_visits(appointment: Appointment) -> list[EarlierVisit]:
     )
     return [
         EarlierVisit(
+            pk=pk,
             url=detail_url(pk),
             day=timefmt.format_date(starts_at, zone),
             iso=timefmt.local(starts_at, zone).isoformat(),
+            status=status,
             status_label=AppointmentStatus(status).label,
             status_colour=STATUS_COLOURS.get(status, "grey"),
         )

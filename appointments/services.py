@@ -527,10 +527,17 @@ def visit_note_add_addendum(
 
 
 def visit_record_doctor_read(
-    *, doctor: User, appointment: Appointment, note: VisitNote | None, addenda: int, ip: str | None
+    *,
+    doctor: User,
+    appointment: Appointment,
+    note: VisitNote | None,
+    addenda: int,
+    ip: str | None,
+    where: str = "on the appointment page",
 ) -> None:
-    """The doctor opened their appointment page: their view of the patient's history (details and
-    earlier visits with them) is recorded, and the note's reading when the page shows one."""
+    """The doctor opened their appointment page (or the API's view of the visit, `where` says
+    which): their view of the patient's history (details and earlier visits with them) is
+    recorded, and the note's reading when the page shows one."""
     with transaction.atomic():
         audit_record(
             actor=doctor,
@@ -538,15 +545,24 @@ def visit_record_doctor_read(
             record=appointment,
             patient=appointment.patient,
             ip=ip,
-            summary="Appointment page: the patient's details and earlier visits with this doctor.",
+            summary=f"Read the patient's details and earlier visits with this doctor {where}.",
         )
         if note is not None:
-            state = f"signed, with {addenda} addend{'um' if addenda == 1 else 'a'}" if note.is_signed else "draft"
-            audit_record(
-                actor=doctor,
-                action=AuditAction.READ,
-                record=note,
-                patient=appointment.patient,
-                ip=ip,
-                summary=f"Read the visit note ({state}) on the appointment page.",
+            visit_note_record_read(
+                doctor=doctor, appointment=appointment, note=note, addenda=addenda, ip=ip, where=where
             )
+
+
+def visit_note_record_read(
+    *, doctor: User, appointment: Appointment, note: VisitNote, addenda: int, ip: str | None, where: str
+) -> None:
+    """The doctor read the visit's note (a draft, or signed with its addenda)."""
+    state = f"signed, with {addenda} addend{'um' if addenda == 1 else 'a'}" if note.is_signed else "draft"
+    audit_record(
+        actor=doctor,
+        action=AuditAction.READ,
+        record=note,
+        patient=appointment.patient,
+        ip=ip,
+        summary=f"Read the visit note ({state}) {where}.",
+    )

@@ -48,6 +48,9 @@ class PrescriptionRow:
     issued_iso: str
     issued_day: str  # "2 Dec 2026", on the doctor's clock
     other_party: str  # the doctor for a patient, the patient for a doctor
+    doctor_name: str  # "Dr Kenji Sato"
+    patient_name: str
+    zone: str  # the doctor's, in which `issued_iso` is given
     item_count: int
     status: Status
 
@@ -62,24 +65,27 @@ def prescription_rows(prescriptions: QuerySet[Prescription], *, viewer: User) ->
     """The rows of `prescriptions` (one page of them), in one query."""
     detail_url, pdf_url = url_for_ids("prescriptions:detail"), url_for_ids("prescriptions:pdf")
     values = prescriptions.with_superseded().annotate(item_count=Count("items")).values(*_ROW_FIELDS)
-    return [
-        PrescriptionRow(
-            pk=row["pk"],
-            number=row["number"],
-            detail_url=detail_url(row["pk"]),
-            pdf_url=pdf_url(row["pk"]),
-            issued_iso=timefmt.local(row["issued_at"], row["doctor__timezone"]).isoformat(),
-            issued_day=timefmt.format_date(row["issued_at"], row["doctor__timezone"]),
-            other_party=(
-                f"{row['patient__first_name']} {row['patient__last_name']}".strip()
-                if viewer.role == Role.DOCTOR
-                else f"Dr {row['doctor__user__first_name']} {row['doctor__user__last_name']}"
-            ),
-            item_count=row["item_count"],
-            status=_status(row["is_superseded"]),
+    rows = []
+    for row in values:
+        doctor_name = f"Dr {row['doctor__user__first_name']} {row['doctor__user__last_name']}"
+        patient_name = f"{row['patient__first_name']} {row['patient__last_name']}".strip()
+        rows.append(
+            PrescriptionRow(
+                pk=row["pk"],
+                number=row["number"],
+                detail_url=detail_url(row["pk"]),
+                pdf_url=pdf_url(row["pk"]),
+                issued_iso=timefmt.local(row["issued_at"], row["doctor__timezone"]).isoformat(),
+                issued_day=timefmt.format_date(row["issued_at"], row["doctor__timezone"]),
+                other_party=patient_name if viewer.role == Role.DOCTOR else doctor_name,
+                doctor_name=doctor_name,
+                patient_name=patient_name,
+                zone=row["doctor__timezone"],
+                item_count=row["item_count"],
+                status=_status(row["is_superseded"]),
+            )
         )
-        for row in values
-    ]
+    return rows
 
 
 def prescriptions_for_user(*, user: User) -> QuerySet[Prescription]:

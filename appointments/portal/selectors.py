@@ -223,6 +223,15 @@ def doctor_day(*, doctor: Doctor, day: dt.date, now: dt.datetime) -> DoctorDay:
     )
 
 
+def doctor_agenda(*, doctor: Doctor, first_day: dt.date, last_day: dt.date, now: dt.datetime) -> QuerySet[Appointment]:
+    """The doctor's visits from `first_day` to `last_day` (included) of their own calendar, as the
+    day and week pages list them (each with `paid`), in order: for the API, which reads them as
+    appointments (select what it prints)."""
+    starts_at = timefmt.day_start(first_day, doctor.timezone)
+    ends_at = timefmt.day_start(last_day + dt.timedelta(days=1), doctor.timezone)
+    return _on_the_schedule(doctor, starts_at=starts_at, ends_at=ends_at, now=now)
+
+
 @dataclass(frozen=True)
 class WeekDay:
     weekday: str  # "Mon"
