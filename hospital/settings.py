@@ -337,6 +337,7 @@ SPECTACULAR_SETTINGS = {
         "PaymentStatusEnum": "payments.models.PaymentStatus",
         "RefundStatusEnum": "payments.models.RefundStatus",
         "CurrencyEnum": "hospital.models.Currency",
+        "AppointmentStatusEnum": "appointments.models.AppointmentStatus",
     },
 }
 

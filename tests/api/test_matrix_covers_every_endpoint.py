@@ -5,6 +5,7 @@ import importlib
 import pkgutil
 
 import pytest
+from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 
 import tests.api
@@ -34,9 +35,18 @@ def _all_rows() -> list[Row]:
     return rows
 
 
+def _route_of(row: Row, world) -> str:
+    """The route a row calls. Some rows make their own visit to call: undone at once, as rows of
+    several modules share this one world here."""
+    with transaction.atomic():
+        route = resolve(row.path(world)).route
+        transaction.set_rollback(True)
+    return route
+
+
 @pytest.mark.django_db
 def test_every_api_route_and_method_has_a_matrix_row(world):
-    covered = {(resolve(row.path(world)).route, row.method.lower()) for row in _all_rows()}
+    covered = {(_route_of(row, world), row.method.lower()) for row in _all_rows()}
     endpoints = set(_routes(get_resolver().url_patterns))
     assert endpoints, "no API routes found"
     assert sorted(endpoints - covered) == []
