@@ -504,3 +504,36 @@ class AuditEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AuditLogIsInsertOnly("Audit entries cannot be deleted.")
+
+
+class IdempotentRequestState(models.TextChoices):
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+
+
+class IdempotentRequest(models.Model):
+    """An API write sent with an `Idempotency-Key` header (hospital/api/idempotency.py): claimed
+    before the write runs, then holding the response it got, which a retry with the same key and
+    the same request is given back instead of a second write. Kept API_IDEMPOTENCY_HOURS."""
+
+    user = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the method, path and canonical JSON body.")
+    state = models.CharField(
+        max_length=10, choices=IdempotentRequestState.choices, default=IdempotentRequestState.RUNNING
+    )
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="hospital_idempotentrequest_one_per_user_key"),
+            models.CheckConstraint(
+                condition=Q(state__in=IdempotentRequestState.values), name="hospital_idempotentrequest_state_known"
+            ),
+        ]
+        indexes = [models.Index(fields=["created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.get_state_display()})"

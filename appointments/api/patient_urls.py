@@ -1,1 +1,16 @@
-urlpatterns = []
+"""/api/v1/appointments/: the patient's own appointments and booking."""
+
+from django.urls import path
+
+from appointments.api import patient
+
+urlpatterns = [
+    path("appointments/", patient.AppointmentList.as_view(), name="patient-appointments"),
+    path("appointments/<int:pk>/", patient.AppointmentDetail.as_view(), name="patient-appointment"),
+    path("appointments/<int:pk>/pay/", patient.AppointmentPay.as_view(), name="patient-appointment-pay"),
+    path(
+        "appointments/<int:pk>/cancel-hold/",
+        patient.AppointmentCancelHold.as_view(),
+        name="patient-appointment-cancel-hold",
+    ),
+]
