@@ -16,7 +16,6 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError as ApiValidationError
-from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -28,6 +27,7 @@ from appointments.models import CANCEL_PERMISSION, REVIEW_COMMENT_MAX_LENGTH, Ap
 from appointments.services import BookingError, ReviewError, review_submit
 from hospital.api.errors import ServiceUnavailable, refused_as_conflict
 from hospital.api.fields import Money, ZonedDateTime, in_zone, money
+from hospital.api.paths import BAD_ID, PatientsOnly, RoleIn, id_in_path, path_id
 from hospital.api.schema import error
 from hospital.models import Rating, Slot
 from hospital.selectors import FREE_TIMES_DAYS, doctor_free_slots
@@ -37,7 +37,6 @@ from payments.patient_labels import payment_status_seen_by
 
 # A client may ask for free times this many days at once (the page offers FREE_TIMES_DAYS).
 FREE_TIMES_MAX_DAYS = 31
-_LARGEST_ID = 2**31 - 1
 _SAY_WHY = "Please say why, for the patient: they read it in their e-mail."
 _CHOOSE_SLOT = "Choose one of the doctor's free times."
 _CHOOSE_RATING = f"Choose a rating from {min(Rating.values)} to {max(Rating.values)}."
@@ -46,20 +45,7 @@ _CHOOSE_RATING = f"Choose a rating from {min(Rating.values)} to {max(Rating.valu
 # -- who may call ------------------------------------------------------------------------------
 
 
-class _Roles(BasePermission):
-    """Signed in with one of `roles` (as the page's role_required); anyone else is a 403."""
-
-    roles: tuple[str, ...] = ()
-
-    def has_permission(self, request, view) -> bool:
-        return bool(request.user and request.user.is_authenticated and request.user.role in self.roles)
-
-
-class PatientsOnly(_Roles):
-    roles = (Role.PATIENT,)
-
-
-class MayCancel(_Roles):
+class MayCancel(RoleIn):
     """The patient, the doctor, or staff whose group may cancel (CANCEL_PERMISSION), as the pages."""
 
     roles = (Role.PATIENT, Role.DOCTOR, Role.STAFF)
@@ -70,20 +56,11 @@ class MayCancel(_Roles):
         return request.user.role != Role.STAFF or request.user.has_perm(CANCEL_PERMISSION)
 
 
-def _appointment_id(raw: str) -> int:
-    """The path's id: not a whole number in range is a 400 (an unknown one is the selector's 404)."""
-    field = serializers.IntegerField(min_value=1, max_value=_LARGEST_ID)
-    try:
-        return field.run_validation(raw)
-    except ApiValidationError as exc:
-        raise ApiValidationError({"id": exc.detail}) from exc
-
-
 def _visit(request, raw_id: str, now: dt.datetime) -> Appointment:
     """The appointment as its page reads it; someone else's (or an unknown id) is a 404."""
     return selectors.appointment_detail(
         user=request.user,
-        pk=_appointment_id(raw_id),
+        pk=path_id(raw_id),
         payment_status_shown=functools.partial(payment_status_seen_by, user=request.user),
         now=now,
     )
@@ -105,8 +82,7 @@ def _busy_is_unavailable():
         raise ServiceUnavailable(str(exc)) from exc
 
 
-_ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="The appointment's id.")
-_BAD_ID = error(400, "The id is not a number.")
+_ID = id_in_path("id", "The appointment's id.")
 _BUSY = error(503, "The appointment was changed a moment ago; nothing was done. Try again.")
 
 
@@ -164,7 +140,7 @@ class Cancellation(APIView):
     @extend_schema(
         operation_id="appointment_cancellation_preview",
         parameters=[_ID],
-        responses={200: CancellationOut, 400: _BAD_ID},
+        responses={200: CancellationOut, 400: BAD_ID},
     )
     def get(self, request, pk: str):
         """What canceling the visit now would give back, whether the caller may, and the visit's policy."""
@@ -406,7 +382,7 @@ class ReviewCreate(APIView):
     )
     def post(self, request, pk: str):
         """Rate the patient's own completed, paid visit, once."""
-        appointment = selectors.appointment_for_user(user=request.user, pk=_appointment_id(pk))
+        appointment = selectors.appointment_for_user(user=request.user, pk=path_id(pk))
         asked = ReviewIn(data=request.data)
         asked.is_valid(raise_exception=True)
         with refused_as_conflict(ReviewError):

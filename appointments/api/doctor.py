@@ -14,11 +14,10 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
-from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import Role
 from appointments import selectors, services
 from appointments.api.serializers import API_APPOINTMENT_RELATED, AppointmentOut, appointment_data
 from appointments.locks import AppointmentBusy
@@ -28,6 +27,7 @@ from appointments.services import AppointmentTransitionError, VisitNoteRefused
 from appointments.visit_actions import DoctorAction, doctor_actions
 from hospital.api.errors import refused_as_conflict
 from hospital.api.fields import ZonedDateTime, in_zone
+from hospital.api.paths import BAD_ID, DoctorsOnly, id_in_path, path_id
 from hospital.api.schema import error
 from hospital.audit import request_ip
 from payments.patient_labels import payment_status_seen_by
@@ -39,29 +39,10 @@ AGENDA_MAX_DAYS = 31
 AUDITED_AS = "through the API"
 
 
-class DoctorsOnly(BasePermission):
-    """The doctor's pages are for doctors (`role_required(Role.DOCTOR)`): any other role gets 403."""
-
-    def has_permission(self, request, view) -> bool:
-        return getattr(request.user, "role", None) == Role.DOCTOR
-
-
 DOCTOR_PERMISSIONS = [IsAuthenticated, DoctorsOnly]
 
 
-def path_id(value: str) -> int:
-    """An id from the URL: one that is not a number is a 400 (one that is not the caller's, a 404)."""
-    if not value.isascii() or not value.isdigit() or len(value) > 18:
-        raise serializers.ValidationError({"id": ["Not a valid id: a whole number is expected."]})
-    return int(value)
-
-
-def id_in_path(name: str, what: str) -> OpenApiParameter:
-    return OpenApiParameter(name, OpenApiTypes.INT, OpenApiParameter.PATH, description=what)
-
-
 VISIT_ID = id_in_path("visit_id", "The appointment's id.")
-BAD_ID = error(400, "The id in the path is not a whole number.")
 
 
 def _doctor_of(user):

@@ -9,12 +9,11 @@ import functools
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
-from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.access import get_for_user_or_404
-from accounts.models import Role
 from appointments import selectors
 from appointments.api.serializers import API_APPOINTMENT_RELATED, AppointmentOut, appointment_data
 from appointments.forms import AppointmentFilterForm, BookingForm
@@ -23,6 +22,7 @@ from appointments.services import BookingError
 from hospital.api import idempotency
 from hospital.api.errors import Conflict, ServiceUnavailable
 from hospital.api.fields import ZonedDateTime
+from hospital.api.paths import BAD_ID, PatientsOnly, id_in_path, path_id
 from hospital.api.schema import Error, error
 from hospital.api.throttling import Booking
 from payments import selectors as money
@@ -31,13 +31,7 @@ from payments.models import PaymentStatus
 from payments.patient_labels import payment_status_for_patient, payment_status_seen_by
 
 ALREADY_HELD = "already_held"
-
-
-class PatientsOnly(BasePermission):
-    """As the pages' role_required(Role.PATIENT): doctors and staff are refused (403)."""
-
-    def has_permission(self, request, view) -> bool:
-        return request.user.is_authenticated and request.user.role == Role.PATIENT
+_ID = id_in_path("pk", "The appointment's id.")
 
 
 def _site_url(request) -> str:
@@ -241,13 +235,15 @@ def _already_held(exc: BookingError) -> Response:
 class AppointmentDetail(APIView):
     permission_classes = [IsAuthenticated, PatientsOnly]
 
-    @extend_schema(responses=AppointmentDetailOut, operation_id="appointments_retrieve")
-    def get(self, request, pk: int):
+    @extend_schema(
+        parameters=[_ID], responses={200: AppointmentDetailOut, 400: BAD_ID}, operation_id="appointments_retrieve"
+    )
+    def get(self, request, pk: str):
         """One of the caller's appointments, with what its page offers: paying, canceling, moving, where it is."""
         now = timezone.now()
         appointment = selectors.appointment_detail(
             user=request.user,
-            pk=pk,
+            pk=path_id(pk),
             payment_status_shown=functools.partial(payment_status_seen_by, user=request.user),
             now=now,
         )
@@ -265,10 +261,11 @@ class AppointmentPay(APIView):
             503: error(503, "The payment provider could not be reached; the slot is still held, try again."),
         },
         operation_id="appointments_pay",
+        parameters=[_ID],
     )
-    def post(self, request, pk: int):
+    def post(self, request, pk: str):
         """Resume paying for an unpaid booking: a payment page to send the patient to."""
-        appointment = selectors.appointment_for_user(user=request.user, pk=pk)
+        appointment = selectors.appointment_for_user(user=request.user, pk=path_id(pk))
         try:
             url = payments.checkout_redirect_url(appointment_id=appointment.pk, site_url=_site_url(request))
         except payments.PaymentUnavailable as exc:
@@ -289,10 +286,11 @@ class AppointmentCancelHold(APIView):
             503: error(503, "The payment provider could not be reached, so the hold stays; try again."),
         },
         operation_id="appointments_cancel_hold",
+        parameters=[_ID],
     )
-    def post(self, request, pk: int):
+    def post(self, request, pk: str):
         """Give up an unpaid booking: its payment page is closed and the slot released; nothing is charged."""
-        appointment = selectors.appointment_for_user(user=request.user, pk=pk)
+        appointment = selectors.appointment_for_user(user=request.user, pk=path_id(pk))
         try:
             payments.hold_cancel(appointment_id=appointment.pk)
         except payments.PaymentUnavailable as exc:

@@ -6,10 +6,10 @@ from appointments.api import patient
 
 urlpatterns = [
     path("appointments/", patient.AppointmentList.as_view(), name="patient-appointments"),
-    path("appointments/<int:pk>/", patient.AppointmentDetail.as_view(), name="patient-appointment"),
-    path("appointments/<int:pk>/pay/", patient.AppointmentPay.as_view(), name="patient-appointment-pay"),
+    path("appointments/<str:pk>/", patient.AppointmentDetail.as_view(), name="patient-appointment"),
+    path("appointments/<str:pk>/pay/", patient.AppointmentPay.as_view(), name="patient-appointment-pay"),
     path(
-        "appointments/<int:pk>/cancel-hold/",
+        "appointments/<str:pk>/cancel-hold/",
         patient.AppointmentCancelHold.as_view(),
         name="patient-appointment-cancel-hold",
     ),

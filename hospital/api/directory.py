@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 
 from hospital import selectors
 from hospital.api.fields import Money, ZonedDateTime, in_zone, money
+from hospital.api.paths import path_id
 from hospital.api.schema import error
 from hospital.models import Doctor
 
@@ -170,20 +171,6 @@ SLOTS_PARAMETERS = [
 ]
 DOCTOR_ID = OpenApiParameter("doctor_id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The doctor's id.")
 
-# Ids are bigint: a longer number names no doctor (and must not reach the database as one).
-_LARGEST_ID = 2**63 - 1
-
-
-def _doctor_id(value: str) -> int:
-    """The path's id: not a whole number → 400; a number no doctor can have → 404."""
-    if not value.isascii() or not value.isdigit():
-        raise ValidationError({"doctor_id": ["A doctor's id is a whole number."]})
-    pk = int(value)
-    if not 0 < pk <= _LARGEST_ID:
-        raise Http404
-    return pk
-
-
 # ---- the views ----
 
 BAD_FILTER = "A filter's value is not valid (`fields` says which): an unknown specialty, a rating off the scale..."
@@ -240,7 +227,7 @@ class DoctorDetail(_Public, APIView):
     )
     def get(self, request, doctor_id: str):
         """One doctor as their page shows them; unlisted doctors are a 404 (but to staff, as on the page)."""
-        row = selectors.doctor_profile(pk=_doctor_id(doctor_id), user=request.user)
+        row = selectors.doctor_profile(pk=path_id(doctor_id, name="doctor_id"), user=request.user)
         if row is None:
             raise Http404
         return Response(
@@ -264,7 +251,7 @@ class DoctorSlots(_Public, generics.ListAPIView):
         responses={200: SlotOut(many=True), 400: error(400, BAD_DAYS)},
     )
     def get(self, request, doctor_id: str):
-        pk = _doctor_id(doctor_id)
+        pk = path_id(doctor_id, name="doctor_id")
         doctor = Doctor.objects.visible_to(request.user).filter(pk=pk).only("pk", "timezone").first()
         if doctor is None:
             raise Http404

@@ -9,8 +9,8 @@ its words.
 
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import generics, serializers, status
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, status
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.renderers import BaseRenderer, JSONRenderer
@@ -19,11 +19,11 @@ from rest_framework.response import Response
 from appointments.locks import AppointmentBusy
 from hospital.api.errors import refused_as_conflict
 from hospital.api.fields import money
+from hospital.api.paths import id_in_path, path_id
 from hospital.api.schema import AutoSchema, error
 from payments import receipt_documents
 from payments import services as payments
 from payments.api.serializers import (
-    MAX_ID,
     CreditNoteOut,
     PaymentDetailOut,
     PaymentFilter,
@@ -40,7 +40,7 @@ from payments.models import REFUND_PERMISSION
 from payments.patient_labels import PATIENT_PAYMENT_STATUSES
 from payments.selectors import payment_refunds, payment_seen_by, payments_seen_by, refundable_amount, sees_payments
 
-ID_IN_PATH = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The object's id.")
+ID_IN_PATH = id_in_path("pk", "The object's id.")
 BAD_ID = error(400, "The id in the path is not a whole number (or the filters are not valid).")
 
 
@@ -65,17 +65,6 @@ class SeesDocuments(BasePermission):
 
     def has_permission(self, request, view) -> bool:
         return receipt_documents.sees_documents(request.user)
-
-
-class _Id(serializers.Serializer):
-    id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
-
-
-def parse_id(value: str) -> int:
-    """An id from the path: one that is no whole number is a 400 (one that is nobody's, a 404)."""
-    parsed = _Id(data={"id": value})
-    parsed.is_valid(raise_exception=True)
-    return parsed.validated_data["id"]
 
 
 # -- payments ------------------------------------------------------------------------------------
@@ -103,7 +92,7 @@ class PaymentDetail(generics.GenericAPIView):
     def get(self, request, pk: str):
         """One payment, with what is left to refund (for staff)."""
         user = request.user
-        payment = payment_seen_by(user=user, pk=parse_id(pk))
+        payment = payment_seen_by(user=user, pk=path_id(pk))
         refundable = None if user.is_patient else refundable_amount(payment)
         return Response(
             {
@@ -120,7 +109,7 @@ class PaymentRefunds(generics.GenericAPIView):
     @extend_schema(parameters=[ID_IN_PATH], responses={200: RefundOut(many=True), 400: BAD_ID})
     def get(self, request, pk: str):
         """A payment's refunds, oldest first: ours (asked for by staff or a cancellation) and Stripe's."""
-        payment = payment_seen_by(user=request.user, pk=parse_id(pk))
+        payment = payment_seen_by(user=request.user, pk=path_id(pk))
         zone = payment.appointment.doctor.timezone
         page = self.paginate_queryset(payment_refunds(payment=payment))
         return self.get_paginated_response([refund_data(refund, zone=zone, user=request.user) for refund in page])
@@ -135,7 +124,7 @@ class PaymentRefunds(generics.GenericAPIView):
     )
     def post(self, request, pk: str):
         """Billing staff give back part or all of a payment, saying why; it is sent to Stripe after commit."""
-        payment = payment_seen_by(user=request.user, pk=parse_id(pk))
+        payment = payment_seen_by(user=request.user, pk=path_id(pk))
         asked = RefundIn(data=request.data)
         asked.is_valid(raise_exception=True)
         with refused_as_conflict(payments.RefundRefused, AppointmentBusy):
@@ -195,7 +184,7 @@ class _DocumentPdf(generics.GenericAPIView):
         return super().finalize_response(request, response, *args, **kwargs)
 
     def get(self, request, pk: str):
-        shown = self.page_for(user=request.user, pk=parse_id(pk))
+        shown = self.page_for(user=request.user, pk=path_id(pk))
         return HttpResponse(
             receipt_documents.document_pdf(shown),
             content_type="application/pdf",
@@ -228,7 +217,7 @@ class ReceiptDetail(generics.GenericAPIView):
     @extend_schema(parameters=[ID_IN_PATH], responses={200: ReceiptOut, 400: BAD_ID})
     def get(self, request, pk: str):
         """One receipt: its number, amount, issue time and line, as its page prints them."""
-        receipt = receipt_documents.receipt_seen_by(user=request.user, pk=parse_id(pk))
+        receipt = receipt_documents.receipt_seen_by(user=request.user, pk=path_id(pk))
         return Response(receipt_data(receipt, receipt_documents.receipt_shown(receipt)))
 
 
@@ -261,7 +250,7 @@ class CreditNoteDetail(generics.GenericAPIView):
     @extend_schema(parameters=[ID_IN_PATH], responses={200: CreditNoteOut, 400: BAD_ID})
     def get(self, request, pk: str):
         """One credit note: the refund it records, the receipt it credits, and whether it was voided."""
-        note = receipt_documents.credit_note_seen_by(user=request.user, pk=parse_id(pk))
+        note = receipt_documents.credit_note_seen_by(user=request.user, pk=path_id(pk))
         return Response(credit_note_data(note, receipt_documents.credit_note_shown(note)))
 
 

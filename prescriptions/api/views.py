@@ -9,16 +9,16 @@ from django.utils.cache import add_never_cache_headers
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
-from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.access import get_for_user_or_404
-from accounts.models import Role
-from appointments.api.doctor import BAD_ID, DOCTOR_PERMISSIONS, VISIT_ID, id_in_path, path_id
+from appointments.api.doctor import DOCTOR_PERMISSIONS, VISIT_ID
 from appointments.locks import AppointmentBusy
 from appointments.models import Appointment
 from hospital.api.errors import refused_as_conflict
+from hospital.api.paths import BAD_ID, DoctorsAndPatients, id_in_path, path_id
 from hospital.api.schema import error
 from hospital.audit import request_ip
 from prescriptions import selectors, services
@@ -31,14 +31,6 @@ from prescriptions.api.serializers import (
     prescription_row_data,
 )
 from prescriptions.pdf import prescription_pdf
-
-
-class DoctorsAndPatients(BasePermission):
-    """The prescription pages are for doctors and patients; staff read them in the admin."""
-
-    def has_permission(self, request, view) -> bool:
-        return getattr(request.user, "role", None) in (Role.DOCTOR, Role.PATIENT)
-
 
 READERS = [IsAuthenticated, DoctorsAndPatients]
 PRESCRIPTION_ID = id_in_path("prescription_id", "The prescription's id.")

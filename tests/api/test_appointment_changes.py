@@ -124,8 +124,9 @@ def test_an_id_that_is_not_a_number_is_400_and_an_unknown_one_404(api_as):
     response = client.get("/api/v1/appointments/abc/cancellation/")
     assert response.status_code == 400
     assert set(response.json()["error"]["fields"]) == {"id"}
-    assert client.post("/api/v1/appointments/0/cancel/", {}, format="json").status_code == 400
-    assert client.get("/api/v1/appointments/99999999999/reschedule/").status_code == 400
+    # Whole numbers that name nothing (0, past the largest id) are unknown ids: 404.
+    assert client.post("/api/v1/appointments/0/cancel/", {}, format="json").status_code == 404
+    assert client.get("/api/v1/appointments/99999999999999999999/reschedule/").status_code == 404
     assert client.get("/api/v1/appointments/999999/cancellation/").status_code == 404
     assert client.post("/api/v1/appointments/999999/review/", {"rating": 5}, format="json").status_code == 404
 

@@ -87,7 +87,7 @@ def test_a_doctor_id_that_is_not_a_number_is_a_400(doctor_id):
     for path in (f"/api/v1/doctors/{doctor_id}/", f"/api/v1/doctors/{doctor_id}/slots/"):
         response = get(path)
         assert response.status_code == 400, path
-        assert response.json()["error"]["fields"] == {"doctor_id": ["A doctor's id is a whole number."]}
+        assert response.json()["error"]["fields"] == {"doctor_id": ["Not a valid id: a whole number is expected."]}
 
 
 # ---- specialties ----

@@ -209,7 +209,7 @@ def test_front_desk_who_cannot_see_money_are_refused_payments_and_documents(worl
     assert not Refund.objects.filter(reason=RefundReason.STAFF).exists()
 
 
-@pytest.mark.parametrize("bad", ["abc", "0", "-3", "99999999999999999999"])
+@pytest.mark.parametrize("bad", ["abc", "-3", "1.5"])
 def test_an_id_that_is_no_id_is_a_400_and_one_that_is_nobodys_a_404(world, api_as, bad):
     staff = api_as("staff")
     for path in (
@@ -221,7 +221,7 @@ def test_an_id_that_is_no_id_is_a_400_and_one_that_is_nobodys_a_404(world, api_a
         response = staff.get(path)
         assert response.status_code == 400, path
         assert set(response.json()["error"]["fields"]) == {"id"}
-    for path in ("/api/v1/payments/999999/", "/api/v1/receipts/999999/", "/api/v1/credit-notes/999999/pdf/"):
+    for path in ("/api/v1/payments/999999/", "/api/v1/receipts/0/", "/api/v1/credit-notes/99999999999999999999/pdf/"):
         assert staff.get(path).status_code == 404
 
 
