@@ -7,7 +7,8 @@ write runs, so a second request with the key, however close behind, finds it: th
 while the first still runs is a 409 `request_in_progress`; once the first has answered, its answer
 is replayed (`Idempotent-Replayed: true`); another request under the same key is a 422
 `idempotency_key_reused`. An answer that says the server failed (5xx: nothing was done) lets the
-key go, so the retry runs. Requests whose values do not validate never claim a key.
+key go, so the retry runs. Requests whose values do not validate never claim a key. A claim
+still running after STALE_AFTER was left by a process that died: the next request may take it.
 """
 
 import datetime as dt
@@ -17,6 +18,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import exceptions, serializers
@@ -29,6 +31,9 @@ from hospital.models import IdempotentRequest, IdempotentRequestState
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
 REPLAYED_HEADER = "Idempotent-Replayed"
+# No request of ours runs this long (Stripe's calls have a budget of seconds): a claim this old
+# and still running belongs to a process that died before it could answer.
+STALE_AFTER = dt.timedelta(minutes=5)
 
 IN_PROGRESS = "A request with this Idempotency-Key is still being processed. Try again in a moment."
 REUSED = "This Idempotency-Key was already used for a different request. Use a new key for a new request."
@@ -74,8 +79,12 @@ def _lifetime() -> dt.timedelta:
 def _claim(*, user, key: str, fingerprint: str, now: dt.datetime) -> IdempotentRequest | None:
     """Claim `key` for this request and commit the claim; the row already holding it, if any."""
     with transaction.atomic():
-        # Keys past their lifetime are forgotten: the caller's own, each time they send one.
-        IdempotentRequest.objects.filter(user=user, created_at__lte=now - _lifetime()).delete()
+        # Keys past their lifetime are forgotten, and claims of dead processes let go: the
+        # caller's own, each time they send a key.
+        IdempotentRequest.objects.filter(user=user).filter(
+            Q(created_at__lte=now - _lifetime())
+            | Q(state=IdempotentRequestState.RUNNING, created_at__lte=now - STALE_AFTER)
+        ).delete()
     try:
         with transaction.atomic():
             IdempotentRequest.objects.create(user=user, key=key, fingerprint=fingerprint, created_at=now)

@@ -17,6 +17,7 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
 from appointments.locks import AppointmentBusy
+from hospital.api import idempotency
 from hospital.api.errors import refused_as_conflict
 from hospital.api.fields import money
 from hospital.api.paths import id_in_path, path_id
@@ -115,23 +116,28 @@ class PaymentRefunds(generics.GenericAPIView):
         return self.get_paginated_response([refund_data(refund, zone=zone, user=request.user) for refund in page])
 
     @extend_schema(
-        parameters=[ID_IN_PATH],
+        parameters=[ID_IN_PATH, idempotency.PARAMETER],
         request=RefundIn,
         responses={
             201: RefundOut,
             409: error(409, "Not refundable: more than is left, nothing left, or the visit changed a moment ago."),
+            422: error(422),
         },
     )
     def post(self, request, pk: str):
-        """Billing staff give back part or all of a payment, saying why; it is sent to Stripe after commit."""
+        """Billing staff give back part or all of a payment, saying why; it is sent to Stripe after commit.
+        With an Idempotency-Key, a retried request gives the first answer and refunds nothing more."""
         payment = payment_seen_by(user=request.user, pk=path_id(pk))
         asked = RefundIn(data=request.data)
         asked.is_valid(raise_exception=True)
+        return idempotency.once_per_key(self, request, lambda: self._refund(request, payment, asked.validated_data))
+
+    def _refund(self, request, payment, asked: dict) -> Response:
         with refused_as_conflict(payments.RefundRefused, AppointmentBusy):
             refund = payments.payment_refund(
                 payment_id=payment.pk,
-                amount=asked.validated_data["amount"],
-                note=asked.validated_data["note"],
+                amount=asked["amount"],
+                note=asked["note"],
                 by=request.user,
             )
         data = refund_data(refund, zone=payment.appointment.doctor.timezone, user=request.user)

@@ -159,6 +159,29 @@ def test_a_key_is_forgotten_after_its_lifetime(world, api_as, standin, settings)
 
 
 @pytest.mark.django_db
+def test_a_claim_left_running_by_a_dead_process_is_taken_over(world, api_as, standin):
+    client = api_as("patient")
+    IdempotentRequest.objects.create(
+        user=world.patient, key=KEY, fingerprint="0" * 64, created_at=timezone.now() - dt.timedelta(minutes=6)
+    )
+    response = book(client, a_slot(world))
+
+    assert response.status_code == 201
+    assert IdempotentRequest.objects.get(key=KEY).state == IdempotentRequestState.DONE
+
+
+@pytest.mark.django_db
+def test_a_claim_running_for_a_moment_is_still_in_progress(world, api_as, standin):
+    IdempotentRequest.objects.create(user=world.patient, key=KEY, fingerprint="0" * 64)
+    slot = a_slot(world)
+    client = api_as("patient")
+    held = client.post(LIST, {"slot": slot.pk, "reason": ""}, format="json", HTTP_IDEMPOTENCY_KEY=KEY)
+
+    assert held.status_code in (409, 422)  # a running claim of another request: never a second run
+    assert not Appointment.objects.filter(slot=slot).exists()
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("key", ["", "   ", "k" * 256])
 def test_a_key_that_is_blank_or_too_long_is_400(world, api_as, key):
     response = book(api_as("patient"), a_slot(world), key=key)

@@ -325,6 +325,21 @@ def test_billing_refunds_part_of_a_payment_and_the_row_and_the_timeline_say_so(w
     assert [(r["id"], r["amount"]["amount"], r["note"]) for r in listed["results"]] == [(refund.pk, 3000, None)]
 
 
+def test_a_refund_retried_with_its_idempotency_key_gives_the_first_answer_and_refunds_once(world, api_as):
+    payment = paid(world)
+    staff = api_as("staff")
+    path, body = f"/api/v1/payments/{payment.pk}/refunds/", {"amount": 2000, "note": "Late start."}
+
+    first = staff.post(path, body, format="json", HTTP_IDEMPOTENCY_KEY="refund-1")
+    again = staff.post(path, body, format="json", HTTP_IDEMPOTENCY_KEY="refund-1")
+    other = staff.post(path, {**body, "amount": 1000}, format="json", HTTP_IDEMPOTENCY_KEY="refund-1")
+
+    assert (first.status_code, again.status_code, other.status_code) == (201, 201, 422)
+    assert again.json() == first.json() and again.headers["Idempotent-Replayed"] == "true"
+    assert other.json()["error"]["code"] == "idempotency_key_reused"
+    assert list(Refund.objects.filter(payment=payment).values_list("amount", flat=True)) == [2000]
+
+
 def test_more_than_is_left_is_refused_in_the_services_words_and_changes_nothing(world, api_as):
     payment = paid(world)
     staff = api_as("staff")
