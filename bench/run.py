@@ -456,6 +456,13 @@ def pages_to_measure(people: seeding.People, portal: seeding.PortalDoctor, *, bi
         # The admin's money dashboard as billing staff: the last 12 months of every paid visit above,
         # summed in the database by month, doctor and currency, with its charts and the doctor filter.
         Page("money dashboard", "/admin/payments/dashboard/", billing_session, "Revenue per month", public=False),
+        # The REST API's lists (JSON, never cached), called with the same sessions as the pages.
+        Page("API: doctors", "/api/v1/doctors/", None, '"results"', public=False),
+        Page("API: a doctor's free slots", f"/api/v1/doctors/{doctor.pk}/slots/", None, '"starts_at"', public=False),
+        Page("API: my appointments", "/api/v1/appointments/", signed_in, '"starts_at"', public=False),
+        Page("API: my payments", "/api/v1/payments/", signed_in, '"captured"', public=False),
+        Page("API: doctor's agenda", "/api/v1/agenda/", portal.session, '"patient"', public=False),
+        Page("API docs page", "/api/v1/docs/", None, "swagger-ui", public=False),
     ]
 
 
