@@ -39,7 +39,7 @@ class NewToken(TokenOut):
 
 
 class TokenList(generics.ListCreateAPIView):
-    """The caller's live API tokens (GET), or a new one from an e-mail address and password (POST)."""
+    """The caller's live API tokens, newest first (the secrets are never shown again)."""
 
     serializer_class = TokenOut
 
@@ -58,6 +58,8 @@ class TokenList(generics.ListCreateAPIView):
         auth=[],
     )
     def post(self, request):
+        """Log in: a new token from an e-mail address and password, named for the app that will use it.
+        Failed log-ins count towards the same lock-out as the site's log-in page."""
         asked = TokenRequest(data=request.data)
         asked.is_valid(raise_exception=True)
         # django-axes counts this attempt and refuses a locked-out address and e-mail pair.
@@ -110,6 +112,7 @@ class MeView(APIView):
 
     @extend_schema(responses=Me)
     def get(self, request):
+        """Who is calling: the account, its role and the zone its own times are shown in."""
         user = request.user
         return Response(
             Me(
