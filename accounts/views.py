@@ -8,7 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.messages.views import SuccessMessageMixin
 from django.core.exceptions import ValidationError
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render, resolve_url
+from django.shortcuts import redirect, render, resolve_url
 from django.urls import Resolver404, resolve, reverse, reverse_lazy
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
@@ -182,10 +182,10 @@ def api_token_create(request):
 @require_POST
 def api_token_revoke(request, token_key: str):
     """Revoke one of the user's own tokens; another user's, or one already gone, is a 404."""
-    token = get_object_or_404(ApiToken.objects.live(), user=request.user, token_key=token_key)
-    if not services.api_token_revoke(user=request.user, token_key=token.token_key):
+    name = services.api_token_revoke(user=request.user, token_key=token_key)
+    if name is None:
         raise Http404
-    messages.success(request, f"The token “{token.name}” was revoked: programs using it can no longer sign in.")
+    messages.success(request, f"The token “{name}” was revoked: programs using it can no longer sign in.")
     return redirect(reverse("accounts:profile") + "#api-tokens")
 
 

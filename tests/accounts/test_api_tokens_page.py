@@ -174,3 +174,17 @@ def test_every_role_has_the_section_with_times_on_their_own_clock(client, settin
         assert f'<time datetime="{moment.isoformat()}">{shown(moment, zone)}</time>' in page
     if role == "doctor":
         assert format_short(used, zone).endswith(" JST")
+
+
+def test_a_key_with_a_nul_byte_is_a_404_not_a_server_error(patient_client, patient):
+    """PostgreSQL refuses NUL in a query: DELETE /api/v1/auth/tokens/<key>/ with one was a 500."""
+    ApiToken.objects.create(user=patient, name="Phone")
+
+    assert patient_client.post("/accounts/profile/api-tokens/nbh_a%00b/revoke/").status_code == 404
+    client = APIClient()
+    _, secret = ApiToken.objects.create(user=patient, name="Script")
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    response = client.delete("/api/v1/auth/tokens/nbh_a%00b/")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+    assert ApiToken.objects.filter(user=patient).count() == 2
