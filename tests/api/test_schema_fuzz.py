@@ -3,7 +3,7 @@ is a 5xx, and every answer matches what the schema says it returns.
 
 The schema is fetched from /api/v1/schema/ when the test runs, so the test covers whatever
 endpoints exist then. Requests go straight into the WSGI application (no server), as a patient,
-a doctor and a visitor, each with a real Bearer token. Bounded: a few examples per operation,
+a doctor and a visitor, each with a real Bearer token; Stripe is the project's stand-in. Bounded: a few examples per operation,
 the same ones each run (derandomized), no deadline.
 """
 
@@ -41,8 +41,9 @@ def _keep_the_tests_connection():
 
 
 @pytest.fixture(params=CALLERS)
-def caller(request, world) -> dict[str, str]:
-    """The Authorization header of one role (none for a visitor)."""
+def caller(request, world, standin) -> dict[str, str]:
+    """The Authorization header of one role (none for a visitor). Stripe is the stand-in, so a
+    booking or a refund goes through as it would, and a 503 (Stripe unreachable) is a failure."""
     user = world.user(request.param)
     if user is None:
         return {}
