@@ -3,8 +3,8 @@ is a 5xx, and every answer matches what the schema says it returns.
 
 The schema is fetched from /api/v1/schema/ when the test runs, so the test covers whatever
 endpoints exist then. Requests go straight into the WSGI application (no server), as a patient,
-a doctor and a visitor, each with a real Bearer token; Stripe is the project's stand-in. Bounded: a few examples per operation,
-the same ones each run (derandomized), no deadline.
+a doctor and a visitor, each with a real Bearer token; Stripe is the project's stand-in.
+Bounded: a few examples per operation, the same ones each run (derandomized), no deadline.
 """
 
 import os

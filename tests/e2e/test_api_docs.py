@@ -70,6 +70,27 @@ def test_swagger_ui_renders_every_operation_under_the_csp(live_server, page, scr
     problems.assert_none()
 
 
+def test_swagger_ui_tries_an_operation_with_a_token(live_server, page):
+    """Authorize with a Bearer token and run GET /api/v1/me/ from the page: the CSP lets it call us."""
+    patient = PatientFactory(email="pat@example.com")
+    _, secret = ApiToken.objects.create(user=patient, name="docs page")
+    problems = open_docs_page(page, f"{live_server.url}/api/v1/docs/")
+
+    page.get_by_role("button", name="Authorize").first.click()
+    bearer = page.locator("input[aria-label='auth-bearer-value']")
+    bearer.fill(secret)
+    page.locator(".auth-container", has=bearer).get_by_role("button", name="Apply credentials").click()
+    page.get_by_role("button", name="Close").first.click()
+    me = page.locator("#operations-me-me_retrieve")
+    me.locator(".opblock-summary-path").click()
+    me.get_by_role("button", name="Try it out").click()
+    me.get_by_role("button", name="Execute").click()
+
+    expect(me.locator(".live-responses-table tbody .response-col_status").first).to_have_text("200")
+    expect(me.locator(".live-responses-table .microlight").first).to_contain_text('"email": "pat@example.com"')
+    problems.assert_none()
+
+
 def test_redoc_renders_the_reference_under_the_csp(live_server, page):
     problems = open_docs_page(page, f"{live_server.url}/api/v1/reference/")
 
