@@ -6,6 +6,7 @@ from django.contrib.auth.password_validation import password_validators_help_tex
 from django.utils import timezone
 
 from accounts.models import Role, hospital_time_zone, normalize_email_address
+from accounts.services import API_TOKEN_LIFETIMES_DAYS
 from accounts.timezones import timezone_choices
 
 OLDEST_PLAUSIBLE_AGE_YEARS = 125
@@ -100,3 +101,24 @@ class EmailAuthenticationForm(AuthenticationForm):
 
     def clean_username(self) -> str:
         return normalize_email_address(self.cleaned_data["username"])
+
+
+def _lifetime_label(days: int) -> str:
+    return "1 year" if days == 365 else f"{days} days"
+
+
+class ApiTokenForm(forms.Form):
+    """A new API token on the profile page: what it is for, and how long it lives."""
+
+    name = forms.CharField(
+        label="Token name",
+        max_length=80,
+        help_text="Which app or device will use it, so you can tell your tokens apart (e.g. “My phone”).",
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    days = forms.TypedChoiceField(
+        label="Expires after",
+        coerce=int,
+        choices=[(days, _lifetime_label(days)) for days in API_TOKEN_LIFETIMES_DAYS],
+        initial=90,
+    )

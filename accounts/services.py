@@ -139,7 +139,12 @@ def api_token_create(*, user: User, name: str, days: int) -> tuple[ApiToken, str
     return ApiToken.objects.create(user=user, name=name[:80], expiry=datetime.timedelta(days=days))
 
 
-def api_token_revoke(*, user: User, token_key: str) -> bool:
-    """Revoke one of `user`'s own tokens; False when they have none by that key."""
-    deleted, _ = ApiToken.objects.filter(user=user, token_key=token_key).delete()
-    return bool(deleted)
+def api_token_revoke(*, user: User, token_key: str) -> str | None:
+    """Revoke one of `user`'s own live tokens: its name, or None when they have none by that key."""
+    if "\x00" in token_key:  # no key has one, and PostgreSQL refuses it in a query (a 500, not a 404)
+        return None
+    token = ApiToken.objects.live().filter(user=user, token_key=token_key).only("name").first()
+    if token is None:
+        return None
+    deleted, _ = ApiToken.objects.filter(pk=token.pk).delete()
+    return token.name if deleted else None  # None: revoked a moment ago, by another request

@@ -7,15 +7,19 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.messages.views import SuccessMessageMixin
 from django.core.exceptions import ValidationError
+from django.http import Http404
 from django.shortcuts import redirect, render, resolve_url
-from django.urls import Resolver404, resolve, reverse_lazy
+from django.urls import Resolver404, resolve, reverse, reverse_lazy
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods
+from django.utils.cache import add_never_cache_headers
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import services
-from accounts.forms import EmailAuthenticationForm, ProfileForm, SignUpForm
+from accounts.forms import ApiTokenForm, EmailAuthenticationForm, ProfileForm, SignUpForm
+from accounts.models import ApiToken
 from accounts.next_url import safe_next_url
 from hospital.models import Slot
+from hospital.timefmt import format_date, format_short
 
 
 def _booking_label(next_url: str) -> str:
@@ -81,10 +85,47 @@ class LoginView(auth_views.LoginView):
         return super().get_default_redirect_url()
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def profile(request):
+def _own_time_zone(user) -> str:
+    """The zone a user's own times are shown in: a patient's or a doctor's, else the hospital's."""
+    for profile in ("patient_profile", "doctor_profile"):
+        zone = getattr(getattr(user, profile, None), "timezone", None)
+        if zone:
+            return zone
+    return settings.HOSPITAL_TIME_ZONE
+
+
+def _shown(moment, zone: str, style=format_short) -> dict | None:
+    return None if moment is None else {"iso": moment.isoformat(), "text": style(moment, zone)}
+
+
+def _profile_page(request, *, form=None, token_form=None, status: int = 200):
+    """The profile page: the user's details, and their API tokens (live ones only)."""
     user = request.user
+    if form is None:
+        form = ProfileForm(initial=_profile_initial(user), role=user.role)
+    zone = _own_time_zone(user)
+    tokens = [
+        {
+            "key": token.token_key,
+            "name": token.name,
+            "created": _shown(token.created, zone, format_date),
+            "expires": _shown(token.expiry, zone, format_date),
+            "last_used": _shown(token.last_used_at, zone),
+        }
+        for token in ApiToken.objects.live().filter(user=user).order_by("-created")
+    ]
+    context = {
+        "form": form,
+        "doctor": getattr(user, "doctor_profile", None) if user.is_doctor else None,
+        "token_form": token_form or ApiTokenForm(),
+        "tokens": tokens,
+        "tokens_most": services.API_TOKENS_PER_USER,
+        "time_zone": zone,
+    }
+    return render(request, "accounts/profile.html", context, status=status)
+
+
+def _profile_initial(user) -> dict:
     patient_profile = getattr(user, "patient_profile", None) if user.is_patient else None
     initial = {
         "first_name": user.first_name,
@@ -94,13 +135,58 @@ def profile(request):
     }
     if patient_profile:
         initial["timezone"] = patient_profile.timezone
-    form = ProfileForm(request.POST if request.method == "POST" else None, initial=initial, role=user.role)
-    if request.method == "POST" and form.is_valid():
-        services.user_profile_update(user=user, **form.cleaned_data)
-        messages.success(request, "Your details were saved.")
-        return redirect("accounts:profile")
-    doctor = getattr(user, "doctor_profile", None) if user.is_doctor else None
-    return render(request, "accounts/profile.html", {"form": form, "doctor": doctor})
+    return initial
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile(request):
+    user = request.user
+    if request.method == "POST":
+        form = ProfileForm(request.POST, initial=_profile_initial(user), role=user.role)
+        if form.is_valid():
+            services.user_profile_update(user=user, **form.cleaned_data)
+            messages.success(request, "Your details were saved.")
+            return redirect("accounts:profile")
+        return _profile_page(request, form=form)
+    return _profile_page(request)
+
+
+@login_required
+@require_POST
+def api_token_create(request):
+    """A new API token; its secret is on this response only (never stored, never shown again)."""
+    token_form = ApiTokenForm(request.POST)
+    if token_form.is_valid():
+        try:
+            token, secret = services.api_token_create(
+                user=request.user, name=token_form.cleaned_data["name"], days=token_form.cleaned_data["days"]
+            )
+        except ValidationError as error:
+            token_form.add_error(None, error)
+        except services.ApiTokenRefused as refusal:
+            token_form.add_error(None, str(refusal))
+        else:
+            zone = _own_time_zone(request.user)
+            response = render(
+                request,
+                "accounts/api_token_created.html",
+                {"token": token, "secret": secret, "expires": _shown(token.expiry, zone)},
+            )
+            add_never_cache_headers(response)  # no-store: Back and the browser's cache cannot show it again
+            return response
+    return _profile_page(request, token_form=token_form, status=400)
+
+
+@login_required
+@require_POST
+def api_token_revoke(request, token_key: str):
+    """Revoke one of the user's own tokens; another user's, or one already gone, is a 404."""
+    name = services.api_token_revoke(user=request.user, token_key=token_key)
+    if name is None:
+        raise Http404
+    messages.success(request, f"The token “{name}” was revoked: programs using it can no longer sign in.")
+    return redirect(reverse("accounts:profile") + "#api-tokens")
 
 
 class PasswordChangeView(SuccessMessageMixin, auth_views.PasswordChangeView):

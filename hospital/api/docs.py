@@ -8,7 +8,10 @@ from rest_framework.permissions import AllowAny
 SCHEMA_URL_NAME = "api:schema"
 
 schema = SpectacularAPIView.as_view(permission_classes=[AllowAny])
-swagger = SpectacularSwaggerSplitView.as_view(url_name=SCHEMA_URL_NAME, permission_classes=[AllowAny])
+# Our page (drf-spectacular's, with the document's language named for screen readers).
+swagger = SpectacularSwaggerSplitView.as_view(
+    url_name=SCHEMA_URL_NAME, template_name="api/swagger.html", permission_classes=[AllowAny]
+)
 redoc = SpectacularRedocView.as_view(
     url_name=SCHEMA_URL_NAME, template_name="api/redoc.html", permission_classes=[AllowAny]
 )
