@@ -12,6 +12,10 @@ hospital_patterns = (
     "hospital",
 )
 
+# A path under /api/ that no route matches answers in the API's error shape, not an HTML page.
+handler404 = "hospital.api.errors.not_found"
+handler500 = "hospital.api.errors.server_error"
+
 admin.site.site_header = "Hospital administration"
 admin.site.site_title = "Hospital admin"
 

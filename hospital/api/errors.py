@@ -9,7 +9,8 @@ from contextlib import contextmanager
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -83,3 +84,20 @@ def exception_handler(exc, context):
         body = {"code": _first_code(exc), "message": str(exc.detail), "fields": {}}
     response.data = {"error": body}
     return response
+
+
+def _api_error(status: int, code: str, message: str) -> JsonResponse:
+    return JsonResponse({"error": {"code": code, "message": message, "fields": {}}}, status=status)
+
+
+def not_found(request, exception):
+    """Django's 404 for a path no route matches: in the API's error shape under /api/."""
+    if request.path.startswith("/api/"):
+        return _api_error(404, "not_found", exceptions.NotFound.default_detail)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    if request.path.startswith("/api/"):
+        return _api_error(500, "server_error", "Something went wrong on our side. Please try again later.")
+    return defaults.server_error(request)

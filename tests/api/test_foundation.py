@@ -1,5 +1,7 @@
 """The API's shared behaviour: token log-in, the error shape, 401 before 403, the schema."""
 
+import json
+
 import pytest
 from django.core.management import call_command
 from rest_framework.test import APIClient
@@ -111,3 +113,19 @@ def test_account_permissions(world, api_as, row):
 
 def test_the_schema_validates_with_no_warning(tmp_path):
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
+
+
+def test_a_path_no_route_matches_is_a_json_404_under_the_api_and_the_sites_page_elsewhere(client):
+    response = client.get("/api/v1/no-such-thing/")
+    assert response.status_code == 404
+    assert response.json() == {"error": {"code": "not_found", "message": "Not found.", "fields": {}}}
+    page = client.get("/no-such-page/")
+    assert page.status_code == 404 and page["Content-Type"].startswith("text/html")
+
+
+def test_an_unexpected_fault_under_the_api_is_a_json_500_without_details(rf):
+    from hospital.api.errors import server_error
+
+    response = server_error(rf.get("/api/v1/me/"))
+    assert response.status_code == 500
+    assert json.loads(response.content)["error"]["code"] == "server_error"
