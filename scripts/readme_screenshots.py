@@ -159,6 +159,25 @@ def staff_money(page, base_url: str) -> None:
         shoot(page, name)
 
 
+def api_pages(page, base_url: str) -> None:
+    """The demo patient's API tokens on their profile (one made for the picture), and the API's
+    two documentation pages, rendered from the schema (operations expanded as a reader finds them)."""
+    log_in(page, base_url, "patient@example.com")
+    page.goto(base_url + "/accounts/profile/")
+    if not page.locator(".token-table").count():
+        page.get_by_label("Token name").fill("My phone")
+        page.get_by_role("button", name="Create token").click()
+        page.goto(base_url + "/accounts/profile/")
+    page.locator("#api-tokens").scroll_into_view_if_needed()
+    shoot(page, "profile-api-tokens")
+    page.goto(base_url + "/api/v1/docs/")
+    page.locator(".opblock").first.wait_for()
+    shoot(page, "api-docs")
+    page.goto(base_url + "/api/v1/reference/")
+    page.get_by_role("heading", name="Northbridge Hospital API").first.wait_for()
+    page.screenshot(path=str(OUT / "api-reference.png"))
+
+
 def main(base_url: str) -> None:
     wait_for(base_url)
     OUT.mkdir(parents=True, exist_ok=True)
@@ -180,6 +199,7 @@ def main(base_url: str) -> None:
         patient_after_the_visit(page, base_url)
         patient_money(page, base_url)
         staff_money(page, base_url)
+        api_pages(page, base_url)
         browser.close()
     print(f"Screenshots written to {OUT}")
 
