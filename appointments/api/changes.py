@@ -70,7 +70,7 @@ def _appointment_out(request, raw_id: str, now: dt.datetime) -> dict:
     appointment = _visit(request, raw_id, now)
     payment = getattr(appointment, "payment", None)
     shown = payment_status_seen_by(payment.status, request.user) if payment else None
-    return appointment_data(appointment, payment_status=shown)
+    return appointment_data(appointment, payment_status=shown, sees_money=money_selectors.sees_payments(request.user))
 
 
 @contextmanager
@@ -91,7 +91,7 @@ _BUSY = error(503, "The appointment was changed a moment ago; nothing was done. 
 
 class PolicyWindowOut(serializers.Serializer):
     percent = serializers.IntegerField(help_text="The share of what was paid that comes back.")
-    amount = Money()
+    amount = Money(allow_null=True, help_text="What that share is (null for doctors and front desk).")
     after = ZonedDateTime(allow_null=True, help_text="Canceling after this time (null: any time since booking) ...")
     until = ZonedDateTime(allow_null=True, help_text="... and by this time (null: up to the start).")
 
@@ -105,7 +105,7 @@ class CancellationOut(serializers.Serializer):
         "the doctor or staff. Null when the caller may not cancel.",
     )
     refund_percent = serializers.IntegerField(allow_null=True)
-    paid = Money(allow_null=True, help_text="What was paid for the visit.")
+    paid = Money(allow_null=True, help_text="What was paid for the visit (null for doctors and front desk).")
     time_zone = serializers.CharField(help_text="The doctor's IANA zone, in which the times are given.")
     policy = PolicyWindowOut(many=True, help_text="The visit's cancellation policy, copied when it was booked.")
 
@@ -156,17 +156,20 @@ class Cancellation(APIView):
         )
         windows = money_selectors.visit_policy_windows(appointment=appointment, payment=payment) if payment else []
         currency = payment.currency if payment else appointment.fee_currency
+        # What the cancel itself gives back is told to whoever cancels (as the pages' messages do);
+        # what was paid and each window's amount only to those who read payments.
+        sees_money = money_selectors.sees_payments(request.user)
         data = {
             "may_cancel": not refusal and quote is not None,
             "refusal": refusal or None,
             "refund": money(quote.amount, quote.currency) if quote else None,
             "refund_percent": quote.percent if quote else None,
-            "paid": money(payment.captured_amount, payment.currency) if payment is not None else None,
+            "paid": money(payment.captured_amount, payment.currency) if payment is not None and sees_money else None,
             "time_zone": zone,
             "policy": [
                 {
                     "percent": window.percent,
-                    "amount": money(window.amount, currency),
+                    "amount": money(window.amount, currency) if sees_money else None,
                     "after": in_zone(window.after, zone),
                     "until": in_zone(window.until, zone),
                 }

@@ -104,7 +104,7 @@ def _patient_name(user) -> str:
 
 def agenda_row(appointment: Appointment, *, user, now: dt.datetime) -> dict:
     return {
-        **appointment_data(appointment, payment_status=_payment_status(appointment, user)),
+        **appointment_data(appointment, payment_status=_payment_status(appointment, user), sees_money=False),
         "patient": {"id": appointment.patient_id, "name": _patient_name(appointment.patient)},
         "actions": [
             action.value
@@ -232,7 +232,9 @@ def visit_data(visit: selectors.DoctorVisit, *, user) -> dict:
     profile = getattr(appointment.patient, "patient_profile", None)
     section = prescriptions_for_appointment(appointment=appointment, user=user)
     return {
-        "appointment": appointment_data(appointment, payment_status=_payment_status(appointment, user)),
+        "appointment": appointment_data(
+            appointment, payment_status=_payment_status(appointment, user), sees_money=False
+        ),
         "patient": {
             "id": appointment.patient_id,
             "name": visit.patient_name,
@@ -287,7 +289,7 @@ def _moved(request, pk: int) -> Response:
     appointment = selectors.appointment_detail(
         user=request.user, pk=pk, payment_status_shown=functools.partial(payment_status_seen_by, user=request.user)
     )
-    data = appointment_data(appointment, payment_status=_payment_status(appointment, request.user))
+    data = appointment_data(appointment, payment_status=_payment_status(appointment, request.user), sees_money=False)
     return Response(AppointmentOut(data).data)
 
 

@@ -46,7 +46,9 @@ def _patients_appointment(user, pk: int) -> Appointment:
 def _out(appointment: Appointment) -> dict:
     """The appointment as its patient reads it (a dispute reads 'paid', a lost one 'refunded')."""
     payment = getattr(appointment, "payment", None)
-    return appointment_data(appointment, payment_status=payment_status_for_patient(payment.status) if payment else None)
+    return appointment_data(
+        appointment, payment_status=payment_status_for_patient(payment.status) if payment else None, sees_money=True
+    )
 
 
 def _choices(name: str) -> list[tuple[str, str]]:

@@ -28,7 +28,11 @@ class AppointmentOut(serializers.Serializer):
     time_zone = serializers.CharField(help_text="The doctor's IANA zone, in which the times above are given.")
     reason = serializers.CharField(allow_blank=True)
     visit_type = serializers.ChoiceField(choices=VisitType.choices)
-    fee = Money()
+    fee = Money(
+        allow_null=True,
+        help_text="The fee agreed at booking. Null for callers who never read amounts (doctors, front desk), "
+        "as on the pages.",
+    )
     payment_status = serializers.CharField(
         allow_null=True, help_text="As the caller reads it (a patient sees 'refunded' where staff see a dispute)."
     )
@@ -36,7 +40,7 @@ class AppointmentOut(serializers.Serializer):
     cancel_reason = serializers.ChoiceField(choices=CancelReason.choices, allow_null=True)
 
 
-def appointment_data(appointment: Appointment, *, payment_status: str | None) -> dict:
+def appointment_data(appointment: Appointment, *, payment_status: str | None, sees_money: bool) -> dict:
     doctor = appointment.doctor
     zone = doctor.timezone
     return {
@@ -48,7 +52,7 @@ def appointment_data(appointment: Appointment, *, payment_status: str | None) ->
         "time_zone": zone,
         "reason": appointment.reason,
         "visit_type": appointment.visit_type,
-        "fee": money(appointment.fee_amount, appointment.fee_currency),
+        "fee": money(appointment.fee_amount, appointment.fee_currency) if sees_money else None,
         "payment_status": payment_status,
         "hold_expires_at": in_zone(appointment.hold_expires_at, zone)
         if appointment.status == AppointmentStatus.PENDING_PAYMENT

@@ -165,7 +165,27 @@ def test_ten_hours_ahead_the_patient_gets_half_and_the_doctor_everything(world, 
 
     assert (patients["refund"], patients["refund_percent"]) == ({"amount": 4000, "currency": "jpy"}, 50)
     assert (doctors["refund"], doctors["refund_percent"]) == ({"amount": 8000, "currency": "jpy"}, 100)
-    assert patients["policy"] == doctors["policy"]  # the visit's policy, whoever asks
+    # The visit's policy, whoever asks; its amounts, and what was paid, only for who reads payments.
+    assert [(w["percent"], w["until"]) for w in patients["policy"]] == [
+        (w["percent"], w["until"]) for w in doctors["policy"]
+    ]
+    assert [w["amount"]["amount"] for w in patients["policy"]] == [8000, 4000, 0]
+    assert {w["amount"] for w in doctors["policy"]} == {None} and doctors["paid"] is None
+
+
+def test_front_desk_may_cancel_but_read_no_amounts_but_the_refund_their_cancel_gives(world):
+    from django.contrib.auth.models import Group
+
+    from accounts.models import StaffGroup
+    from tests.factories import StaffFactory
+
+    clerk = StaffFactory(email="desk@example.com", is_superuser=False)
+    clerk.groups.add(Group.objects.get(name=StaffGroup.FRONT_DESK))
+    body = client_with_token(clerk).get(_url(world.visit, "cancellation")).json()
+
+    assert body["may_cancel"] is True
+    assert body["refund"] == {"amount": 8000, "currency": "jpy"}  # as the page's message after canceling
+    assert body["paid"] is None and {w["amount"] for w in body["policy"]} == {None}
 
 
 def test_a_canceled_visit_shows_why_it_cannot_be_canceled(world, api_as):
