@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from appointments.models import Appointment
-from hospital.locks import lock_one, lock_slot, lock_slot_without_waiting
+from hospital.locks import RowBusy, lock_one, lock_slot, lock_slot_without_waiting
 from hospital.models import Slot
 
 
-class AppointmentBusy(Exception):
+class AppointmentBusy(RowBusy):
     """The appointment moved to another slot while we queued for its old one, and someone holds
     the new slot: try again (the caller's transaction must end first)."""
 

@@ -57,6 +57,12 @@ from accounts.models import User
 from hospital.models import Doctor, Slot
 
 
+class RowBusy(Exception):
+    """A row we queued to lock changed meanwhile so that the work no longer fits it; nothing was
+    done and a retry will do. Pages answer the "busy, try again" page, the API a 503
+    (hospital.middleware, hospital.api.errors); each app's own lock errors are kinds of it."""
+
+
 def lock_one(queryset: QuerySet, **lookup) -> Model:
     """The row, locked for the rest of the transaction.
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from contextlib import contextmanager
 from zoneinfo import ZoneInfo
 
 from django.utils import timezone
@@ -22,10 +21,9 @@ from rest_framework.views import APIView
 from accounts.models import Role
 from appointments import selectors
 from appointments.api.serializers import AppointmentOut, appointment_data
-from appointments.locks import AppointmentBusy
 from appointments.models import CANCEL_PERMISSION, REVIEW_COMMENT_MAX_LENGTH, Appointment
 from appointments.services import BookingError, ReviewError, review_submit
-from hospital.api.errors import ServiceUnavailable, refused_as_conflict
+from hospital.api.errors import refused_as_conflict
 from hospital.api.fields import Money, ZonedDateTime, in_zone, money
 from hospital.api.paths import BAD_ID, PatientsOnly, RoleIn, id_in_path, path_id
 from hospital.api.schema import error
@@ -73,17 +71,7 @@ def _appointment_out(request, raw_id: str, now: dt.datetime) -> dict:
     return appointment_data(appointment, payment_status=shown, sees_money=money_selectors.sees_payments(request.user))
 
 
-@contextmanager
-def _busy_is_unavailable():
-    """AppointmentBusy means "changed a moment ago, try again": nothing was done, so a 503."""
-    try:
-        yield
-    except AppointmentBusy as exc:
-        raise ServiceUnavailable(str(exc)) from exc
-
-
 _ID = id_in_path("id", "The appointment's id.")
-_BUSY = error(503, "The appointment was changed a moment ago; nothing was done. Try again.")
 
 
 # -- cancel ------------------------------------------------------------------------------------
@@ -189,7 +177,6 @@ class Cancel(APIView):
         responses={
             200: CanceledOut,
             409: error(409, "Not cancelable now (already canceled, or started); the message says why."),
-            503: _BUSY,
         },
     )
     def post(self, request, pk: str):
@@ -198,7 +185,7 @@ class Cancel(APIView):
         appointment = _visit(request, pk, now)
         asked = CancelIn(data=request.data, context={"by": request.user})
         asked.is_valid(raise_exception=True)
-        with _busy_is_unavailable(), refused_as_conflict(BookingError):
+        with refused_as_conflict(BookingError):
             quote = payments.appointment_cancel(
                 appointment_id=appointment.pk, by=request.user, note=asked.validated_data["note"], now=now
             )
@@ -323,7 +310,6 @@ class Reschedule(generics.GenericAPIView):
                 "The time was taken, is another doctor's or not bookable, or the visit can no longer be moved; "
                 "the message says why.",
             ),
-            503: _BUSY,
         },
     )
     def post(self, request, pk: str):
@@ -333,7 +319,7 @@ class Reschedule(generics.GenericAPIView):
         asked = RescheduleIn(data=request.data)
         asked.is_valid(raise_exception=True)
         payment = getattr(appointment, "payment", None)
-        with _busy_is_unavailable(), refused_as_conflict(BookingError):
+        with refused_as_conflict(BookingError):
             refusal = money_selectors.reschedule_refusal(
                 appointment=appointment, payment=payment, by=request.user, now=now
             )

@@ -20,7 +20,6 @@ from rest_framework.views import APIView
 
 from appointments import selectors, services
 from appointments.api.serializers import API_APPOINTMENT_RELATED, AppointmentOut, appointment_data
-from appointments.locks import AppointmentBusy
 from appointments.models import Appointment, AppointmentStatus
 from appointments.portal import selectors as portal
 from appointments.services import AppointmentTransitionError, VisitNoteRefused
@@ -296,7 +295,7 @@ def _moved(request, pk: int) -> Response:
 def _act(request, visit_id: str, act) -> Response:
     appointment = selectors.appointment_for_user(user=request.user, pk=path_id(visit_id))
     try:
-        with refused_as_conflict(AppointmentTransitionError, AppointmentBusy):
+        with refused_as_conflict(AppointmentTransitionError):
             act(appointment.pk)
     except Appointment.DoesNotExist:
         raise Http404("No such appointment.") from None
@@ -365,7 +364,7 @@ class AddendumIn(serializers.Serializer):
 def _write(request, visit_id: str, write, text: str):
     appointment = selectors.appointment_for_user(user=request.user, pk=path_id(visit_id))
     try:
-        with refused_as_conflict(VisitNoteRefused, AppointmentBusy):
+        with refused_as_conflict(VisitNoteRefused):
             written = write(appointment_id=appointment.pk, doctor=request.user, text=text, ip=request_ip(request))
     except Appointment.DoesNotExist:
         raise Http404("No such appointment.") from None

@@ -15,6 +15,9 @@ from rest_framework import exceptions, status
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from hospital.locks import RowBusy
+from hospital.middleware import BUSY_RETRY_AFTER_SECONDS
+
 NON_FIELD = "non_field_errors"
 
 
@@ -69,6 +72,8 @@ def exception_handler(exc, context):
         exc = exceptions.PermissionDenied()
     elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(as_serializer_error(exc))
+    elif isinstance(exc, RowBusy):
+        exc = ServiceUnavailable(str(exc), code="busy")
     response = drf_exception_handler(exc, context)
     if response is None:
         return None  # not an API error: a real fault, which Django reports as a 500
@@ -83,6 +88,8 @@ def exception_handler(exc, context):
     else:
         body = {"code": _first_code(exc), "message": str(exc.detail), "fields": {}}
     response.data = {"error": body}
+    if response.status_code == status.HTTP_503_SERVICE_UNAVAILABLE:
+        response["Retry-After"] = str(BUSY_RETRY_AFTER_SECONDS)
     return response
 
 

@@ -32,7 +32,7 @@ WHY = {
     409: "Not possible in the object's present state (e.g. the slot was taken, or the visit has started).",
     422: "The Idempotency-Key was used before with a different request.",
     429: "Too many requests; the Retry-After header says when to try again.",
-    503: "A service we depend on is slow or down; nothing was changed, try again.",
+    503: "Busy, or a service we depend on is slow or down: nothing was changed; try again (see Retry-After).",
 }
 
 
@@ -56,4 +56,6 @@ class AutoSchema(SpectacularAutoSchema):
             shared.append(404)
         if self.method in ("POST", "PUT", "PATCH"):
             shared.append(400)
+        if self.method != "GET":
+            shared.append(503)
         return shared

@@ -16,7 +16,6 @@ from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
-from appointments.locks import AppointmentBusy
 from hospital.api import idempotency
 from hospital.api.errors import refused_as_conflict
 from hospital.api.fields import money
@@ -133,7 +132,7 @@ class PaymentRefunds(generics.GenericAPIView):
         return idempotency.once_per_key(self, request, lambda: self._refund(request, payment, asked.validated_data))
 
     def _refund(self, request, payment, asked: dict) -> Response:
-        with refused_as_conflict(payments.RefundRefused, AppointmentBusy):
+        with refused_as_conflict(payments.RefundRefused):
             refund = payments.payment_refund(
                 payment_id=payment.pk,
                 amount=asked["amount"],

@@ -15,7 +15,6 @@ from rest_framework.views import APIView
 
 from accounts.access import get_for_user_or_404
 from appointments.api.doctor import DOCTOR_PERMISSIONS, VISIT_ID
-from appointments.locks import AppointmentBusy
 from appointments.models import Appointment
 from hospital.api.errors import refused_as_conflict
 from hospital.api.paths import BAD_ID, DoctorsAndPatients, id_in_path, path_id
@@ -57,7 +56,7 @@ class VisitPrescriptions(APIView):
         if not asked.is_valid():
             raise serializers.ValidationError(flat_errors(asked.errors))
         data = asked.validated_data
-        with refused_as_conflict(services.PrescriptionError, AppointmentBusy):
+        with refused_as_conflict(services.PrescriptionError):
             prescription = services.prescription_issue(
                 doctor_user=request.user,
                 appointment_id=appointment.pk,
