@@ -127,10 +127,6 @@ def doctor_profile(*, pk: int, user, now: dt.datetime | None = None) -> dict | N
     ).first()  # fmt: skip
 
 
-# The API offers free slots over at most this many days at once.
-FREE_SLOTS_MAX_DAYS = 31
-
-
 def doctor_free_slots_on_days(
     *, doctor: Doctor, first_day: dt.date, last_day: dt.date, now: dt.datetime | None = None
 ) -> QuerySet[Slot]:

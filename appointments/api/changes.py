@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
-from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -23,6 +22,7 @@ from appointments import selectors
 from appointments.api.serializers import AppointmentOut, appointment_data
 from appointments.models import CANCEL_PERMISSION, REVIEW_COMMENT_MAX_LENGTH, Appointment
 from appointments.services import BookingError, ReviewError, review_submit
+from hospital.api.days import DaysQuery
 from hospital.api.errors import refused_as_conflict
 from hospital.api.fields import Money, ZonedDateTime, in_zone, money
 from hospital.api.paths import BAD_ID, PatientsOnly, RoleIn, id_in_path, path_id
@@ -33,8 +33,6 @@ from payments import selectors as money_selectors
 from payments import services as payments
 from payments.patient_labels import payment_status_seen_by
 
-# A client may ask for free times this many days at once (the page offers FREE_TIMES_DAYS).
-FREE_TIMES_MAX_DAYS = 31
 _SAY_WHY = "Please say why, for the patient: they read it in their e-mail."
 _CHOOSE_SLOT = "Choose one of the doctor's free times."
 _CHOOSE_RATING = f"Choose a rating from {min(Rating.values)} to {max(Rating.values)}."
@@ -199,17 +197,12 @@ class Cancel(APIView):
 # -- reschedule --------------------------------------------------------------------------------
 
 
-class FreeSlotsQuery(serializers.Serializer):
-    """Days on the doctor's calendar, both included; without them, the days the page offers."""
+class FreeSlotDays(DaysQuery):
+    """Days on the doctor's calendar, both included; without them, the times the page offers."""
 
-    vars()["from"] = serializers.DateField(required=False, help_text="The first day (YYYY-MM-DD, the doctor's).")
-    to = serializers.DateField(required=False, help_text=f"The last day; at most {FREE_TIMES_MAX_DAYS} days on.")
-
-    def validate(self, attrs):
-        first, last = attrs.get("from"), attrs.get("to")
-        if first and last and last < first:
-            raise serializers.ValidationError({"to": ["The last day cannot be before the first."]})
-        return attrs
+    default_days = FREE_TIMES_DAYS - 1
+    from_help = f"The first day; default today (neither day given: the next {FREE_TIMES_DAYS} days, as the page)."
+    to_help = f"The last day, included; default `from` + {FREE_TIMES_DAYS - 1} days."
 
 
 class FreeSlotOut(serializers.Serializer):
@@ -237,18 +230,13 @@ class RescheduleIn(serializers.Serializer):
     )
 
 
-def _free_times_window(query: dict, *, zone: str, now: dt.datetime) -> tuple[dt.datetime | None, dt.datetime]:
+def _free_times_window(days: dict, *, zone: str, now: dt.datetime) -> tuple[dt.datetime | None, dt.datetime]:
     """From the asked days (the doctor's midnights) to a span of time; none asked: the page's."""
+    if not days["asked"]:
+        return None, now + dt.timedelta(days=FREE_TIMES_DAYS)
     tz = ZoneInfo(zone)
-    first, last = query.get("from"), query.get("to")
-    since = dt.datetime.combine(first, dt.time(), tz) if first else None
-    if last:
-        until = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), tz)
-    else:
-        until = (since or now) + dt.timedelta(days=FREE_TIMES_DAYS)
-    if until - max(since or now, now) > dt.timedelta(days=FREE_TIMES_MAX_DAYS):
-        raise ApiValidationError({"to": [f"Ask for at most {FREE_TIMES_MAX_DAYS} days at once."]})
-    return since, until
+    since = dt.datetime.combine(days["first_day"], dt.time(), tz)
+    return since, dt.datetime.combine(days["last_day"] + dt.timedelta(days=1), dt.time(), tz)
 
 
 class Reschedule(generics.GenericAPIView):
@@ -257,16 +245,19 @@ class Reschedule(generics.GenericAPIView):
 
     @extend_schema(
         operation_id="appointment_reschedule_options",
-        parameters=[_ID, FreeSlotsQuery, OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
-        responses={200: RescheduleOut, 400: error(400, "The id or the days asked for are not valid.")},
+        parameters=[_ID, FreeSlotDays, OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
+        responses={
+            200: RescheduleOut,
+            400: error(400, "The id or the days asked for are not valid (YYYY-MM-DD, within two years of today)."),
+        },
     )
     def get(self, request, pk: str):
         """Whether the patient may move the visit, until when, and the same doctor's free times."""
         now = timezone.now()
         appointment = _visit(request, pk, now)
-        query = FreeSlotsQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
         zone = appointment.doctor.timezone
+        query = FreeSlotDays(data=request.query_params, zone=ZoneInfo(zone), now=now)
+        query.is_valid(raise_exception=True)
         since, until = _free_times_window(query.validated_data, zone=zone, now=now)
         payment = getattr(appointment, "payment", None)
         refusal = (

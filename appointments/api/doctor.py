@@ -8,11 +8,11 @@ appointments.views), with the same refusals: another doctor's visit is a 404, a 
 
 import datetime as dt
 import functools
+from zoneinfo import ZoneInfo
 
 from django.http import Http404
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -24,6 +24,7 @@ from appointments.models import Appointment, AppointmentStatus
 from appointments.portal import selectors as portal
 from appointments.services import AppointmentTransitionError, VisitNoteRefused
 from appointments.visit_actions import DoctorAction, doctor_actions
+from hospital.api.days import DaysQuery
 from hospital.api.errors import refused_as_conflict
 from hospital.api.fields import ZonedDateTime, in_zone
 from hospital.api.paths import BAD_ID, DoctorsOnly, id_in_path, path_id
@@ -32,8 +33,6 @@ from hospital.audit import request_ip
 from payments.patient_labels import payment_status_seen_by
 from prescriptions.selectors import PrescriptionRow, prescriptions_for_appointment
 
-# The longest span one agenda request may cover (?from= to ?to=, both days included).
-AGENDA_MAX_DAYS = 31
 # How an API read names itself in the audit log (the pages say "on the appointment page").
 AUDITED_AS = "through the API"
 
@@ -59,29 +58,14 @@ def _payment_status(appointment: Appointment, user) -> str | None:
 # -- the agenda -----------------------------------------------------------------------------------
 
 
-class AgendaQuery(serializers.Serializer):
+class AgendaDays(DaysQuery):
     """?date=YYYY-MM-DD, or ?from=&to= (both included, at most 31 days); neither: today."""
 
-    def get_fields(self):
-        return {
-            "date": serializers.DateField(required=False),
-            "from": serializers.DateField(required=False),
-            "to": serializers.DateField(required=False),
-        }
-
-    def validate(self, attrs):
-        day, first, last = attrs.get("date"), attrs.get("from"), attrs.get("to")
-        if day is not None and (first is not None or last is not None):
-            raise serializers.ValidationError("Ask for one day (date) or for a span (from and to), not both.")
-        if (first is None) != (last is None):
-            missing = "to" if last is None else "from"
-            raise serializers.ValidationError({missing: ["Give both from and to, or ask for one day with date."]})
-        if first is not None:
-            if last < first:
-                raise serializers.ValidationError({"to": ["The span ends before it starts."]})
-            if (last - first).days + 1 > AGENDA_MAX_DAYS:
-                raise serializers.ValidationError({"to": [f"Ask for at most {AGENDA_MAX_DAYS} days at a time."]})
-        return attrs
+    default_days = None  # `from` and `to` go together
+    offers_date = True
+    date_help = "One day of the doctor's calendar (default: today)."
+    from_help = "The first day of a span, with `to`."
+    to_help = "The span's last day, included."
 
 
 class PatientBrief(serializers.Serializer):
@@ -115,12 +99,13 @@ def agenda_row(appointment: Appointment, *, user, now: dt.datetime) -> dict:
 
 
 @extend_schema(
-    parameters=[
-        OpenApiParameter("date", OpenApiTypes.DATE, description="One day of the doctor's calendar (default: today)."),
-        OpenApiParameter("from", OpenApiTypes.DATE, description="The first day of a span, with `to`."),
-        OpenApiParameter("to", OpenApiTypes.DATE, description="The span's last day, included (at most 31 days)."),
-    ],
-    responses={200: AgendaVisit, 400: error(400, "A day that is not a date, or a span without an end or too long.")},
+    parameters=[AgendaDays],
+    responses={
+        200: AgendaVisit,
+        400: error(
+            400, "A day that is not a date or is over two years from today, or a span without an end or too long."
+        ),
+    },
 )
 class Agenda(generics.ListAPIView):
     """The calling doctor's visits on a day, or on a span of days, of their own calendar, as the
@@ -130,15 +115,13 @@ class Agenda(generics.ListAPIView):
     serializer_class = AgendaVisit
 
     def list(self, request, *args, **kwargs):
-        asked = AgendaQuery(data=request.query_params)
-        asked.is_valid(raise_exception=True)
         doctor, now = _doctor_of(request.user), timezone.now()
+        asked = AgendaDays(data=request.query_params, zone=ZoneInfo(doctor.timezone), now=now)
+        asked.is_valid(raise_exception=True)
         days = asked.validated_data
-        first = days.get("from") or days.get("date") or portal.today_for(doctor, now=now)
-        last = days.get("to") or first
-        visits = portal.doctor_agenda(doctor=doctor, first_day=first, last_day=last, now=now).select_related(
-            *API_APPOINTMENT_RELATED, "patient"
-        )
+        visits = portal.doctor_agenda(
+            doctor=doctor, first_day=days["first_day"], last_day=days["last_day"], now=now
+        ).select_related(*API_APPOINTMENT_RELATED, "patient")
         page = self.paginate_queryset(visits)
         return self.get_paginated_response([agenda_row(visit, user=request.user, now=now) for visit in page])
 

@@ -2,21 +2,19 @@
 it, as anyone may browse the pages (still throttled); the rows come from hospital.selectors,
 the same queries as the home, directory and doctor pages."""
 
-import datetime as dt
 import zoneinfo
 
 from django.conf import settings
 from django.http import Http404
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
-from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from hospital import selectors
+from hospital.api.days import DaysQuery
 from hospital.api.fields import Money, ZonedDateTime, in_zone, money
 from hospital.api.paths import path_id
 from hospital.api.schema import error
@@ -127,55 +125,22 @@ class DirectoryQuery(serializers.Serializer):
 DEFAULT_SLOT_DAYS = 7
 
 
-class SlotsQuery(serializers.Serializer):
-    # `from` is a Python keyword: the field is declared under its name in __init__.
-    to = serializers.DateField(
-        required=False, help_text=f"The last day (YYYY-MM-DD, the doctor's); default `from` + {DEFAULT_SLOT_DAYS}."
-    )
-
-    def __init__(self, *args, zone: zoneinfo.ZoneInfo, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.zone = zone
-
-    def get_fields(self):
-        fields = super().get_fields()
-        fields = {
-            "from": serializers.DateField(
-                required=False, help_text="The first day (YYYY-MM-DD, on the doctor's clock); default today."
-            ),
-            **fields,
-        }
-        return fields
-
-    def validate(self, attrs):
-        first = attrs.get("from") or timezone.now().astimezone(self.zone).date()
-        last = attrs.get("to") or first + dt.timedelta(days=DEFAULT_SLOT_DAYS)
-        if first > last:
-            raise ValidationError({"to": ["The last day cannot be before the first."]})
-        if (last - first).days + 1 > selectors.FREE_SLOTS_MAX_DAYS:
-            raise ValidationError(
-                {"to": [f"At most {selectors.FREE_SLOTS_MAX_DAYS} days at once, the first and last included."]}
-            )
-        return {"first_day": first, "last_day": last}
+class SlotDays(DaysQuery):
+    default_days = DEFAULT_SLOT_DAYS
+    from_help = "The first day; default today."
+    to_help = f"The last day, included; default `from` + {DEFAULT_SLOT_DAYS} days."
 
 
-# Shown in the schema (SlotsQuery's `from` is not a class attribute spectacular could read).
-SLOTS_PARAMETERS = [
-    OpenApiParameter("from", OpenApiTypes.DATE, description="The first day (on the doctor's clock); default today."),
-    OpenApiParameter(
-        "to",
-        OpenApiTypes.DATE,
-        description=f"The last day, included; default `from` + {DEFAULT_SLOT_DAYS} days; "
-        f"at most {selectors.FREE_SLOTS_MAX_DAYS} days from `from` to `to`, both included.",
-    ),
-]
 DOCTOR_ID = OpenApiParameter("doctor_id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The doctor's id.")
 
 # ---- the views ----
 
 BAD_FILTER = "A filter's value is not valid (`fields` says which): an unknown specialty, a rating off the scale..."
 BAD_ID = "The doctor's id is not a whole number."
-BAD_DAYS = "The id is not a number, a day is not YYYY-MM-DD, `to` is before `from`, or the range is too long."
+BAD_DAYS = (
+    "The id is not a number, a day is not YYYY-MM-DD or is over two years from today, `to` is before `from`, "
+    "or the range is too long."
+)
 
 
 class _Public:
@@ -247,7 +212,7 @@ class DoctorSlots(_Public, generics.ListAPIView):
 
     @extend_schema(
         operation_id="directory_doctor_slots",
-        parameters=[DOCTOR_ID, *SLOTS_PARAMETERS],
+        parameters=[DOCTOR_ID, SlotDays],
         responses={200: SlotOut(many=True), 400: error(400, BAD_DAYS)},
     )
     def get(self, request, doctor_id: str):
@@ -255,11 +220,12 @@ class DoctorSlots(_Public, generics.ListAPIView):
         doctor = Doctor.objects.visible_to(request.user).filter(pk=pk).only("pk", "timezone").first()
         if doctor is None:
             raise Http404
-        asked = SlotsQuery(data=request.query_params, zone=zoneinfo.ZoneInfo(doctor.timezone))
+        asked = SlotDays(data=request.query_params, zone=zoneinfo.ZoneInfo(doctor.timezone))
         asked.is_valid(raise_exception=True)
-        slots = selectors.doctor_free_slots_on_days(doctor=doctor, **asked.validated_data).values(
-            "pk", "starts_at", "ends_at"
-        )
+        days = asked.validated_data
+        slots = selectors.doctor_free_slots_on_days(
+            doctor=doctor, first_day=days["first_day"], last_day=days["last_day"]
+        ).values("pk", "starts_at", "ends_at")
         page = self.paginate_queryset(slots)
         zone = doctor.timezone
         return self.get_paginated_response(

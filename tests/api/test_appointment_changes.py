@@ -352,16 +352,26 @@ def _tokyo_noon(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(12), ZoneInfo(TOKYO))
 
 
+def _days_ahead(days: int) -> str:
+    return (timezone.now().date() + dt.timedelta(days=days)).isoformat()
+
+
 @pytest.mark.parametrize(
     ("query", "field"),
     [
         ({"from": "tomorrow"}, "from"),
         ({"to": "2026-02-30"}, "to"),
-        ({"from": "2030-01-10", "to": "2030-01-09"}, "to"),
-        ({"from": "2030-01-01", "to": "2030-03-01"}, "to"),
+        ({"from": 10, "to": 9}, "to"),
+        ({"from": 1, "to": 60}, "to"),
+        ({"from": "9999-12-31"}, "from"),
+        ({"to": "9999-12-31"}, "to"),
+        ({"from": "0001-01-01", "to": 1}, "from"),
+        ({"from": 800}, "from"),  # more than two years ahead
     ],
 )
 def test_days_that_do_not_parse_or_do_not_fit_are_400(world, api_as, query, field):
+    # Whole numbers are days from today: the window is two years either side of it.
+    query = {name: _days_ahead(value) if isinstance(value, int) else value for name, value in query.items()}
     response = api_as("patient").get(_url(world.visit, "reschedule"), query)
     assert response.status_code == 400
     assert set(response.json()["error"]["fields"]) == {field}

@@ -406,6 +406,32 @@ def test_bad_days_are_a_400_naming_the_field(tokyo_doctor, params, field):
     assert (error["code"], list(error["fields"])) == ("invalid", [field])
 
 
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"from": "9999-12-31"}, "from"),
+        ({"to": "9999-12-31"}, "to"),
+        ({"from": "0001-01-01", "to": "2026-06-01"}, "from"),
+        ({"from": "2028-06-02"}, "from"),  # today (1 June 2026 in Tokyo) + 2 years + 1 day
+        ({"from": "2024-05-31", "to": "2024-06-01"}, "from"),  # 2 years and a day before today
+    ],
+)
+def test_days_far_from_today_are_a_400_naming_the_field(tokyo_doctor, params, field):
+    response = get(f"/api/v1/doctors/{tokyo_doctor.pk}/slots/", **params)
+    assert response.status_code == 400, response.content
+    error = response.json()["error"]
+    assert error["fields"] == {
+        field: ["Choose a day from 2024-06-01 to 2028-06-01: at most 2 years before or after today."]
+    }
+
+
+def test_the_window_is_two_years_either_side_of_the_doctors_today(tokyo_doctor):
+    slot_at(tokyo_doctor, dt.datetime(2028, 6, 1, 10, tzinfo=TOKYO))
+    url = f"/api/v1/doctors/{tokyo_doctor.pk}/slots/"
+    assert starts(get(url, **{"from": "2028-06-01", "to": "2028-06-01"})) == ["2028-06-01T10:00:00+09:00"]
+    assert get(url, **{"from": "2024-06-01", "to": "2024-06-01"}).status_code == 200
+
+
 def test_thirty_one_days_is_the_longest_range(tokyo_doctor):
     slot_at(tokyo_doctor, dt.datetime(2026, 7, 1, 10, tzinfo=TOKYO))
     response = get(f"/api/v1/doctors/{tokyo_doctor.pk}/slots/", **{"from": "2026-06-01", "to": "2026-07-01"})

@@ -316,15 +316,23 @@ def test_bad_input_is_a_400_and_unknown_ids_a_404(world, api_as):
     [
         ("date=2026-02-30", {"date"}),
         ("date=tomorrow", {"date"}),
-        ("from=2026-06-01", {"to"}),
-        ("to=2026-06-01", {"from"}),
-        ("from=2026-06-10&to=2026-06-01", {"to"}),
-        ("from=2026-06-01&to=2026-07-02", {"to"}),
-        ("date=2026-06-01&from=2026-06-01&to=2026-06-02", {"non_field_errors"}),
+        ("from={d0}", {"to"}),
+        ("to={d0}", {"from"}),
+        ("from={d9}&to={d0}", {"to"}),
+        ("from={d0}&to={d31}", {"to"}),
+        ("date={d0}&from={d0}&to={d1}", {"non_field_errors"}),
+        ("date=9999-12-31", {"date"}),
+        ("date=0001-01-01", {"date"}),
+        ("from=0001-01-01&to={d0}", {"from"}),
+        ("from={d0}&to=9999-12-31", {"to"}),
+        ("date={d800}", {"date"}),  # more than two years ahead
         ("page=0", None),
     ],
 )
 def test_the_agenda_refuses_what_it_cannot_read(world, api_as, query, fields):
+    # {dN}: N days from today (the window is two years either side of the doctor's today).
+    today = timezone.now().date()
+    query = query.format(**{f"d{n}": today + dt.timedelta(days=n) for n in (0, 1, 9, 31, 800)})
     response = api_as("doctor").get(f"/api/v1/agenda/?{query}")
     if fields is None:
         assert response.status_code == 404  # a page that is not there
