@@ -300,12 +300,11 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DATETIME_FORMAT": "iso-8601",
 }
-# Requests per window for each throttle scope (hospital/api/throttling.py); booking and log-in
-# are stricter than the rest.
+# Requests per window for each throttle scope (hospital/api/throttling.py); log-in is stricter
+# than the rest, and booking shares the page's BOOKING_RATE_LIMIT_PER_HOUR and its counter.
 API_THROTTLE_RATES = {
     "user": env.str("API_RATE_PER_USER", default="600/min"),
     "address": env.str("API_RATE_PER_ADDRESS", default="1200/min"),
-    "booking": env.str("API_RATE_BOOKING", default="20/hour"),
     "login": env.str("API_RATE_LOGIN", default="10/min"),
 }
 # How long a booking's Idempotency-Key is kept (and replayed) for the user who sent it.

@@ -4,9 +4,12 @@ Rates come from settings.API_THROTTLE_RATES when a request is counted, not when 
 defined (DRF's own classes read them once, at import), so a deployment or a test can change them.
 """
 
-from django.conf import settings
-from rest_framework.throttling import SimpleRateThrottle
+import time
 
+from django.conf import settings
+from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
+
+from hospital import ratelimit
 from hospital.audit import request_ip
 
 
@@ -36,8 +39,22 @@ class PerAddress(_RateFromSettings):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
 
-class Booking(PerUser):
-    scope = "booking"
+class Booking(BaseThrottle):
+    """The booking page's own limit and counter (hospital.ratelimit, BOOKING_RATE_LIMIT_PER_HOUR):
+    a patient has one budget of bookings an hour, whether they book on the page or through the API."""
+
+    WINDOW_SECONDS = 3600
+
+    def allow_request(self, request, view) -> bool:
+        return ratelimit.allow(
+            scope="book",
+            who=str(request.user.pk),
+            limit=settings.BOOKING_RATE_LIMIT_PER_HOUR,
+            window_seconds=self.WINDOW_SECONDS,
+        )
+
+    def wait(self) -> float:
+        return self.WINDOW_SECONDS - time.time() % self.WINDOW_SECONDS  # the counter's window ends
 
 
 class LogIn(PerAddress):

@@ -359,15 +359,17 @@ def test_canceling_a_hold_closes_its_page_and_frees_the_slot(world, api_as, stan
     assert api_as("other_patient").post(LIST, {"slot": slot.pk}, format="json").status_code == 201
 
 
-def test_bookings_are_throttled_per_patient(world, api_as, monkeypatch):
-    from django.conf import settings
-
-    monkeypatch.setitem(settings.API_THROTTLE_RATES, "booking", "1/hour")
+def test_bookings_share_the_booking_pages_hourly_budget(world, api_as, settings, client):
+    settings.BOOKING_RATE_LIMIT_PER_HOUR = 2
     api = api_as("patient")
     assert api.post(LIST, {"slot": tokyo_slot(world).pk}, format="json").status_code == 201
+    client.force_login(world.patient)
+    client.post(f"/appointments/book/{tokyo_slot(world, days=6).pk}/", {"reason": ""})
+    assert Appointment.objects.filter(patient=world.patient).count() == 3  # the world's visit, then two holds
 
-    response = api.post(LIST, {"slot": tokyo_slot(world, days=6).pk}, format="json")
+    response = api.post(LIST, {"slot": tokyo_slot(world, days=7).pk}, format="json")
 
     assert response.status_code == 429
-    assert "Retry-After" in response.headers
+    assert int(response.headers["Retry-After"]) <= 3600
+    assert response.json()["error"]["code"] == "throttled"
     assert api.get(LIST).status_code == 200  # reading is not booking

@@ -19,7 +19,7 @@ ROOMY = "1000/min"
 
 
 def rates(**scopes: str) -> dict[str, str]:
-    return {"user": ROOMY, "address": ROOMY, "booking": ROOMY, "login": ROOMY, **scopes}
+    return {"user": ROOMY, "address": ROOMY, "login": ROOMY, **scopes}
 
 
 def token_client(user, name: str = "tests") -> APIClient:
