@@ -205,7 +205,7 @@ def _detail_page(
             "review_box": selectors.review_box(appointment=appointment, user=request.user),
             "review_form": review_form or ReviewForm(),
             "prescriptions": prescriptions_for_appointment(appointment=appointment, user=request.user),
-            "can_change": _patient_may_change(appointment, user=request.user, now=now),
+            "can_change": money.patient_may_change(appointment=appointment, user=request.user, now=now),
             "cancellation_refund": money.cancellation_refund_shown(appointment.payment),
             # Staff read amounts only where they may read payments: front desk sees the status alone.
             "sees_money": request.user.is_patient or request.user.has_perm("payments.view_payment"),
@@ -282,18 +282,6 @@ def paid(request, pk: int):
 
 
 # -- the patient's cancel and reschedule ------------------------------------------------------
-
-
-def _patient_may_change(appointment: Appointment, *, user, now) -> dict[str, bool]:
-    """Which of "cancel" and "reschedule" the appointment page offers its patient."""
-    if not user.is_patient or appointment.status != AppointmentStatus.CONFIRMED or appointment.payment is None:
-        return {}
-    return {
-        "cancel": not money.cancel_refusal(appointment=appointment, by=user, now=now),
-        "reschedule": not money.reschedule_refusal(
-            appointment=appointment, payment=appointment.payment, by=user, now=now
-        ),
-    }
 
 
 def _visit_for_change(request, pk: int, now) -> Appointment:

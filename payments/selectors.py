@@ -318,6 +318,18 @@ def reschedule_refusal(*, appointment: Appointment, payment: Payment, by: User, 
     return ""
 
 
+def patient_may_change(*, appointment: Appointment, user: User, now: dt.datetime) -> dict[str, bool]:
+    """Which of "cancel" and "reschedule" the appointment's patient may do now (the appointment
+    page's links and the API's may_cancel / may_reschedule); empty for anyone else."""
+    payment = getattr(appointment, "payment", None)
+    if not user.is_patient or appointment.status != AppointmentStatus.CONFIRMED or payment is None:
+        return {}
+    return {
+        "cancel": not cancel_refusal(appointment=appointment, by=user, now=now),
+        "reschedule": not reschedule_refusal(appointment=appointment, payment=payment, by=user, now=now),
+    }
+
+
 def deadline_words(moment: dt.datetime, zone: str) -> str:
     """'Mon 7 Dec 2026, 10:00 JST', on the doctor's clock."""
     return f"{timefmt.local(moment, zone):%a} {timefmt.format_short(moment, zone)}"

@@ -17,7 +17,7 @@ from accounts.access import get_for_user_or_404
 from appointments import selectors
 from appointments.api.serializers import API_APPOINTMENT_RELATED, AppointmentOut, appointment_data
 from appointments.forms import AppointmentFilterForm, BookingForm
-from appointments.models import Appointment, AppointmentStatus
+from appointments.models import Appointment
 from appointments.services import BookingError
 from hospital.api import idempotency
 from hospital.api.errors import Conflict, ServiceUnavailable
@@ -124,16 +124,15 @@ def _detail_data(request, appointment: Appointment, *, now) -> dict:
     """What the appointment page offers its patient (appointments/views.py _detail_page)."""
     payment = appointment.payment
     payable = appointment.times.payable
-    may_change = appointment.status == AppointmentStatus.CONFIRMED and payment is not None
+    may_change = money.patient_may_change(appointment=appointment, user=request.user, now=now)
     place = appointment.place
     return {
         **_out(appointment),
         "pay_by": appointment.times.pay_by.iso if appointment.times.pay_by else None,
         "may_pay": payable,
         "may_cancel_hold": payable,
-        "may_cancel": may_change and not money.cancel_refusal(appointment=appointment, by=request.user, now=now),
-        "may_reschedule": may_change
-        and not money.reschedule_refusal(appointment=appointment, payment=payment, by=request.user, now=now),
+        "may_cancel": may_change.get("cancel", False),
+        "may_reschedule": may_change.get("reschedule", False),
         "last_payment_failure": (payment.last_failure_reason or None)
         if payment is not None and payment.status == PaymentStatus.UNPAID
         else None,
