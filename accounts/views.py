@@ -19,6 +19,7 @@ from accounts.forms import ApiTokenForm, EmailAuthenticationForm, ProfileForm, S
 from accounts.models import ApiToken
 from accounts.next_url import safe_next_url
 from hospital.models import Slot
+from hospital.selectors import user_time_zone
 from hospital.timefmt import format_date, format_short
 
 
@@ -85,15 +86,6 @@ class LoginView(auth_views.LoginView):
         return super().get_default_redirect_url()
 
 
-def _own_time_zone(user) -> str:
-    """The zone a user's own times are shown in: a patient's or a doctor's, else the hospital's."""
-    for profile in ("patient_profile", "doctor_profile"):
-        zone = getattr(getattr(user, profile, None), "timezone", None)
-        if zone:
-            return zone
-    return settings.HOSPITAL_TIME_ZONE
-
-
 def _shown(moment, zone: str, style=format_short) -> dict | None:
     return None if moment is None else {"iso": moment.isoformat(), "text": style(moment, zone)}
 
@@ -103,7 +95,7 @@ def _profile_page(request, *, form=None, token_form=None, status: int = 200):
     user = request.user
     if form is None:
         form = ProfileForm(initial=_profile_initial(user), role=user.role)
-    zone = _own_time_zone(user)
+    zone = user_time_zone(user)
     tokens = [
         {
             "key": token.token_key,
@@ -167,7 +159,7 @@ def api_token_create(request):
         except services.ApiTokenRefused as refusal:
             token_form.add_error(None, str(refusal))
         else:
-            zone = _own_time_zone(request.user)
+            zone = user_time_zone(request.user)
             response = render(
                 request,
                 "accounts/api_token_created.html",

@@ -5,6 +5,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import groupby
 
+from django.conf import settings
 from django.db.models import Case, Count, F, FloatField, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Cast
 from django.urls import reverse
@@ -353,3 +354,12 @@ def doctor_schedule(*, doctor: Doctor, now: dt.datetime | None = None) -> Doctor
             for off in time_off
         ],
     )
+
+
+def user_time_zone(user) -> str:
+    """The zone a user's own times are shown in: a patient's own, a doctor's, else the hospital's."""
+    if user.is_patient and hasattr(user, "patient_profile"):
+        return user.patient_profile.timezone
+    if user.is_doctor and hasattr(user, "doctor_profile"):
+        return user.doctor_profile.timezone
+    return settings.HOSPITAL_TIME_ZONE

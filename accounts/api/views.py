@@ -1,8 +1,7 @@
 """Log-in for API clients, their tokens, and who is calling."""
 
-from django.conf import settings
 from django.contrib.auth import authenticate
-from django.shortcuts import get_object_or_404
+from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import AuthenticationFailed, Throttled
@@ -14,7 +13,8 @@ from accounts import services
 from accounts.models import ApiToken, normalize_email_address
 from hospital.api.errors import Conflict
 from hospital.api.schema import error
-from hospital.api.throttling import LogIn, PerAddress, PerUser
+from hospital.api.throttling import LogIn
+from hospital.selectors import user_time_zone
 
 LOGIN_REFUSED = "The e-mail address or password is not right."
 
@@ -86,7 +86,7 @@ class TokenDetail(APIView):
     def delete(self, request, token_id: str):
         """Revoke one of the caller's tokens (the one in use included: that is a log-out)."""
         if not services.api_token_revoke(user=request.user, token_key=token_id):
-            get_object_or_404(ApiToken.objects.none())
+            raise Http404
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -99,17 +99,7 @@ class Me(serializers.Serializer):
     time_zone = serializers.CharField(help_text="The zone this account's own times are shown in (IANA).")
 
 
-def _own_time_zone(user) -> str:
-    if user.is_patient and hasattr(user, "patient_profile"):
-        return user.patient_profile.timezone
-    if user.is_doctor and hasattr(user, "doctor_profile"):
-        return user.doctor_profile.timezone
-    return settings.HOSPITAL_TIME_ZONE
-
-
 class MeView(APIView):
-    throttle_classes = [PerUser, PerAddress]
-
     @extend_schema(responses=Me)
     def get(self, request):
         """Who is calling: the account, its role and the zone its own times are shown in."""
@@ -122,7 +112,7 @@ class MeView(APIView):
                     "first_name": user.first_name,
                     "last_name": user.last_name,
                     "role": user.role,
-                    "time_zone": _own_time_zone(user),
+                    "time_zone": user_time_zone(user),
                 }
             ).data
         )

@@ -46,7 +46,7 @@ def appointment_data(appointment: Appointment, *, payment_status: str | None, se
     return {
         "id": appointment.pk,
         "status": appointment.status,
-        "doctor": {"id": doctor.pk, "name": doctor.user.get_full_name(), "specialty": doctor.specialty.name},
+        "doctor": {"id": doctor.pk, "name": doctor.display_name, "specialty": doctor.specialty.name},
         "starts_at": in_zone(appointment.slot.starts_at, zone),
         "ends_at": in_zone(appointment.slot.ends_at, zone),
         "time_zone": zone,

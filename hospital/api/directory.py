@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from hospital import selectors
 from hospital.api.days import DaysQuery
 from hospital.api.fields import Money, ZonedDateTime, in_zone, money
-from hospital.api.paths import path_id
+from hospital.api.paths import BAD_ID, path_id
 from hospital.api.schema import error
 from hospital.models import Doctor
 
@@ -136,7 +136,6 @@ DOCTOR_ID = OpenApiParameter("doctor_id", OpenApiTypes.INT, OpenApiParameter.PAT
 # ---- the views ----
 
 BAD_FILTER = "A filter's value is not valid (`fields` says which): an unknown specialty, a rating off the scale..."
-BAD_ID = "The doctor's id is not a whole number."
 BAD_DAYS = (
     "The id is not a number, a day is not YYYY-MM-DD or is over two years from today, `to` is before `from`, "
     "or the range is too long."
@@ -188,7 +187,7 @@ class DoctorDetail(_Public, APIView):
     @extend_schema(
         operation_id="directory_doctor",
         parameters=[DOCTOR_ID],
-        responses={200: DoctorDetailOut, 400: error(400, BAD_ID)},
+        responses={200: DoctorDetailOut, 400: BAD_ID},
     )
     def get(self, request, doctor_id: str):
         """One doctor as their page shows them; unlisted doctors are a 404 (but to staff, as on the page)."""

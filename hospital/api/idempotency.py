@@ -17,8 +17,10 @@ import json
 from collections.abc import Callable
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import exceptions, serializers
@@ -123,10 +125,10 @@ def once_per_key(view, request, run: Callable[[], Response]) -> Response:
     try:
         try:
             response = run()
-        except exceptions.APIException as exc:
-            if exc.status_code >= 500:
+        except (exceptions.APIException, Http404, PermissionDenied) as exc:
+            if getattr(exc, "status_code", 400) >= 500:
                 raise
-            response = view.handle_exception(exc)  # the error as the client sees it, in our error shape
+            response = view.handle_exception(exc)  # the refusal as the client sees it, in our error shape
     except BaseException:
         _release(user=user, key=key)
         raise

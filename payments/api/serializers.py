@@ -16,8 +16,8 @@ from payments.models import CreditNote, Payment, PaymentStatus, Receipt, Refund,
 from payments.patient_labels import payment_status_seen_by, refund_note_for_patient
 from payments.receipt_documents import DocumentPage
 
-# The largest id a database integer column holds: a bigger one is bad input, not a 500.
-MAX_ID = 2**31 - 1
+# The most a refund column (a database integer) holds: a bigger amount is bad input, not a 500.
+MAX_MINOR_UNITS = 2**31 - 1
 
 
 class PaymentOut(serializers.Serializer):
@@ -108,7 +108,7 @@ def refund_data(refund: Refund, *, zone: str, user) -> dict:
 
 class RefundIn(serializers.Serializer):
     amount = serializers.IntegerField(
-        min_value=1, max_value=MAX_ID, help_text="In the payment currency's minor unit; at most what is left."
+        min_value=1, max_value=MAX_MINOR_UNITS, help_text="In the payment currency's minor unit; at most what is left."
     )
     note = serializers.CharField(
         max_length=300,

@@ -115,6 +115,17 @@ def test_a_refusal_is_kept_and_replayed_too(world, api_as, standin):
 
 
 @pytest.mark.django_db
+def test_an_unknown_slot_is_a_404_kept_for_the_key_too(world, api_as, standin):
+    client = api_as("patient")
+    first = client.post(LIST, {"slot": 999999, "reason": ""}, format="json", HTTP_IDEMPOTENCY_KEY=KEY)
+    again = client.post(LIST, {"slot": 999999, "reason": ""}, format="json", HTTP_IDEMPOTENCY_KEY=KEY)
+
+    assert first.status_code == again.status_code == 404
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert IdempotentRequest.objects.get(key=KEY).response_status == 404
+
+
+@pytest.mark.django_db
 def test_a_server_failure_lets_the_key_go_so_the_retry_books(world, api_as, standin, monkeypatch):
     client, slot = api_as("patient"), a_slot(world)
     real_book = payment_services.appointment_book

@@ -88,7 +88,7 @@ def test_the_example_client_books_pays_and_sees_the_visit_confirmed(live_server,
     assert f"Paying on {stripe_delivering_to.url}/pay/" in out
     assert f"Appointment {appointment.pk} is confirmed; payment paid" in out
     assert "Upcoming appointments: 1" in out
-    assert "+09:00 Asia/Tokyo Aiko Tanaka: confirmed" in out
+    assert "+09:00 Asia/Tokyo Dr Aiko Tanaka: confirmed" in out
     assert out.rstrip().endswith("Token revoked")
     assert appointment.status == AppointmentStatus.CONFIRMED
     assert appointment.payment.status == PaymentStatus.PAID

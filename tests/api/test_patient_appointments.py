@@ -93,7 +93,7 @@ def test_the_list_gives_each_appointment_on_the_doctors_clock(world, api_as):
         "status": "confirmed",
         "doctor": {
             "id": world.doctor.pk,
-            "name": world.doctor.user.get_full_name(),
+            "name": world.doctor.display_name,
             "specialty": world.doctor.specialty.name,
         },
         "starts_at": starts.isoformat(),
