@@ -1,6 +1,12 @@
 from django import forms
 
-from appointments.models import REVIEW_COMMENT_MAX_LENGTH, AppointmentStatus
+from appointments.models import (
+    REVIEW_COMMENT_MAX_LENGTH,
+    Appointment,
+    AppointmentStatus,
+    VisitNote,
+    VisitNoteAddendum,
+)
 from hospital.models import Rating
 from payments.patient_labels import PATIENT_PAYMENT_STATUSES, payment_statuses_shown_as
 
@@ -86,7 +92,7 @@ class VisitNoteForm(forms.Form):
     text = forms.CharField(
         label="Draft note",
         required=False,
-        max_length=20000,
+        max_length=VisitNote._meta.get_field("text").max_length,
         widget=forms.Textarea(attrs={"rows": 10}),
         help_text="Only you and the hospital's clinical-records staff can read it.",
     )
@@ -98,7 +104,7 @@ class AddendumForm(forms.Form):
 
     text = forms.CharField(
         label="New addendum",
-        max_length=5000,
+        max_length=VisitNoteAddendum._meta.get_field("text").max_length,
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="A correction or addition, dated and signed with your name. The note stays as it was signed.",
     )
@@ -111,10 +117,10 @@ def reason_for_patients_field(
     required_message: str = "Please say why, for the patient: they read it in their e-mail.",
 ) -> forms.CharField:
     """Why a visit is canceled or moved by the doctor or the hospital: the patient reads it in their
-    e-mail (Appointment.cancel_note holds 300 characters)."""
+    e-mail; as long as Appointment.cancel_note holds."""
     return forms.CharField(
         label=label,
-        max_length=300,
+        max_length=Appointment._meta.get_field("cancel_note").max_length,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=help_text,
         error_messages={"required": required_message},

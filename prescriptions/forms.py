@@ -4,9 +4,18 @@ import re
 from django import forms
 from django.forms import BaseFormSet, formset_factory
 
-from prescriptions.models import ITEM_FIELDS, VERIFICATION_ALPHABET, VERIFICATION_CODE_LENGTH, Route
+from prescriptions.models import (
+    ITEM_FIELDS,
+    VERIFICATION_ALPHABET,
+    VERIFICATION_CODE_LENGTH,
+    Prescription,
+    PrescriptionItem,
+    Route,
+)
 from prescriptions.rules import earliest_follow_up
 from prescriptions.services import MAX_ITEMS
+
+NO_ITEMS = "Add at least one medicine: fill in the first row."
 
 # How many empty medicine rows a new prescription starts with.
 STARTING_ROWS = 3
@@ -16,7 +25,7 @@ class PrescriptionForm(forms.Form):
     general_advice = forms.CharField(
         label="General advice",
         required=False,
-        max_length=2000,
+        max_length=Prescription._meta.get_field("general_advice").max_length,
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="Printed for the patient: rest, fluids, what to watch for, when to seek help.",
     )
@@ -43,10 +52,11 @@ class PrescriptionForm(forms.Form):
         return chosen
 
 
-def _text(label: str, max_length: int, example: str, *, required: bool = True) -> forms.CharField:
+def _text(label: str, name: str, example: str, *, required: bool = True) -> forms.CharField:
+    """The item's `name` column as a text box, as long as the column holds."""
     return forms.CharField(
         label=label,
-        max_length=max_length,
+        max_length=PrescriptionItem._meta.get_field(name).max_length,
         required=required,
         widget=forms.TextInput(attrs={"placeholder": example}),
     )
@@ -56,20 +66,20 @@ class PrescriptionItemForm(forms.Form):
     """One medicine. The form's rows are all optional (a row left empty is skipped); a row with
     anything in it needs its medicine, dose, route, frequency, duration and quantity."""
 
-    medicine = _text("Medicine", 200, "e.g. Amoxicillin")
-    strength = _text("Strength", 60, "e.g. 500 mg", required=False)
-    dose = _text("Dose", 100, "e.g. 1 capsule")
+    medicine = _text("Medicine", "medicine", "e.g. Amoxicillin")
+    strength = _text("Strength", "strength", "e.g. 500 mg", required=False)
+    dose = _text("Dose", "dose", "e.g. 1 capsule")
     # Pre-chosen, so an untouched row still reads as empty.
     route = forms.ChoiceField(label="Route", choices=Route.choices, initial=Route.ORAL)
-    frequency = _text("How often", 100, "e.g. 3 times a day")
-    duration = _text("For how long", 100, "e.g. 7 days")
+    frequency = _text("How often", "frequency", "e.g. 3 times a day")
+    duration = _text("For how long", "duration", "e.g. 7 days")
     quantity = forms.IntegerField(
         label="Quantity",
         min_value=1,
         max_value=9999,
         widget=forms.NumberInput(attrs={"placeholder": "e.g. 21", "inputmode": "numeric"}),
     )
-    instructions = _text("Instructions", 300, "e.g. after food", required=False)
+    instructions = _text("Instructions", "instructions", "e.g. after food", required=False)
 
 
 class BasePrescriptionItemFormSet(BaseFormSet):
@@ -82,7 +92,7 @@ class BasePrescriptionItemFormSet(BaseFormSet):
         if any(self.errors):
             return
         if not self.filled_items:
-            raise forms.ValidationError("Add at least one medicine: fill in the first row.")
+            raise forms.ValidationError(NO_ITEMS)
 
     @property
     def filled_items(self) -> list[dict]:

@@ -20,22 +20,23 @@ from rest_framework.views import APIView
 from accounts.models import Role
 from appointments import selectors
 from appointments.api.serializers import AppointmentOut, appointment_data
-from appointments.models import CANCEL_PERMISSION, REVIEW_COMMENT_MAX_LENGTH, Appointment
+from appointments.forms import CancelVisitForm, ReviewForm
+from appointments.models import CANCEL_PERMISSION, Appointment
 from appointments.services import BookingError, ReviewError, review_submit
 from hospital.api.days import DaysQuery
 from hospital.api.errors import refused_as_conflict
 from hospital.api.fields import Money, ZonedDateTime, in_zone, money
+from hospital.api.form_fields import bound_form, form_errors, from_form
 from hospital.api.paths import BAD_ID, PatientsOnly, RoleIn, id_in_path, path_id
 from hospital.api.schema import error
 from hospital.models import Rating, Slot
 from hospital.selectors import FREE_TIMES_DAYS, doctor_free_slots
 from payments import selectors as money_selectors
 from payments import services as payments
+from payments.forms import StaffCancelForm
 from payments.patient_labels import payment_status_seen_by
 
-_SAY_WHY = "Please say why, for the patient: they read it in their e-mail."
 _CHOOSE_SLOT = "Choose one of the doctor's free times."
-_CHOOSE_RATING = f"Choose a rating from {min(Rating.values)} to {max(Rating.values)}."
 
 
 # -- who may call ------------------------------------------------------------------------------
@@ -97,22 +98,23 @@ class CancellationOut(serializers.Serializer):
 
 
 class CancelIn(serializers.Serializer):
-    note = serializers.CharField(
-        required=False,
+    note = from_form(
+        CancelVisitForm.base_fields["note"],
         default="",
         allow_blank=True,
-        max_length=300,
         help_text="Why, for the patient (they read it in their e-mail): required from the doctor and staff. "
         "The patient's own cancel takes none, as on the page.",
     )
 
     def validate_note(self, note: str) -> str:
+        """The doctor's and staff's cancel forms decide, as on their pages (CancelVisitForm, StaffCancelForm)."""
         by = self.context["by"]
         if by.role == Role.PATIENT:
             return ""
-        if not note:
-            raise serializers.ValidationError(_SAY_WHY)
-        return note
+        form = bound_form(CancelVisitForm if by.role == Role.DOCTOR else StaffCancelForm, {"note": note})
+        if not form.is_valid():
+            raise serializers.ValidationError(form_errors(form)["note"])
+        return form.cleaned_data["note"]
 
 
 class CanceledOut(serializers.Serializer):
@@ -326,18 +328,11 @@ class Reschedule(generics.GenericAPIView):
 
 
 class ReviewIn(serializers.Serializer):
-    rating = serializers.ChoiceField(
-        choices=Rating.choices,
-        help_text=f"{min(Rating.values)} (poor) to {max(Rating.values)} (excellent).",
-        error_messages={"invalid_choice": _CHOOSE_RATING, "required": _CHOOSE_RATING, "null": _CHOOSE_RATING},
+    # The page's review form (ReviewForm): its ratings, its comment's limit, its messages.
+    rating = from_form(
+        ReviewForm.base_fields["rating"], help_text=f"{min(Rating.values)} (poor) to {max(Rating.values)} (excellent)."
     )
-    comment = serializers.CharField(
-        required=False,
-        default="",
-        allow_blank=True,
-        max_length=REVIEW_COMMENT_MAX_LENGTH,
-        help_text="Only the doctor and our staff read it; other patients see the average rating alone.",
-    )
+    comment = from_form(ReviewForm.base_fields["comment"])
 
 
 class ReviewOut(serializers.Serializer):

@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 
 from appointments import selectors, services
 from appointments.api.serializers import API_APPOINTMENT_RELATED, AppointmentOut, appointment_data
+from appointments.forms import AddendumForm, VisitNoteForm
 from appointments.models import Appointment, AppointmentStatus
 from appointments.portal import selectors as portal
 from appointments.services import AppointmentTransitionError, VisitNoteRefused
@@ -27,6 +28,7 @@ from appointments.visit_actions import DoctorAction, doctor_actions
 from hospital.api.days import DaysQuery
 from hospital.api.errors import refused_as_conflict
 from hospital.api.fields import ZonedDateTime, in_zone
+from hospital.api.form_fields import from_form
 from hospital.api.paths import BAD_ID, DoctorsOnly, id_in_path, path_id
 from hospital.api.schema import error
 from hospital.audit import request_ip
@@ -258,11 +260,10 @@ class VisitDetail(APIView):
 
 
 class CompleteIn(serializers.Serializer):
-    note = serializers.CharField(
+    # As the page's "Sign and complete" sends its note form; without `note` the draft is signed as saved.
+    note = from_form(
+        VisitNoteForm.base_fields["text"],
         required=False,
-        allow_blank=True,
-        max_length=20000,
-        trim_whitespace=False,
         help_text="The note's last words, saved and signed with the completion (the page's 'Sign and complete').",
     )
 
@@ -337,11 +338,13 @@ class VisitComplete(APIView):
 
 
 class NoteIn(serializers.Serializer):
-    text = serializers.CharField(allow_blank=True, max_length=20000, trim_whitespace=False)
+    # The page's note form (VisitNoteForm): its limit, its messages.
+    text = from_form(VisitNoteForm.base_fields["text"], required=True)
 
 
 class AddendumIn(serializers.Serializer):
-    text = serializers.CharField(max_length=5000)
+    # The page's addendum form (AddendumForm): required, its limit, its messages.
+    text = from_form(AddendumForm.base_fields["text"])
 
 
 def _write(request, visit_id: str, write, text: str):

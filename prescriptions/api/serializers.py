@@ -5,28 +5,37 @@ from rest_framework import serializers
 
 from hospital.api.errors import NON_FIELD
 from hospital.api.fields import ZonedDateTime, in_zone
-from prescriptions.forms import PrescriptionForm
+from hospital.api.form_fields import from_form
+from prescriptions.forms import NO_ITEMS, PrescriptionForm, PrescriptionItemForm, PrescriptionItemFormSet
 from prescriptions.models import Route
 from prescriptions.selectors import PrescriptionPage, PrescriptionRow
-from prescriptions.services import MAX_ITEMS
+
+_ITEM = PrescriptionItemForm.base_fields
+_PRESCRIPTION = PrescriptionForm.base_fields
 
 
 class PrescriptionItemIn(serializers.Serializer):
     """One medicine, as a row of the write form: each field required but strength and instructions."""
 
-    medicine = serializers.CharField(max_length=200, help_text="e.g. Amoxicillin")
-    strength = serializers.CharField(max_length=60, required=False, allow_blank=True, default="")
-    dose = serializers.CharField(max_length=100, help_text="e.g. 1 capsule")
-    route = serializers.ChoiceField(choices=Route.choices, default=Route.ORAL)
-    frequency = serializers.CharField(max_length=100, help_text="e.g. 3 times a day")
-    duration = serializers.CharField(max_length=100, help_text="e.g. 7 days")
-    quantity = serializers.IntegerField(min_value=1, max_value=9999, help_text="How many to dispense.")
-    instructions = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+    # The fields of the page's row (PrescriptionItemForm): their limits, their messages.
+    medicine = from_form(_ITEM["medicine"], help_text="e.g. Amoxicillin")
+    strength = from_form(_ITEM["strength"])
+    dose = from_form(_ITEM["dose"], help_text="e.g. 1 capsule")
+    route = from_form(_ITEM["route"], default=_ITEM["route"].initial)
+    frequency = from_form(_ITEM["frequency"], help_text="e.g. 3 times a day")
+    duration = from_form(_ITEM["duration"], help_text="e.g. 7 days")
+    quantity = from_form(_ITEM["quantity"], help_text="How many to dispense.")
+    instructions = from_form(_ITEM["instructions"])
 
 
 class PrescriptionIn(serializers.Serializer):
-    items = PrescriptionItemIn(many=True, allow_empty=False, max_length=MAX_ITEMS)
-    general_advice = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    items = PrescriptionItemIn(
+        many=True,
+        allow_empty=False,
+        max_length=PrescriptionItemFormSet.max_num,
+        error_messages={"empty": NO_ITEMS, "required": NO_ITEMS, "null": NO_ITEMS},
+    )
+    general_advice = from_form(_PRESCRIPTION["general_advice"])
     follow_up_on = serializers.DateField(
         required=False, allow_null=True, default=None, help_text="Today or later on the doctor's calendar."
     )

@@ -2,6 +2,7 @@
 pages, their refusals as 409s with their messages, times on the (Tokyo) doctor's clock."""
 
 import datetime as dt
+import html
 
 import pytest
 from django.contrib.auth.models import Group
@@ -526,3 +527,45 @@ def test_a_comment_too_long_is_400(world, api_as):
     response = api_as("patient").post(_url(completed, "review"), {"rating": 3, "comment": "x" * 1001}, format="json")
     assert response.status_code == 400
     assert set(response.json()["error"]["fields"]) == {"comment"}
+
+
+def test_the_api_and_the_pages_refuse_a_cancel_or_review_in_the_same_words(world, api_as, client):
+    """The API's cancel note is the doctor's and staff's cancel forms' (CancelVisitForm, StaffCancelForm),
+    its review the review form's (ReviewForm): one limit, one rule, one message."""
+    from django.urls import reverse
+
+    before = _state(world.visit)
+    too_long = "Ensure this value has at most 300 characters (it has 301)."
+    say_why = "Please say why, for the patient: they read it in their e-mail."
+    for role, user, page, name in (
+        ("doctor", world.doctor.user, "appointments:doctor_cancel", "cancel-note"),
+        ("staff", world.staff, "appointments:staff_cancel", "note"),
+    ):
+        client.force_login(user)
+        for note, said in (("x" * 301, too_long), ("   ", say_why), ("", say_why)):
+            response = api_as(role).post(_url(world.visit, "cancel"), {"note": note}, format="json")
+            assert response.status_code == 400, (role, note)
+            assert response.json()["error"]["fields"] == {"note": [said]}
+            shown = client.post(reverse(page, args=[world.visit.pk]), {name: note})
+            assert shown.status_code == 400 and html.escape(said) in shown.text, (role, note)
+        assert api_as(role).post(_url(world.visit, "cancel"), {}, format="json").json()["error"]["fields"] == {
+            "note": [say_why]
+        }
+    assert _state(world.visit) == before
+
+    completed = _completed_visit(world)
+    client.force_login(world.patient)
+    choose = "Choose a rating from 1 to 5."
+    for rating in (9, None):
+        response = api_as("patient").post(_url(completed, "review"), {"rating": rating}, format="json")
+        assert response.status_code == 400
+        assert response.json()["error"]["fields"] == {"rating": [choose]}
+    assert choose in client.post(reverse("appointments:review", args=[completed.pk]), {"rating": "9"}).text
+    long = api_as("patient").post(_url(completed, "review"), {"rating": 4, "comment": "x" * 1001}, format="json")
+    said = "Ensure this value has at most 1000 characters (it has 1001)."
+    assert long.json()["error"]["fields"] == {"comment": [said]}
+    assert (
+        said
+        in client.post(reverse("appointments:review", args=[completed.pk]), {"rating": "4", "comment": "x" * 1001}).text
+    )
+    assert not Review.objects.exists()

@@ -386,3 +386,36 @@ def test_the_agenda_costs_the_same_queries_at_2_and_12_visits(world, api_as):
     at_twelve = _agenda_queries(client, day.isoformat())
     assert (at_two[1], at_twelve[1]) == (2, 12)
     assert at_two[0] == at_twelve[0]
+
+
+def test_the_api_and_the_page_refuse_a_too_long_note_or_addendum_in_the_same_words(world, api_as, client):
+    """The API's note and addendum are the page's forms (VisitNoteForm, AddendumForm): one limit, one message."""
+    from django.urls import reverse
+
+    doctor = api_as("doctor")
+    client.force_login(world.doctor.user)
+    in_progress = visit_now(world, S.IN_PROGRESS, starts_at=_soon() - dt.timedelta(hours=1))
+    signed = completed_with_note(world)
+    for api, page, url, limit in (
+        (doctor.put, "appointments:visit_note", f"/api/v1/visits/{in_progress.pk}/note/", 20000),
+        (doctor.post, "appointments:visit_note_addendum", f"/api/v1/visits/{signed.pk}/note/addenda/", 5000),
+    ):
+        said = f"Ensure this value has at most {limit} characters (it has {limit + 1})."
+        response = api(url, {"text": "x" * (limit + 1)}, format="json")
+        assert response.status_code == 400
+        assert response.json()["error"]["fields"] == {"text": [said]}
+        name = "addendum-text" if "addendum" in page else "text"
+        shown = client.post(
+            reverse(page, args=[in_progress.pk if page.endswith("note") else signed.pk]), {name: "x" * (limit + 1)}
+        )
+        assert shown.status_code == 400 and said in shown.text
+    completing = doctor.post(f"/api/v1/visits/{in_progress.pk}/complete/", {"note": "x" * 20001}, format="json")
+    assert completing.json()["error"]["fields"] == {
+        "note": ["Ensure this value has at most 20000 characters (it has 20001)."]
+    }
+    blank = doctor.post(f"/api/v1/visits/{signed.pk}/note/addenda/", {"text": "   "}, format="json")
+    assert blank.json()["error"]["fields"] == {"text": ["This field is required."]}
+    assert not VisitNote.objects.filter(appointment=in_progress).exclude(text="").exists()
+    assert signed.visit_note.addenda.count() == 0
+    in_progress.refresh_from_db()
+    assert in_progress.status == S.IN_PROGRESS

@@ -2,6 +2,7 @@
 doctor and its patient list, read and download it (the page's PDF); everyone else is refused."""
 
 import datetime as dt
+import html
 import io
 
 import pytest
@@ -293,3 +294,38 @@ def test_someone_elses_pdf_is_a_404_in_the_apis_json_whatever_accept_says(world,
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
     assert not AuditEntry.objects.filter(action=AuditAction.DOWNLOAD).exists()
+
+
+def test_the_api_and_the_write_page_refuse_the_same_input_in_the_same_words(world, api_as, client):
+    """The API's rows are the page's rows (PrescriptionItemForm, PrescriptionForm): one limit, one message."""
+    from django.urls import reverse
+
+    from tests.prescriptions.test_pages import form_data
+
+    appointment = completed(world)
+    row = {**PARACETAMOL, "medicine": "x" * 201, "quantity": 10000}
+    response = api_as("doctor").post(
+        f"/api/v1/visits/{appointment.pk}/prescriptions/", {"items": [row], "general_advice": "y" * 2001}, format="json"
+    )
+    assert response.status_code == 400, response.content
+    fields = response.json()["error"]["fields"]
+    assert fields == {
+        "items.0.medicine": ["Ensure this value has at most 200 characters (it has 201)."],
+        "items.0.quantity": ["Ensure this value is less than or equal to 9999."],
+        "general_advice": ["Ensure this value has at most 2000 characters (it has 2001)."],
+    }
+
+    client.force_login(world.doctor.user)
+    page = client.post(
+        reverse("prescriptions:write", args=[appointment.pk]), form_data([row], general_advice="y" * 2001)
+    )
+    assert page.status_code == 200  # the page shows the form again, its errors beside the fields
+    for messages in fields.values():
+        assert html.escape(messages[0]) in page.text
+    empty = api_as("doctor").post(f"/api/v1/visits/{appointment.pk}/prescriptions/", {"items": []}, format="json")
+    assert empty.json()["error"]["fields"] == {"items": ["Add at least one medicine: fill in the first row."]}
+    assert (
+        "Add at least one medicine: fill in the first row."
+        in client.post(reverse("prescriptions:write", args=[appointment.pk]), form_data([{"route": "oral"}])).text
+    )
+    assert not Prescription.objects.exists()
