@@ -16,11 +16,10 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db.models import F, Model, Q
 from django.utils import timezone
 
-# How long one attempt may take before another worker may assume the first one died.
-CLAIM_DURATION = dt.timedelta(minutes=5)
 BACKOFF_FIRST = dt.timedelta(seconds=30)
 BACKOFF_MAX = dt.timedelta(hours=1)
 # A row the sweeper queued is not queued again for this long, so a stopped worker collects one
@@ -64,6 +63,11 @@ def tidy_ups_run() -> dict[str, int]:
     return {name: run() for name, run in _tidy_ups.items()}
 
 
+def claim_duration() -> dt.timedelta:
+    """How long one attempt may take before another worker may assume the first one died."""
+    return dt.timedelta(seconds=settings.OUTBOX_CLAIM_SECONDS)
+
+
 def _unclaimed(now: dt.datetime) -> Q:
     return Q(claimed_until__isnull=True) | Q(claimed_until__lte=now)
 
@@ -82,7 +86,7 @@ def claim(kind_model: type[Model], pending: Q, pk: int, *, now: dt.datetime | No
     is backing off after a failed attempt."""
     now = now or timezone.now()
     taken = kind_model.objects.filter(pending, _may_attempt(now), pk=pk).update(
-        claimed_until=now + CLAIM_DURATION, attempts=F("attempts") + 1
+        claimed_until=now + claim_duration(), attempts=F("attempts") + 1
     )
     return kind_model.objects.get(pk=pk) if taken else None
 
