@@ -1,15 +1,18 @@
-"""A worker killed with SIGKILL while an e-mail is in flight (the mail server has it, its 250 never
-reaches the worker): the row stays claimed and django-tasks-db's task stays RUNNING. Once the
-claim lapses, `sweep_outbox` marks that task failed and queues the row again; the next worker sends
-every e-mail, none lost, the one in flight twice under the same Message-ID.
+"""A worker killed with SIGKILL while an e-mail or a refund is in flight: the row stays claimed
+and django-tasks-db's task stays RUNNING. Once the claim lapses, `sweep_outbox` marks that task
+failed and queues the row again, and the next worker finishes the work: every e-mail sent, the
+one in flight (the mail server had it, its 250 never reached the worker) twice under the same
+Message-ID; the refund whose Stripe call was under way made once (the next attempt finds the
+refund the unheard call made, by our id in its metadata, instead of refunding again).
 
-Real processes (`manage.py db_worker`, `manage.py sweep_outbox`), a real SMTP server (the sink)
-and the test database on SQLite or PostgreSQL; OUTBOX_CLAIM_SECONDS is short so the claim lapses
-in seconds."""
+Real worker processes (`manage.py db_worker`), the real sweeper command, a real SMTP server (the sink),
+the Stripe stand-in and the test database on SQLite or PostgreSQL; OUTBOX_CLAIM_SECONDS is short
+so the claim lapses in seconds."""
 
 import datetime as dt
 import time
 from collections import Counter
+from collections.abc import Callable
 from io import StringIO
 
 import pytest
@@ -19,9 +22,11 @@ from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
 from hospital.models import EmailStatus, OutboundEmail
+from payments.models import PaymentStatus, RefundStatus
 from tests.appointments.test_reminders import visit_starting
 from tests.faults.manage_py import ManagePy
 from tests.hospital.smtp import SmtpSink
+from tests.payments.test_side_effects import late_payment_refund
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -30,20 +35,34 @@ WAIT = 30  # seconds any one step may take before the test fails instead of hang
 
 
 @pytest.fixture
-def manage_py(tmp_path):
+def manage_py(tmp_path, settings):
+    settings.OUTBOX_CLAIM_SECONDS = CLAIM_SECONDS  # for the sweeper, run in this process
     commands = ManagePy(tmp_path, OUTBOX_CLAIM_SECONDS=str(CLAIM_SECONDS), EMAIL_TIMEOUT="5")
     yield commands
     commands.close()
 
 
-def worker(*, batch: bool) -> list[str]:
-    return ["db_worker", "--queue-name", "default", "--interval", "0.1", "--no-startup-delay", "--no-reload"] + (
-        ["--batch"] if batch else []
-    )
+def sweep() -> str:
+    out = StringIO()
+    call_command("sweep_outbox", stdout=out)
+    return out.getvalue()
+
+
+def worker(*, queue: str = "default", batch: bool) -> list[str]:
+    # --skip-checks: the system checks cost seconds per process and are the suite's business.
+    options = ["--interval", "0.1", "--no-startup-delay", "--no-reload", "--skip-checks"]
+    return ["db_worker", "--queue-name", queue, *options] + (["--batch"] if batch else [])
 
 
 def wait_until(moment: dt.datetime) -> None:
     time.sleep(max(0.0, (moment - timezone.now()).total_seconds()) + 0.2)
+
+
+def wait_for(condition: Callable[[], object], what: str) -> None:
+    deadline = time.monotonic() + WAIT
+    while not condition():
+        assert time.monotonic() < deadline, f"waited {WAIT} s for {what}"
+        time.sleep(0.05)
 
 
 def test_emails_in_flight_when_their_worker_is_killed_are_all_sent_at_most_twice_with_one_message_id(manage_py):
@@ -76,7 +95,7 @@ def test_emails_in_flight_when_their_worker_is_killed_are_all_sent_at_most_twice
         dead_task.refresh_from_db()
         assert dead_task.status == TaskResultStatus.RUNNING
 
-        swept = manage_py.run("sweep", "sweep_outbox")
+        swept = sweep()
         assert "Re-queued 1 side effect(s); 1 task(s) of a worker that died marked failed" in swept
         manage_py.run("worker-2", *worker(batch=True))
 
@@ -97,3 +116,41 @@ def test_emails_in_flight_when_their_worker_is_killed_are_all_sent_at_most_twice
     others = DBTaskResult.objects.exclude(pk=dead_task.pk)
     assert set(others.values_list("status", flat=True)) == {TaskResultStatus.SUCCESSFUL}
     assert others.count() == len(emails)  # one per e-mail, and the one queued again for the lost attempt
+
+
+@pytest.mark.usefixtures("webhook_endpoint")
+def test_a_refund_in_flight_when_its_worker_is_killed_is_made_once(manage_py, standin, client):
+    flow, refund = late_payment_refund(standin, client)
+    # Stripe gets the refund call but answers only after 4 s; the worker is killed before that.
+    standin.control(
+        "config", fail_api={"mode": "timeout", "method": "POST", "path_prefix": "/v1/refunds", "timeout_seconds": 4}
+    )
+    manage_py.environment["STRIPE_API_BASE"] = standin.url
+    refunds_at_stripe = f"refunds?payment_intent={flow.payment_intent_id}"
+
+    first = manage_py.start("refund-worker-1", *worker(queue="refunds", batch=False))
+    wait_for(lambda: "POST /v1/refunds" in standin.api_calls(), "the worker's refund call")
+    first.kill()
+    first.wait(timeout=WAIT)
+
+    refund.refresh_from_db()
+    assert (refund.status, refund.attempts) == (RefundStatus.REQUESTED, 1)
+    assert refund.claimed_until > timezone.now()
+    dead_task = DBTaskResult.objects.get(task_path="payments.tasks.refund_issue", args_kwargs__args=[refund.pk])
+    assert dead_task.status == TaskResultStatus.RUNNING
+    # The call goes through at Stripe all the same; nobody hears its answer.
+    wait_for(lambda: standin.get(refunds_at_stripe)["data"], "the refund at Stripe")
+    wait_until(refund.claimed_until)
+
+    swept = sweep()
+    assert "Re-queued 1 side effect(s); 1 task(s) of a worker that died marked failed" in swept
+    manage_py.run("refund-worker-2", *worker(queue="refunds", batch=True))
+
+    refund.refresh_from_db()
+    made = standin.get(refunds_at_stripe)["data"]
+    assert len(made) == 1
+    assert standin.api_calls().count("POST /v1/refunds") == 1
+    assert (refund.status, refund.stripe_refund_id, refund.attempts) == (RefundStatus.SUCCEEDED, made[0]["id"], 2)
+    assert flow.refresh().payment.status == PaymentStatus.REFUNDED
+    dead_task.refresh_from_db()
+    assert (dead_task.status, dead_task.exception_class_path) == (TaskResultStatus.FAILED, "hospital.outbox.WorkerLost")
