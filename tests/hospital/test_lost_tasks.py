@@ -8,6 +8,7 @@ import pytest
 import time_machine
 from django.core import mail
 from django.core.management import call_command
+from django.urls import reverse
 from django.utils import timezone
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
@@ -15,6 +16,7 @@ from django_tasks_db.models import DBTaskResult
 from hospital import outbox
 from hospital.models import EmailStatus, OutboundEmail
 from hospital.notifications import EMAIL_PENDING
+from tests.factories import StaffFactory
 from tests.hospital.test_email_delivery import queued_email
 from tests.payments.flows import run_tasks
 
@@ -36,7 +38,7 @@ def sweep() -> str:
     return out.getvalue()
 
 
-def test_a_dead_workers_task_is_marked_failed_and_its_email_is_sent_by_a_new_task(settings):
+def test_a_dead_workers_task_is_marked_failed_and_its_email_is_sent_by_a_new_task(settings, client):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     started = timezone.now()
     email = queued_email()
@@ -65,6 +67,13 @@ def test_a_dead_workers_task_is_marked_failed_and_its_email_is_sent_by_a_new_tas
     assert (email.status, email.attempts) == (EmailStatus.SENT, 2)
     assert [message.extra_headers["Message-ID"] for message in mail.outbox] == [email.message_id]
     assert DBTaskResult.objects.get(pk=again.pk).status == TaskResultStatus.SUCCESSFUL
+
+    # What an administrator sees of the dead task: failed, and why.
+    client.force_login(StaffFactory(is_superuser=True))
+    page = client.get(reverse("admin:django_tasks_database_dbtaskresult_change", args=[dead.pk])).content.decode()
+    assert "Failed" in page
+    assert "hospital.outbox.WorkerLost" in page
+    assert "WorkerLost: worker worker-that-died started this task at" in page
 
 
 def test_a_task_that_finished_or_never_started_is_left_alone():
