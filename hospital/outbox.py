@@ -168,9 +168,11 @@ def lost_tasks_requeue(*, now: dt.datetime | None = None) -> tuple[int, int]:
             status=TaskResultStatus.FAILED,
             finished_at=now,
             exception_class_path=f"{WorkerLost.__module__}.{WorkerLost.__qualname__}",
-            traceback=(
-                f"WorkerLost: worker {', '.join(result.worker_ids)} started this task at "
-                f"{result.started_at.isoformat()} and never finished it; sweep_outbox queued its work again.\n"
+            traceback=(  # short lines: the admin shows them unwrapped
+                "WorkerLost: its worker stopped before finishing it (killed, or its machine lost).\n"
+                f"Worker: {', '.join(result.worker_ids)}\n"
+                f"Started: {result.started_at.isoformat()}\n"
+                "sweep_outbox queued its work again as a new task.\n"
             ),
         )
         if marked:

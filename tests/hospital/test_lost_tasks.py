@@ -56,7 +56,7 @@ def test_a_dead_workers_task_is_marked_failed_and_its_email_is_sent_by_a_new_tas
         )
         dead.refresh_from_db()
         assert (dead.status, dead.exception_class_path) == (TaskResultStatus.FAILED, "hospital.outbox.WorkerLost")
-        assert f"worker worker-that-died started this task at {started.isoformat()}" in dead.traceback
+        assert f"Worker: worker-that-died\nStarted: {started.isoformat()}\n" in dead.traceback
         assert dead.finished_at == timezone.now()
         again = DBTaskResult.objects.get(status=TaskResultStatus.READY)
         assert (again.task_path, again.args_kwargs, again.queue_name) == (dead.task_path, dead.args_kwargs, "default")
@@ -73,7 +73,8 @@ def test_a_dead_workers_task_is_marked_failed_and_its_email_is_sent_by_a_new_tas
     page = client.get(reverse("admin:django_tasks_database_dbtaskresult_change", args=[dead.pk])).content.decode()
     assert "Failed" in page
     assert "hospital.outbox.WorkerLost" in page
-    assert "WorkerLost: worker worker-that-died started this task at" in page
+    assert "WorkerLost: its worker stopped before finishing it (killed, or its machine lost)." in page
+    assert "Worker: worker-that-died" in page
 
 
 def test_a_task_that_finished_or_never_started_is_left_alone():
