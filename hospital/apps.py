@@ -14,7 +14,7 @@ class HospitalConfig(AppConfig):
 
         post_migrate.connect(audit.install_insert_only_trigger, sender=self)
         email_previews.register_accounts_previews()
-        outbox.register(model=OutboundEmail, pending=notifications.EMAIL_PENDING, enqueue=tasks.email_deliver.enqueue)
+        outbox.register(model=OutboundEmail, pending=notifications.EMAIL_PENDING, task=tasks.email_deliver)
         # What the public pages show: names, fees, specialties, schedules and slots.
         for model in (Specialty, Doctor, WorkingHours, TimeOff, Slot):
             page_cache.watch(model)

@@ -249,6 +249,12 @@ STRIPE_WEBHOOK_MAX_BYTES = 256 * 1024
 # (whose mail server may be slow or hanging).
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "refunds"]}}
 
+# --- Worker crash recovery --------------------------------------------------------------------
+# How long one attempt at a refund or an e-mail may take before the worker doing it is presumed
+# dead: its claim on the row lapses and `sweep_outbox` marks its task failed and queues the work
+# again. Longer than any attempt can take (an e-mail's SMTP timeouts, a refund's Stripe budget).
+OUTBOX_CLAIM_SECONDS = env.float("OUTBOX_CLAIM_SECONDS", default=300.0)
+
 # --- Security -------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"

@@ -28,15 +28,13 @@ class PaymentsConfig(AppConfig):
             kind=RECEIPT_ATTACHMENT, mimetype="application/pdf", render=receipt_documents.receipt_pdf
         )
         email_previews.register()
-        outbox.register(model=Refund, pending=services.REFUND_PENDING_WORK, enqueue=tasks.refund_issue.enqueue)
+        outbox.register(model=Refund, pending=services.REFUND_PENDING_WORK, task=tasks.refund_issue)
         outbox.register(
             model=ChargeRefundsSync,
             pending=services.CHARGE_REFUNDS_SYNC_PENDING,
-            enqueue=tasks.charge_refunds_sync.enqueue,
+            task=tasks.charge_refunds_sync,
         )
-        outbox.register(
-            model=SessionClosing, pending=services.SESSION_CLOSE_PENDING, enqueue=tasks.checkout_session_close.enqueue
-        )
+        outbox.register(model=SessionClosing, pending=services.SESSION_CLOSE_PENDING, task=tasks.checkout_session_close)
         # Pages promise the latest Checkout session's expiry, never the hold's grace beyond it;
         # starting a visit, prescribing and reviewing ask whether it counts as paid.
         payment_facts.register(

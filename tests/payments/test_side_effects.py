@@ -79,7 +79,7 @@ def test_a_worker_that_died_mid_refund_is_replaced_once_its_claim_lapses(standin
     refund_issue(refund_id=refund.pk, now=now + dt.timedelta(minutes=2))  # another worker: the claim stands
     assert Refund.objects.get(pk=refund.pk).status == RefundStatus.REQUESTED
 
-    later = now + outbox.CLAIM_DURATION + dt.timedelta(minutes=1)
+    later = now + outbox.claim_duration() + dt.timedelta(minutes=1)
     assert outbox.outbox_sweep(now=later) >= 1  # the sweeper queues it again
     refund_issue(refund_id=refund.pk, now=later)
 
