@@ -256,7 +256,6 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=60 * 60 * 24 * 365)
@@ -264,6 +263,13 @@ if not DEBUG:
     # HSTS preload is left off on purpose: once a domain is on browsers' preload lists it takes
     # months to undo, so that is a decision for the hospital's operators, not a default.
     SILENCED_SYSTEM_CHECKS = ["security.W021"]
+
+# The header a TLS-terminating proxy in front of the site sets to say the visitor came over HTTPS,
+# e.g. X-Forwarded-Proto (its value must then be "https"). Empty: no proxy, only the connection
+# itself counts. Name it only when every request passes through that proxy and the proxy
+# overwrites the header: otherwise a client could claim HTTPS by sending it.
+if _proxy_ssl_header := env.str("DJANGO_SECURE_PROXY_SSL_HEADER", default=""):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https")
 
 # No inline script anywhere (the API docs pages included: their set-up script is a file of its
 # own). Styles may be inline: Swagger UI and ReDoc set style attributes and <style> tags as they
