@@ -152,6 +152,22 @@ AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_USERNAME_CALLABLE = "accounts.authentication.axes_username"
 AXES_VERBOSE = False
 
+# --- Rate limits and the client address -------------------------------------------------------
+# How many reverse proxies (load balancer, TLS terminator) stand in front of the app servers and
+# append the caller's address to X-Forwarded-For: 0 (the default) trusts no such header and uses
+# the connection's address. Rate limits, the log-in lock-out and the audit log all read it
+# (hospital.audit.request_ip). Too high a number lets a client choose its own address.
+TRUSTED_PROXY_COUNT = env.int("DJANGO_TRUSTED_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "hospital.audit.request_ip"
+# Posts per hour to the account forms (hospital/account_limits.py), in the shared cache. Per
+# address high enough for a family or an office behind one NAT; log-in also per e-mail address
+# (page and API together), against guesses spread over many addresses. Over a limit: a 429 page
+# with Retry-After, and the form is not processed.
+LOGIN_RATE_LIMIT_PER_HOUR_PER_ADDRESS = env.int("LOGIN_RATE_LIMIT_PER_HOUR_PER_ADDRESS", default=100)
+LOGIN_RATE_LIMIT_PER_HOUR_PER_EMAIL = env.int("LOGIN_RATE_LIMIT_PER_HOUR_PER_EMAIL", default=20)
+SIGNUP_RATE_LIMIT_PER_HOUR_PER_ADDRESS = env.int("SIGNUP_RATE_LIMIT_PER_HOUR_PER_ADDRESS", default=20)
+PASSWORD_RESET_RATE_LIMIT_PER_HOUR_PER_ADDRESS = env.int("PASSWORD_RESET_RATE_LIMIT_PER_HOUR_PER_ADDRESS", default=20)
+
 # --- Internationalisation -------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -306,12 +322,11 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DATETIME_FORMAT": "iso-8601",
 }
-# Requests per window for each throttle scope (hospital/api/throttling.py); log-in is stricter
-# than the rest, and booking shares the page's BOOKING_RATE_LIMIT_PER_HOUR and its counter.
+# Requests per window for each throttle scope (hospital/api/throttling.py). Log-in shares the log-in
+# page's LOGIN_RATE_LIMIT_* and counters, booking the page's BOOKING_RATE_LIMIT_PER_HOUR and its.
 API_THROTTLE_RATES = {
     "user": env.str("API_RATE_PER_USER", default="600/min"),
     "address": env.str("API_RATE_PER_ADDRESS", default="1200/min"),
-    "login": env.str("API_RATE_LOGIN", default="10/min"),
 }
 # How long a booking's Idempotency-Key is kept (and replayed) for the user who sent it.
 API_IDEMPOTENCY_HOURS = 24
