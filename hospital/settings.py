@@ -64,6 +64,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Staff and doctors signed out after STAFF_IDLE_LOGOFF_MINUTES without a request.
+    "accounts.idle_logoff.IdleLogoffMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     # Last, as django-axes asks: it turns a locked-out log-in into its lockout page.
@@ -167,6 +169,13 @@ LOGIN_RATE_LIMIT_PER_HOUR_PER_ADDRESS = env.int("LOGIN_RATE_LIMIT_PER_HOUR_PER_A
 LOGIN_RATE_LIMIT_PER_HOUR_PER_EMAIL = env.int("LOGIN_RATE_LIMIT_PER_HOUR_PER_EMAIL", default=20)
 SIGNUP_RATE_LIMIT_PER_HOUR_PER_ADDRESS = env.int("SIGNUP_RATE_LIMIT_PER_HOUR_PER_ADDRESS", default=20)
 PASSWORD_RESET_RATE_LIMIT_PER_HOUR_PER_ADDRESS = env.int("PASSWORD_RESET_RATE_LIMIT_PER_HOUR_PER_ADDRESS", default=20)
+
+# --- Sessions ----------------------------------------------------------------------------------
+# Staff and doctors: signed out after this many minutes without a request (each request slides
+# it), their cookie ending with the browser (accounts/idle_logoff.py). Patients stay signed in
+# for PATIENT_SESSION_DAYS after their last change of session (Django's two weeks by default).
+STAFF_IDLE_LOGOFF_MINUTES = env.int("STAFF_IDLE_LOGOFF_MINUTES", default=15)
+SESSION_COOKIE_AGE = 60 * 60 * 24 * env.int("PATIENT_SESSION_DAYS", default=14)
 
 # --- Internationalisation -------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
