@@ -176,6 +176,13 @@ PASSWORD_RESET_RATE_LIMIT_PER_HOUR_PER_ADDRESS = env.int("PASSWORD_RESET_RATE_LI
 # for PATIENT_SESSION_DAYS after their last change of session (Django's two weeks by default).
 STAFF_IDLE_LOGOFF_MINUTES = env.int("STAFF_IDLE_LOGOFF_MINUTES", default=15)
 SESSION_COOKIE_AGE = 60 * 60 * 24 * env.int("PATIENT_SESSION_DAYS", default=14)
+# With a shared cache (CACHE_URL=redis://...) sessions are read from it, so every app server
+# knows every session; "cached_db" rather than "cache" because a Redis that keeps nothing on disk
+# loses all its keys when it restarts, and sometimes evicts keys when full: each session is kept in
+# the database too, and read from there when the cache has lost it (no one is signed out). With the
+# in-process cache (per process: no other server would see the session) they stay in the database.
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # --- Internationalisation -------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

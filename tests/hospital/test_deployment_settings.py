@@ -60,3 +60,17 @@ def test_behind_a_proxy_its_header_says_the_visitor_used_https():
     assert shown["proxy_ssl_header"] == ["HTTP_X_FORWARDED_PROTO", "https"]
     assert shown["forwarded_https_is_secure"] is True
     assert shown["forwarded_https_redirected_to"] is None
+
+
+def test_without_a_cache_url_everything_is_in_this_process_and_the_database():
+    shown = deployed_settings()
+
+    assert shown["cache_backend"] == "django.core.cache.backends.locmem.LocMemCache"
+    assert shown["session_engine"] == "django.contrib.sessions.backends.db"
+
+
+def test_with_redis_the_cache_and_sessions_are_shared():
+    shown = deployed_settings(CACHE_URL="redis://127.0.0.1:6379/4")
+
+    assert shown["cache_backend"] == "django.core.cache.backends.redis.RedisCache"
+    assert shown["session_engine"] == "django.contrib.sessions.backends.cached_db"
