@@ -60,12 +60,13 @@ def test_a_doctor_is_told_on_the_site_s_log_in_page(clock):
     assert SIGNED_OUT in response.text
 
 
-def test_the_minutes_come_from_the_setting(clock, settings, staff):
-    settings.STAFF_IDLE_LOGOFF_MINUTES = 5
+@pytest.mark.parametrize(("minutes", "told"), [(5, "5 minutes"), (1, "1 minute")])
+def test_the_minutes_come_from_the_setting(clock, settings, staff, minutes, told):
+    settings.STAFF_IDLE_LOGOFF_MINUTES = minutes
     client, _ = log_in(staff.email)
-    clock(5)
+    clock(minutes)
 
-    assert "You were signed out after 5 minutes without activity." in client.get("/admin/", follow=True).text
+    assert f"You were signed out after {told} without activity." in client.get("/admin/", follow=True).text
 
 
 def test_staff_cookies_end_with_the_browser_and_patients_last_two_weeks(clock, staff, patient):
