@@ -1,3 +1,4 @@
+import math
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -18,6 +19,7 @@ from accounts import services
 from accounts.forms import ApiTokenForm, EmailAuthenticationForm, ProfileForm, SignUpForm
 from accounts.models import ApiToken
 from accounts.next_url import safe_next_url
+from hospital import account_limits
 from hospital.models import Slot
 from hospital.selectors import user_time_zone
 from hospital.timefmt import format_date, format_short
@@ -41,10 +43,42 @@ def _booking_label(next_url: str) -> str:
     return f"{slot.doctor.display_name}, {starts:%a} {starts.day} {starts:%b %H:%M %Z}"
 
 
+# What the "too many attempts" page says for each form: what was paused, and what was not done.
+PAUSED = {
+    account_limits.LOG_IN: (
+        "Too many log-in attempts",
+        "There have been many attempts to log in from your network, or to this account, in the last hour. "
+        "To protect accounts we have paused log-in for a while: the details you sent were not checked.",
+    ),
+    account_limits.SIGN_UP: (
+        "Too many sign-ups",
+        "Many accounts have been created from your network in the last hour, so we have paused sign-up "
+        "for it for a while. No account was created.",
+    ),
+    account_limits.PASSWORD_RESET: (
+        "Too many password reset requests",
+        "There have been many password reset requests from your network in the last hour, so we have "
+        "paused them for a while. No e-mail was sent.",
+    ),
+}
+
+
+def _too_many_attempts(request, form: str):
+    """429 with Retry-After: the form was not processed; the page says when to try again."""
+    wait = account_limits.retry_after_seconds()
+    title, happened = PAUSED[form]
+    context = {"title": title, "happened": happened, "minutes": math.ceil(wait / 60), "form_name": form}
+    response = render(request, "accounts/too_many_attempts.html", context, status=429)
+    response["Retry-After"] = str(wait)
+    return response
+
+
 @require_http_methods(["GET", "POST"])
 def signup(request):
     if request.user.is_authenticated:
         return redirect("hospital:home")
+    if request.method == "POST" and not account_limits.account_form_allowed(request, form=account_limits.SIGN_UP):
+        return _too_many_attempts(request, account_limits.SIGN_UP)
     form = SignUpForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -74,6 +108,12 @@ class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
     authentication_form = EmailAuthenticationForm
     redirect_authenticated_user = True
+
+    def post(self, request, *args, **kwargs):
+        email = request.POST.get("username", "")
+        if not account_limits.account_form_allowed(request, form=account_limits.LOG_IN, email=email):
+            return _too_many_attempts(request, account_limits.LOG_IN)
+        return super().post(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -194,6 +234,12 @@ class PasswordResetView(auth_views.PasswordResetView):
     subject_template_name = "accounts/email/password_reset_subject.txt"
     extra_email_context = {"site_name": settings.HOSPITAL_NAME, **services.email_base_context()}
     success_url = reverse_lazy("accounts:password_reset_done")
+
+    def post(self, request, *args, **kwargs):
+        # The same page whether or not the e-mail has an account: the limit is per address only.
+        if not account_limits.account_form_allowed(request, form=account_limits.PASSWORD_RESET):
+            return _too_many_attempts(request, account_limits.PASSWORD_RESET)
+        return super().post(request, *args, **kwargs)
 
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):

@@ -3,6 +3,7 @@ prescriptions and their PDFs, and a doctor's view of a patient's history (DESIGN
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model
 from django.http import HttpRequest
@@ -12,8 +13,15 @@ from hospital.models import AuditEntry
 
 
 def request_ip(request: HttpRequest) -> str | None:
-    """The address the request came from. Behind a reverse proxy this is the proxy's unless the
-    server is told to trust its forwarded header; the production set-up decides that in one place."""
+    """The address the request came from: the connection's, or behind TRUSTED_PROXY_COUNT reverse
+    proxies the one the outermost of them saw. Each proxy appends the address it was called from
+    to X-Forwarded-For, so that is the Nth entry from the right; anything left of it was written
+    by the client and proves nothing. Rate limits, django-axes and the audit log all use this."""
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if proxies:
+        forwarded = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
+        if len(forwarded) >= proxies:
+            return forwarded[-proxies]
     return request.META.get("REMOTE_ADDR") or None
 
 

@@ -64,6 +64,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Staff and doctors signed out after STAFF_IDLE_LOGOFF_MINUTES without a request.
+    "accounts.idle_logoff.IdleLogoffMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     # Last, as django-axes asks: it turns a locked-out log-in into its lockout page.
@@ -151,6 +153,36 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_USERNAME_CALLABLE = "accounts.authentication.axes_username"
 AXES_VERBOSE = False
+
+# --- Rate limits and the client address -------------------------------------------------------
+# How many reverse proxies (load balancer, TLS terminator) stand in front of the app servers and
+# append the caller's address to X-Forwarded-For: 0 (the default) trusts no such header and uses
+# the connection's address. Rate limits, the log-in lock-out and the audit log all read it
+# (hospital.audit.request_ip). Too high a number lets a client choose its own address.
+TRUSTED_PROXY_COUNT = env.int("DJANGO_TRUSTED_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "hospital.audit.request_ip"
+# Posts per hour to the account forms (hospital/account_limits.py), in the shared cache. Per
+# address high enough for a family or an office behind one NAT; log-in also per e-mail address
+# (page and API together), against guesses spread over many addresses. Over a limit: a 429 page
+# with Retry-After, and the form is not processed.
+LOGIN_RATE_LIMIT_PER_HOUR_PER_ADDRESS = env.int("LOGIN_RATE_LIMIT_PER_HOUR_PER_ADDRESS", default=100)
+LOGIN_RATE_LIMIT_PER_HOUR_PER_EMAIL = env.int("LOGIN_RATE_LIMIT_PER_HOUR_PER_EMAIL", default=20)
+SIGNUP_RATE_LIMIT_PER_HOUR_PER_ADDRESS = env.int("SIGNUP_RATE_LIMIT_PER_HOUR_PER_ADDRESS", default=20)
+PASSWORD_RESET_RATE_LIMIT_PER_HOUR_PER_ADDRESS = env.int("PASSWORD_RESET_RATE_LIMIT_PER_HOUR_PER_ADDRESS", default=20)
+
+# --- Sessions ----------------------------------------------------------------------------------
+# Staff and doctors: signed out after this many minutes without a request (each request slides
+# it), their cookie ending with the browser (accounts/idle_logoff.py). Patients stay signed in
+# for PATIENT_SESSION_DAYS after their last change of session (Django's two weeks by default).
+STAFF_IDLE_LOGOFF_MINUTES = env.int("STAFF_IDLE_LOGOFF_MINUTES", default=15)
+SESSION_COOKIE_AGE = 60 * 60 * 24 * env.int("PATIENT_SESSION_DAYS", default=14)
+# With a shared cache (CACHE_URL=redis://...) sessions are read from it, so every app server
+# knows every session; "cached_db" rather than "cache" because a Redis that keeps nothing on disk
+# loses all its keys when it restarts, and sometimes evicts keys when full: each session is kept in
+# the database too, and read from there when the cache has lost it (no one is signed out). With the
+# in-process cache (per process: no other server would see the session) they stay in the database.
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # --- Internationalisation -------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -262,7 +294,6 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=60 * 60 * 24 * 365)
@@ -270,6 +301,13 @@ if not DEBUG:
     # HSTS preload is left off on purpose: once a domain is on browsers' preload lists it takes
     # months to undo, so that is a decision for the hospital's operators, not a default.
     SILENCED_SYSTEM_CHECKS = ["security.W021"]
+
+# The header a TLS-terminating proxy in front of the site sets to say the visitor came over HTTPS,
+# e.g. X-Forwarded-Proto (its value must then be "https"). Empty: no proxy, only the connection
+# itself counts. Name it only when every request passes through that proxy and the proxy
+# overwrites the header: otherwise a client could claim HTTPS by sending it.
+if _proxy_ssl_header := env.str("DJANGO_SECURE_PROXY_SSL_HEADER", default=""):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https")
 
 # No inline script anywhere (the API docs pages included: their set-up script is a file of its
 # own). Styles may be inline: Swagger UI and ReDoc set style attributes and <style> tags as they
@@ -306,12 +344,11 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DATETIME_FORMAT": "iso-8601",
 }
-# Requests per window for each throttle scope (hospital/api/throttling.py); log-in is stricter
-# than the rest, and booking shares the page's BOOKING_RATE_LIMIT_PER_HOUR and its counter.
+# Requests per window for each throttle scope (hospital/api/throttling.py). Log-in shares the log-in
+# page's LOGIN_RATE_LIMIT_* and counters, booking the page's BOOKING_RATE_LIMIT_PER_HOUR and its.
 API_THROTTLE_RATES = {
     "user": env.str("API_RATE_PER_USER", default="600/min"),
     "address": env.str("API_RATE_PER_ADDRESS", default="1200/min"),
-    "login": env.str("API_RATE_LOGIN", default="10/min"),
 }
 # How long a booking's Idempotency-Key is kept (and replayed) for the user who sent it.
 API_IDEMPOTENCY_HOURS = 24

@@ -9,6 +9,8 @@ BASE="http://127.0.0.1:${PORT}"
 export DJANGO_DEBUG=false
 export DJANGO_SECRET_KEY="${DJANGO_SECRET_KEY:-$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(50))')}"
 export DJANGO_ALLOWED_HOSTS=127.0.0.1
+# curl plays the TLS proxy below: it sends X-Forwarded-Proto: https for the HTTPS requests.
+export DJANGO_SECURE_PROXY_SSL_HEADER=X-Forwarded-Proto
 
 .venv/bin/python manage.py collectstatic --noinput -v0
 .venv/bin/gunicorn hospital.wsgi --bind "127.0.0.1:${PORT}" --workers 1 --log-level warning &

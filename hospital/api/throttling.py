@@ -4,12 +4,12 @@ Rates come from settings.API_THROTTLE_RATES when a request is counted, not when 
 defined (DRF's own classes read them once, at import), so a deployment or a test can change them.
 """
 
-import time
+from collections.abc import Mapping
 
 from django.conf import settings
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
-from hospital import ratelimit
+from hospital import account_limits, ratelimit
 from hospital.audit import request_ip
 
 
@@ -54,8 +54,18 @@ class Booking(BaseThrottle):
         )
 
     def wait(self) -> float:
-        return self.WINDOW_SECONDS - time.time() % self.WINDOW_SECONDS  # the counter's window ends
+        return ratelimit.seconds_left(self.WINDOW_SECONDS)  # the counter's window ends
 
 
-class LogIn(PerAddress):
-    scope = "login"
+class LogIn(BaseThrottle):
+    """The log-in page's limits and counters (hospital.account_limits): one budget per address and
+    per e-mail address, whether the log-in comes through the page or the API."""
+
+    def allow_request(self, request, view) -> bool:
+        email = request.data.get("email") if isinstance(request.data, Mapping) else None
+        return account_limits.account_form_allowed(
+            request, form=account_limits.LOG_IN, email=email if isinstance(email, str) else ""
+        )
+
+    def wait(self) -> float:
+        return account_limits.retry_after_seconds()
