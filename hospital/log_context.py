@@ -26,13 +26,16 @@ def current_request_id() -> str:
     return _request_id.get()
 
 
-@contextmanager
-def request_id_set(request_id: str) -> Iterator[None]:
-    token = _request_id.set(request_id)
-    try:
-        yield
-    finally:
-        _request_id.reset(token)
+def request_id_begin(request_id: str) -> None:
+    """From the first middleware on. Not a `with` block around the middleware: Django writes its
+    "Not Found" and "Service Unavailable" lines after the middleware returned, and a streamed
+    body is read later still; `request_id_end` clears it when the response is closed."""
+    _request_id.set(request_id)
+
+
+def request_id_end(sender, **kwargs) -> None:
+    """Django's request_finished."""
+    _request_id.set("")
 
 
 def task_id_begin(sender, task_result, **kwargs) -> None:

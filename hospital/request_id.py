@@ -7,7 +7,7 @@ import uuid
 
 from django.http import HttpRequest, HttpResponse
 
-from hospital.log_context import WELL_FORMED_REQUEST_ID, request_id_set
+from hospital.log_context import WELL_FORMED_REQUEST_ID, request_id_begin
 
 REQUEST_ID_HEADER = "X-Request-ID"
 
@@ -27,8 +27,7 @@ class RequestIdMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request.request_id = request_id_for(request)
-        # Everything below runs inside, the 500 page and Django's "Internal Server Error" line too.
-        with request_id_set(request.request_id):
-            response = self.get_response(request)
+        request_id_begin(request.request_id)
+        response = self.get_response(request)
         response[REQUEST_ID_HEADER] = request.request_id
         return response

@@ -16,6 +16,7 @@ from django.core.management import call_command
 from django.test import Client
 from django_tasks import task
 
+from hospital.log_context import current_request_id
 from tests.factories import PatientFactory
 from tests.hospital.log_capture import LogCapture
 from tests.hospital.raising_urls import FAULT_DETAIL
@@ -37,6 +38,7 @@ class TestRequestIds:
         first, second = client.get("/"), client.get("/")
         assert FRESH_ID.fullmatch(first["X-Request-ID"]) and FRESH_ID.fullmatch(second["X-Request-ID"])
         assert first["X-Request-ID"] != second["X-Request-ID"]
+        assert current_request_id() == ""  # a line written after the request is no longer its
 
     def test_a_well_formed_id_from_the_proxy_is_kept(self, client):
         response = client.get("/", headers={"X-Request-ID": "lb-7f3a9c2e.0042:eu-west"})
@@ -90,9 +92,13 @@ class TestErrorPages:
         assert line["request_id"] == request_id and FAULT_DETAIL in line["exception"]
 
     def test_not_found_and_not_for_your_account_pages_quote_the_reference(self, client):
-        missing = client.get("/no-such-page/")
+        with LogCapture() as log:
+            missing = client.get("/no-such-page/")
         assert missing.status_code == 404
         assert f"Reference: <strong>{missing['X-Request-ID']}</strong>" in missing.content.decode()
+        # Django writes this line after the middleware has returned: the id is still there.
+        [line] = [line for line in log.lines() if line["logger"] == "django.request"]
+        assert (line["message"], line["request_id"]) == ("Not Found: /no-such-page/", missing["X-Request-ID"])
         client.force_login(PatientFactory())
         forbidden = client.get("/portal/")
         assert forbidden.status_code == 403
