@@ -133,7 +133,7 @@ def test_a_workers_task_logs_under_its_own_id():
     assert (line["message"], line["step"], line["request_id"]) == ("Task at work", "one", f"task-{result.id}")
 
 
-def log_a_line(**environment: str) -> str:
+def log_a_line(check: bool = True, **environment: str) -> str:
     """What one line logged by the configured site looks like on its console (stderr)."""
     script = (
         "import django, logging; django.setup(); "
@@ -142,7 +142,7 @@ def log_a_line(**environment: str) -> str:
     env = {name: value for name, value in os.environ.items() if name != "LOG_FORMAT"}
     env.update(DJANGO_SETTINGS_MODULE="hospital.settings", **environment)
     done = subprocess.run(  # noqa: S603 (our own interpreter and script)
-        [sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True, timeout=60, check=True
+        [sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True, timeout=60, check=check
     )
     return done.stderr.strip()
 
@@ -160,3 +160,5 @@ def test_logs_are_json_without_debug_and_text_with_it():
     text = log_a_line(DJANGO_DEBUG="true")
     assert re.fullmatch(r"\S+ \S+ WARNING hospital.example \[-\] Slot 7 is odd", text)
     assert json.loads(log_a_line(DJANGO_DEBUG="true", LOG_FORMAT="json"))["message"] == "Slot 7 is odd"
+    refused = log_a_line(check=False, LOG_FORMAT="xml")
+    assert refused.endswith("ImproperlyConfigured: LOG_FORMAT must be json or text, not 'xml'.")
