@@ -32,6 +32,7 @@ from hospital import timefmt
 from hospital.audit import audit_record
 from hospital.locks import lock_doctor_for_move, lock_patient, lock_slot
 from hospital.models import AuditAction, Doctor, OutboundEmail, Rating, Slot, booking_cutoff, booking_cutoff_words
+from hospital.money_log import log_money_change
 from hospital.services import doctor_rating_add
 
 S = AppointmentStatus
@@ -77,9 +78,11 @@ def appointment_transition(
         raise AppointmentTransitionError(
             f"An appointment that is {appointment.get_status_display().lower()} cannot become {S(to).label.lower()}."
         )
+    old = appointment.status
     appointment.status = to
     appointment.cancel_reason = cancel_reason if to == S.CANCELED else ""
     appointment.save(update_fields=["status", "cancel_reason", "updated_at"])
+    log_money_change("appointment", appointment.pk, old=old, new=to, cancel_reason=appointment.cancel_reason)
     appointment_log(appointment=appointment, message=message, now=now)
 
 
@@ -176,6 +179,7 @@ def appointment_hold(
         **visit_place.snapshot(slot.doctor),
     )
     appointment_log(appointment=appointment, message="Booked; the slot is held while you pay.", now=now)
+    log_money_change("appointment", appointment.pk, old="", new=appointment.status, slot_id=slot.pk)
     return appointment
 
 

@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -52,7 +53,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First: dj-stripe lets an X-Djstripe-Webhook-Secret header replace the stored webhook secret
+    # First, so every log line and every answer (errors included) carries the request's id.
+    "hospital.request_id.RequestIdMiddleware",
+    # Load balancers' probes: answered before the host check, HTTPS redirect and sessions.
+    "hospital.health.HealthCheckMiddleware",
+    # Then: dj-stripe lets an X-Djstripe-Webhook-Secret header replace the stored webhook secret
     # when DEBUG is on, which would let anyone forge events. No request keeps that header.
     "payments.middleware.StripeWebhookGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -385,12 +390,30 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# --- Logs and health -----------------------------------------------------------------------
+# One JSON object per line (hospital/json_log.py) for a log collector, or plain text for a person
+# at a console: JSON unless DEBUG is on. Every line carries the request's id (X-Request-ID, also
+# on error pages) or, in a worker, its task's id.
+LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or text, not {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"context": {"()": "hospital.log_context.LogContextFilter"}},
+    "formatters": {
+        "json": {"()": "hospital.json_log.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["context"], "formatter": LOG_FORMAT},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # stripe-python logs every request at INFO; its warnings and errors are what matter.
     # WeasyPrint logs each step of every PDF at INFO.
     "loggers": {"stripe": {"level": "WARNING"}, "weasyprint": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}},
 }
+# /healthz (hospital/health.py): the database must answer within this many milliseconds
+# (PostgreSQL), and a task ready to run for longer than this many minutes means no worker takes it.
+HEALTH_DATABASE_TIMEOUT_MS = env.int("HEALTH_DATABASE_TIMEOUT_MS", default=2000)
+HEALTH_TASKS_STUCK_MINUTES = env.int("HEALTH_TASKS_STUCK_MINUTES", default=10)

@@ -14,6 +14,7 @@ hospital_patterns = (
 
 # A path under /api/ that no route matches answers in the API's error shape, not an HTML page.
 handler404 = "hospital.api.errors.not_found"
+handler400 = "hospital.api.errors.bad_request"
 handler500 = "hospital.api.errors.server_error"
 
 admin.site.site_header = "Hospital administration"

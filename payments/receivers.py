@@ -15,6 +15,7 @@ import functools
 
 from djstripe.event_handlers import djstripe_receiver
 
+from hospital.log_context import log_fields
 from payments import services
 from payments.stripe_objects import UnusableStripeObject
 
@@ -34,7 +35,9 @@ def acknowledging_unusable(receiver):
     @functools.wraps(receiver)
     def receive(sender, event, **kwargs):
         try:
-            receiver(sender, event, **kwargs)
+            # Every log line of the event's work names it (the money changes it makes, above all).
+            with log_fields(stripe_event_id=event.id, stripe_event_type=event.type):
+                receiver(sender, event, **kwargs)
         except UnusableStripeObject as unusable:
             services.unusable_event_record(
                 event_id=event.id,

@@ -9,13 +9,15 @@ from contextlib import contextmanager
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
+from django.template.loader import render_to_string
 from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from hospital.locks import RowBusy
+from hospital.log_context import current_request_id
 from hospital.middleware import BUSY_RETRY_AFTER_SECONDS
 
 NON_FIELD = "non_field_errors"
@@ -93,8 +95,14 @@ def exception_handler(exc, context):
     return response
 
 
-def _api_error(status: int, code: str, message: str) -> JsonResponse:
-    return JsonResponse({"error": {"code": code, "message": message, "fields": {}}}, status=status)
+def _api_error(status: int, code: str, message: str, **more: str) -> JsonResponse:
+    return JsonResponse({"error": {"code": code, "message": message, "fields": {}, **more}}, status=status)
+
+
+def _bare_error_page(template: str, *, status: int) -> HttpResponse:
+    """Rendered without the request's context processors: the fault may be the database or the
+    session itself. The page quotes the request's id, which the log lines of the fault carry."""
+    return HttpResponse(render_to_string(template, {"request_id": current_request_id()}), status=status)
 
 
 def not_found(request, exception):
@@ -104,7 +112,21 @@ def not_found(request, exception):
     return defaults.page_not_found(request, exception)
 
 
-def server_error(request):
+def bad_request(request, exception):
+    """A request Django refuses before any view (e.g. a Host header not allowed): no details."""
     if request.path.startswith("/api/"):
-        return _api_error(500, "server_error", "Something went wrong on our side. Please try again later.")
-    return defaults.server_error(request)
+        return _api_error(400, "bad_request", "The request could not be understood.")
+    return _bare_error_page("400.html", status=400)
+
+
+def server_error(request):
+    """Never a traceback or a setting: a friendly page (or the API's shape) and the reference to
+    quote; the traceback is in the log line with the same request id."""
+    if request.path.startswith("/api/"):
+        return _api_error(
+            500,
+            "server_error",
+            "Something went wrong on our side. Please try again later.",
+            request_id=current_request_id(),
+        )
+    return _bare_error_page("500.html", status=500)

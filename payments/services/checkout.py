@@ -17,10 +17,18 @@ from accounts.models import User
 from appointments.models import Appointment, AppointmentStatus
 from appointments.services import BookingError, appointment_cancel_hold, appointment_hold, appointment_log
 from hospital import outbox
+from hospital.money_log import log_money_change
 from payments import stripe_api
 from payments.locks import lock_payment
 from payments.models import CheckoutAttempt, CheckoutAttemptStatus, Payment, SessionClosing, StripeCustomer
-from payments.services.common import IDEMPOTENCY_KEY_LIFETIME, UNAVAILABLE_MESSAGE, PaymentUnavailable, new_key
+from payments.services.common import (
+    IDEMPOTENCY_KEY_LIFETIME,
+    UNAVAILABLE_MESSAGE,
+    PaymentUnavailable,
+    checkout_attempt_log_change,
+    new_key,
+    payment_log_ids,
+)
 from payments.services.facts import checkout_session_record
 from payments.stripe_api import StripeRejected, StripeUnavailable
 from payments.stripe_objects import (
@@ -98,6 +106,15 @@ def payment_open(*, appointment: Appointment, checkout_expires_at: dt.datetime, 
     """Inside the booking transaction: the payment snapshot and its first checkout attempt."""
     payment = Payment.for_booking(appointment)
     payment.save()
+    log_money_change(
+        "payment",
+        payment.pk,
+        old="",
+        new=payment.status,
+        **payment_log_ids(payment),
+        amount=payment.amount,
+        currency=payment.currency,
+    )
     _attempt_create(payment=payment, checkout_expires_at=checkout_expires_at, site_url=site_url)
     return payment
 
@@ -189,9 +206,13 @@ def _session_for_attempt(attempt: CheckoutAttempt, *, patient: User, customer_re
     CheckoutAttempt.objects.filter(pk=attempt.pk, session_id__isnull=True).update(
         session_id=session["id"], session_url=session["url"]
     )
-    CheckoutAttempt.objects.filter(pk=attempt.pk, status=CheckoutAttemptStatus.NEW).update(
+    if CheckoutAttempt.objects.filter(pk=attempt.pk, status=CheckoutAttemptStatus.NEW).update(
         status=CheckoutAttemptStatus.OPEN
-    )
+    ):
+        attempt.session_id = attempt.session_id or session["id"]
+        checkout_attempt_log_change(
+            attempt, payment=attempt.payment, old=CheckoutAttemptStatus.NEW, new=CheckoutAttemptStatus.OPEN
+        )
     return session["url"]
 
 
@@ -318,9 +339,12 @@ def _expire_session_at_stripe(attempt: CheckoutAttempt) -> None:
         _session_record(session)
     except StripeUnavailable as exc:
         raise PaymentUnavailable(UNAVAILABLE_MESSAGE) from exc
-    CheckoutAttempt.objects.filter(pk=attempt.pk, status=CheckoutAttemptStatus.OPEN).update(
+    if CheckoutAttempt.objects.filter(pk=attempt.pk, status=CheckoutAttemptStatus.OPEN).update(
         status=CheckoutAttemptStatus.EXPIRED
-    )
+    ):
+        checkout_attempt_log_change(
+            attempt, payment=attempt.payment, old=CheckoutAttemptStatus.OPEN, new=CheckoutAttemptStatus.EXPIRED
+        )
 
 
 def hold_cancel(*, appointment_id: int) -> Appointment:

@@ -19,6 +19,7 @@ from appointments.models import AppointmentStatus
 from appointments.services import appointment_expire, appointment_log
 from hospital import outbox
 from hospital.money import format_money
+from hospital.money_log import log_money_change
 from hospital.notifications import email_queue
 from payments.card_failures import card_failure_detail, card_failure_words
 from payments.locks import lock_payment, lock_payment_intent
@@ -45,7 +46,7 @@ from payments.selectors import (
     refund_row_for,
     refunded_on_payment_intent,
 )
-from payments.services.common import tell_staff
+from payments.services.common import checkout_attempt_log_change, payment_log_ids, tell_staff
 from payments.services.reconcile import reconcile
 from payments.services.refunds import refund_record_locked, refund_record_unattached, refund_request
 from payments.stripe_objects import (
@@ -78,7 +79,7 @@ def checkout_session_record(*, session: dict, async_failed: bool = False, now: d
             lock_payment_intent(payment_intent_id)  # a refund of it may be being recorded right now
         appointment, payment = lock_payment(appointment_id_for(payment_id))
         if attempt is not None:
-            _attempt_record_status(attempt, session.get("status"))
+            _attempt_record_status(attempt, session.get("status"), payment=payment)
         if session.get("payment_status") == "paid" and payment_intent_id:
             _record_capture(payment, payment_intent_id=payment_intent_id, amount=session["amount_total"], now=now)
         elif session.get("status") == "complete" and payment_intent_id and not payment.captured_amount:
@@ -107,13 +108,17 @@ _ATTEMPT_STATUS_RANK = {
 }
 
 
-def _attempt_record_status(attempt: CheckoutAttempt, stripe_status: str | None) -> None:
+def _attempt_record_status(attempt: CheckoutAttempt, stripe_status: str | None, *, payment: Payment) -> None:
     """Move the attempt forward to Stripe's status. A conditional update, not a save: `attempt`
-    was read before the payment's lock, and another delivery may have moved it since."""
+    was read before the payment's lock, and another delivery (or the resume page, which closes
+    sessions without that lock) may move it at any time."""
     if stripe_status not in CheckoutAttemptStatus.values:
         return
-    behind = [status for status, rank in _ATTEMPT_STATUS_RANK.items() if rank < _ATTEMPT_STATUS_RANK[stripe_status]]
-    CheckoutAttempt.objects.filter(pk=attempt.pk, status__in=behind).update(status=stripe_status)
+    old = CheckoutAttempt.objects.values_list("status", flat=True).get(pk=attempt.pk)
+    if _ATTEMPT_STATUS_RANK[old] >= _ATTEMPT_STATUS_RANK[stripe_status]:
+        return
+    if CheckoutAttempt.objects.filter(pk=attempt.pk, status=old).update(status=stripe_status):
+        checkout_attempt_log_change(attempt, payment=payment, old=old, new=stripe_status)
 
 
 def _record_capture(payment: Payment, *, payment_intent_id: str, amount: int, now: dt.datetime) -> None:
@@ -365,18 +370,36 @@ def _dispute_row_record(
             evidence_due_by=dispute_evidence_due_by(dispute),
             note=note,
         )
+        _dispute_log_change(row, old="")
         return row, True
     attach = payment is not None and row.payment_id is None
     advance = Dispute.STATUS_RANK[dispute["status"]] > Dispute.STATUS_RANK[row.status]
     if not (attach or advance):
         return row, False
+    old = row.status
     if attach:
         row.payment, row.note = payment, ""
     if advance:
         row.status, row.amount = dispute["status"], dispute["amount"]
         row.evidence_due_by = dispute_evidence_due_by(dispute) or row.evidence_due_by
     row.save()
+    _dispute_log_change(row, old=old)
     return row, True
+
+
+def _dispute_log_change(row: Dispute, *, old: str) -> None:
+    log_money_change(
+        "dispute",
+        row.pk,
+        old=old,
+        new=row.status,
+        **payment_log_ids(row.payment, payment_intent_id=row.payment_intent_id),
+        stripe_dispute_id=row.stripe_dispute_id,
+        charge_id=row.charge_id,
+        amount=row.amount,
+        currency=row.currency,
+        dispute_reason=row.reason,
+    )
 
 
 def unusable_event_record(*, event_id: str, event_type: str, object_id: str, reason: str) -> None:

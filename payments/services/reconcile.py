@@ -18,10 +18,11 @@ from appointments.services import (
     slot_is_held_by_other,
 )
 from hospital.money import format_money
+from hospital.money_log import log_money_change
 from hospital.notifications import Attachment, email_queue
 from payments.models import RECEIPT_ATTACHMENT, Payment, Receipt, RefundReason
 from payments.selectors import refundable_amount, refunded_on_payment_intent, visit_policy_lines
-from payments.services.common import tell_staff
+from payments.services.common import payment_log_ids, tell_staff
 from payments.services.receipts import payment_documents_issue
 from payments.services.refunds import refund_request
 
@@ -34,9 +35,21 @@ def payment_status_refresh(payment: Payment) -> None:
     One query however many refunds the payment has. Only money back on this payment's own
     charge counts: a refund of a duplicate payment gives back other money.
     """
+    old = payment.status
     payment.refunded_amount = refunded_on_payment_intent(payment.payment_intent_id) if payment.payment_intent_id else 0
     payment.status = payment.derived_status()
     payment.save(update_fields=["refunded_amount", "status", "updated_at"])
+    log_money_change(
+        "payment",
+        payment.pk,
+        old=old,
+        new=payment.status,
+        **payment_log_ids(payment),
+        captured_amount=payment.captured_amount,
+        refunded_amount=payment.refunded_amount,
+        currency=payment.currency,
+        dispute_status=payment.dispute_status,
+    )
 
 
 def reconcile(appointment: Appointment, payment: Payment, *, now: dt.datetime) -> None:

@@ -21,7 +21,7 @@ from payments.models import REFUND_PERMISSION, Payment, Refund, RefundFollowUp, 
 from payments.patient_labels import refund_failure_in_words
 from payments.refund_guards import OVER_REFUND
 from payments.selectors import appointment_id_for, refund_row_for, refundable_amount
-from payments.services.common import new_key, tell_staff
+from payments.services.common import new_key, refund_log_change, tell_staff
 from payments.stripe_objects import UnusableStripeObject, id_of
 
 logger = logging.getLogger(__name__)
@@ -68,6 +68,7 @@ def refund_request(
         if OVER_REFUND in str(exc):
             raise _more_than_is_left(payment, refundable_amount(payment)) from exc
         return None  # already requested by an earlier delivery of the same fact
+    refund_log_change(refund, old="")
     outbox.enqueue(refund)
     return refund
 
@@ -138,16 +139,18 @@ def _refund_advance(row: Refund, refund: dict) -> bool:
     Returns whether its status moved."""
     status = _refund_status(refund)
     row.stripe_refund_id = row.stripe_refund_id or refund["id"]
+    old = row.status
     moved = Refund.STATUS_RANK[status] > Refund.STATUS_RANK[row.status]
     if moved:
         row.status = status
         row.failure_reason = refund.get("failure_reason") or row.failure_reason
     row.save()
+    refund_log_change(row, old=old)
     return moved
 
 
 def _new_stripe_refund_row(refund: dict, *, payment: Payment | None) -> Refund:
-    return Refund.objects.create(
+    row = Refund.objects.create(
         payment=payment,
         payment_intent_id=id_of(refund.get("payment_intent")) or "",
         amount=refund["amount"],
@@ -157,6 +160,8 @@ def _new_stripe_refund_row(refund: dict, *, payment: Payment | None) -> Refund:
         stripe_refund_id=refund["id"],
         failure_reason=refund.get("failure_reason") or "",
     )
+    refund_log_change(row, old="")
+    return row
 
 
 def refund_record_locked(payment: Payment, refund: dict, *, now: dt.datetime | None = None) -> bool:
@@ -296,6 +301,7 @@ def refund_rejected(refund: Refund, error: str, *, now: dt.datetime) -> None:
     """Stripe said no (4xx): retrying the same request cannot help. Mark it failed and tell staff,
     in one transaction so a crash cannot leave a failed refund nobody hears about."""
     with transaction.atomic():
+        old, refund.status = refund.status, RefundStatus.FAILED
         Refund.objects.filter(pk=refund.pk).update(
             status=RefundStatus.FAILED,
             failure_reason=error[:300],
@@ -303,6 +309,7 @@ def refund_rejected(refund: Refund, error: str, *, now: dt.datetime) -> None:
             claimed_until=None,
             follow_up=RefundFollowUp.NEEDS_STAFF,
         )
+        refund_log_change(refund, old=old)
         tell_staff(
             key=f"refund-failed:{refund.pk}",
             subject=f"Refund #{refund.pk} failed and needs attention",
