@@ -10,6 +10,10 @@ from django.contrib import messages
 from django.contrib.auth import logout
 
 LAST_SEEN = "idle_logoff_last_seen"
+# The last request's time is saved at most this often: a session saved on every request would
+# be a database write per page for staff (sessions are cached_db with Redis). The sign-out may
+# then come up to this much earlier than STAFF_IDLE_LOGOFF_MINUTES after the very last request.
+LAST_SEEN_RESOLUTION_SECONDS = 60
 
 
 def _signs_out_when_idle(user) -> bool:
@@ -33,6 +37,9 @@ class IdleLogoffMiddleware:
         response = self.get_response(request)
         # request.user again: the view may just have logged someone in (or out).
         if _signs_out_when_idle(request.user):
-            request.session[LAST_SEEN] = time.time()
-            request.session.set_expiry(0)  # the cookie ends with the browser
+            now = time.time()
+            if now - request.session.get(LAST_SEEN, 0) >= LAST_SEEN_RESOLUTION_SECONDS:
+                request.session[LAST_SEEN] = now
+            if not request.session.get_expire_at_browser_close():
+                request.session.set_expiry(0)  # the cookie ends with the browser
         return response

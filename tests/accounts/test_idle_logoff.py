@@ -5,7 +5,9 @@ import datetime as dt
 
 import pytest
 import time_machine
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from tests.factories import TEST_PASSWORD, DoctorFactory
@@ -86,3 +88,19 @@ def test_patients_are_not_signed_out_when_idle(clock, patient):
 
     assert response.status_code == 200
     assert "signed out" not in response.text
+
+
+def test_a_staff_member_s_session_is_saved_at_most_once_a_minute_not_on_every_page(clock, staff):
+    client, _ = log_in(staff.email)
+
+    def session_writes_of_a_request() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get("/admin/").status_code == 200
+        return sum('"django_session"' in q["sql"] and not q["sql"].startswith("SELECT") for q in queries)
+
+    clock(0.5)
+    assert session_writes_of_a_request() == 0
+    clock(1.5)
+    assert session_writes_of_a_request() == 1  # a minute passed: the last request's time is saved
+    clock(1.8)
+    assert session_writes_of_a_request() == 0
