@@ -1,21 +1,27 @@
 #!/usr/bin/env bash
 # Serve the site as production would (DEBUG off, manifest static files, gunicorn) against the
 # database in $DATABASE_URL, and check a few pages and headers over HTTP. Used by CI.
+# With SMOKE_URL=http://127.0.0.1:PORT it checks a server already running there instead
+# (scripts/deploy_check.sh: the one the README's Deploy section starts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PORT="${SMOKE_PORT:-8765}"
-BASE="http://127.0.0.1:${PORT}"
-export DJANGO_DEBUG=false
-export DJANGO_SECRET_KEY="${DJANGO_SECRET_KEY:-$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(50))')}"
-export DJANGO_ALLOWED_HOSTS=127.0.0.1
-# curl plays the TLS proxy below: it sends X-Forwarded-Proto: https for the HTTPS requests.
-export DJANGO_SECURE_PROXY_SSL_HEADER=X-Forwarded-Proto
+if [[ -n "${SMOKE_URL:-}" ]]; then
+    BASE="$SMOKE_URL"
+else
+    PORT="${SMOKE_PORT:-8765}"
+    BASE="http://127.0.0.1:${PORT}"
+    export DJANGO_DEBUG=false
+    export DJANGO_SECRET_KEY="${DJANGO_SECRET_KEY:-$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(50))')}"
+    export DJANGO_ALLOWED_HOSTS=127.0.0.1
+    # curl plays the TLS proxy below: it sends X-Forwarded-Proto: https for the HTTPS requests.
+    export DJANGO_SECURE_PROXY_SSL_HEADER=X-Forwarded-Proto
 
-.venv/bin/python manage.py collectstatic --noinput -v0
-.venv/bin/gunicorn hospital.wsgi --bind "127.0.0.1:${PORT}" --workers 1 --log-level warning &
-server=$!
-trap 'kill $server 2>/dev/null || true' EXIT
+    .venv/bin/python manage.py collectstatic --noinput -v0
+    .venv/bin/gunicorn hospital.wsgi --bind "127.0.0.1:${PORT}" --workers 1 --log-level warning &
+    server=$!
+    trap 'kill $server 2>/dev/null || true' EXIT
+fi
 for _ in $(seq 50); do curl -s -o /dev/null "$BASE/" && break; sleep 0.2; done
 
 fail() { echo "production smoke: $*" >&2; exit 1; }
