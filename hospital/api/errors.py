@@ -4,6 +4,7 @@
 Stripe's developer text; `fields` maps an input field to its messages (400 only).
 """
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -16,7 +17,7 @@ from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from hospital.locks import RowBusy
-from hospital.middleware import BUSY_RETRY_AFTER_SECONDS
+from hospital.middleware import BUSY_RETRY_AFTER_SECONDS, database_unreachable, unavailable_response
 
 NON_FIELD = "non_field_errors"
 
@@ -105,6 +106,12 @@ def not_found(request, exception):
 
 
 def server_error(request):
+    """Django's 500 for an exception no view handled. A lost database that failed a middleware
+    (loading the session or the user, saving the session), where DatabaseBusyMiddleware's
+    process_exception does not reach, still gets the 503 "try again" answer."""
+    exception = sys.exc_info()[1]
+    if exception is not None and database_unreachable(exception):
+        return unavailable_response(request, exception)
     if request.path.startswith("/api/"):
         return _api_error(500, "server_error", "Something went wrong on our side. Please try again later.")
     return defaults.server_error(request)
