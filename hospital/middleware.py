@@ -32,17 +32,20 @@ def database_unreachable(exception: BaseException) -> bool:
     return sqlstate is None or sqlstate.startswith("08") or sqlstate in UNREACHABLE_SQLSTATES
 
 
-def unavailable_response(request: HttpRequest, exception: BaseException) -> HttpResponse:
-    """503 with Retry-After for a request the lost database failed; its transaction never
-    committed. Rendered without the request's context processors, which would query the database."""
+def unavailable_response(
+    request: HttpRequest, exception: BaseException, *, message: str = UNAVAILABLE_MESSAGE
+) -> HttpResponse:
+    """503 with Retry-After for a request the lost database failed: the transaction it was in
+    rolled back (`message` says so, unless a page knows that an earlier one committed). Rendered
+    without the request's context processors, which would query the database."""
     logger.error("Database unreachable: %s %s answered 503", request.method, request.path, exc_info=exception)
     return _retry_later(
         request,
         retry_after=UNAVAILABLE_RETRY_AFTER_SECONDS,
         code="unavailable",
-        message=UNAVAILABLE_MESSAGE,
+        message=message,
         heading="Briefly unavailable",
-        lines=[UNAVAILABLE_MESSAGE],
+        lines=[message],
     )
 
 

@@ -10,18 +10,19 @@ from django.conf import settings
 from django.db import OperationalError, connection
 from django.test import Client, RequestFactory, override_settings
 
+from appointments.models import Appointment, AppointmentStatus
 from hospital.middleware import UNAVAILABLE_MESSAGE, DatabaseBusyMiddleware, database_unreachable
+from tests.factories import SlotFactory
 from tests.faults.tcp_proxy import TcpProxy
 
 ON_POSTGRES = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
 
 
-@pytest.fixture
-def database_down(transactional_db):
-    """From now on no new database connection can be opened. On PostgreSQL for real: the
-    connection goes to a proxy that refuses it. On SQLite, which has no server to lose, opening a
-    connection raises what Django raises on PostgreSQL when the server refuses. Undone before
-    the test database is flushed."""
+@contextlib.contextmanager
+def database_cut():
+    """Inside, no new database connection can be opened. On PostgreSQL for real: the connection
+    goes to a proxy that refuses it. On SQLite, which has no server to lose, opening a connection
+    raises what Django raises on PostgreSQL when the server refuses."""
     connection.close()
     with pytest.MonkeyPatch.context() as patch, contextlib.ExitStack() as stack:
         if ON_POSTGRES:
@@ -39,8 +40,17 @@ def database_down(transactional_db):
                 raise OperationalError(str(cause)) from cause
 
             patch.setattr(connection, "get_new_connection", refused)
+        try:
+            yield
+        finally:
+            connection.close()
+
+
+@pytest.fixture
+def database_down(transactional_db):
+    """The database is gone for the whole test; back before the test database is flushed."""
+    with database_cut():
         yield
-        connection.close()
 
 
 def assert_unavailable_page(response):
@@ -142,3 +152,27 @@ def test_other_database_errors_stay_500s(error):
     middleware = DatabaseBusyMiddleware(lambda request: None)
     assert not database_unreachable(error)
     assert middleware.process_exception(RequestFactory().get("/"), error) is None
+
+
+def test_a_booking_whose_hold_committed_before_the_database_went_away_says_the_time_is_held(
+    transactional_db, patient_client, monkeypatch
+):
+    from appointments import views
+
+    slot = SlotFactory()
+    open_checkout = views.payments.checkout_redirect_url
+
+    def database_lost_after_the_hold(**kwargs):
+        with database_cut():
+            return open_checkout(**kwargs)
+
+    monkeypatch.setattr(views.payments, "checkout_redirect_url", database_lost_after_the_hold)
+    response = patient_client.post(f"/appointments/book/{slot.pk}/", {"reason": ""})
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "60"
+    assert views.HELD_BUT_UNAVAILABLE in response.text
+    assert UNAVAILABLE_MESSAGE not in response.text
+    appointment = Appointment.objects.get(slot=slot)
+    assert appointment.status == AppointmentStatus.PENDING_PAYMENT
+    assert appointment.payment.checkout_attempts.get().session_id is None
