@@ -3,6 +3,7 @@ import functools
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Page, Paginator
+from django.db import OperationalError
 from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -28,6 +29,7 @@ from appointments.services import AppointmentTransitionError, BookingError, Revi
 from appointments.visit_actions import DoctorAction
 from hospital import ratelimit
 from hospital.audit import request_ip
+from hospital.middleware import database_unreachable, unavailable_response
 from hospital.money import format_money
 from hospital.selectors import doctor_free_slots_by_day
 from payments import selectors as money
@@ -40,6 +42,10 @@ from payments.services.cancellation import appointment_cancel
 from prescriptions.selectors import prescriptions_for_appointment
 
 APPOINTMENTS_PER_PAGE = 10
+HELD_BUT_UNAVAILABLE = (
+    "The service is briefly unavailable. Your time is held for you, but the payment page could not be "
+    "opened: please try again in a minute from My appointments."
+)
 
 
 def _site_url(request) -> str:
@@ -103,6 +109,11 @@ def book(request, slot_id: int):
 def _redirect_to_checkout(request, appointment_id: int) -> HttpResponse:
     try:
         url = payments.checkout_redirect_url(appointment_id=appointment_id, site_url=_site_url(request))
+    except OperationalError as exc:
+        if not database_unreachable(exc):
+            raise
+        # The hold committed before the database went away: "nothing was saved" would be untrue.
+        return unavailable_response(request, exc, message=HELD_BUT_UNAVAILABLE)
     except BookingError as exc:  # PaymentUnavailable included: the hold stays, the page offers a retry
         if Appointment.objects.filter(pk=appointment_id, status=AppointmentStatus.CONFIRMED).exists():
             messages.success(request, "Your payment has already gone through: the appointment is confirmed.")

@@ -4,6 +4,7 @@
 Stripe's developer text; `fields` maps an input field to its messages (400 only).
 """
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -18,7 +19,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from hospital.locks import RowBusy
 from hospital.log_context import current_request_id
-from hospital.middleware import BUSY_RETRY_AFTER_SECONDS
+from hospital.middleware import BUSY_RETRY_AFTER_SECONDS, database_unreachable, unavailable_response
 
 NON_FIELD = "non_field_errors"
 
@@ -121,7 +122,12 @@ def bad_request(request, exception):
 
 def server_error(request):
     """Never a traceback or a setting: a friendly page (or the API's shape) and the reference to
-    quote; the traceback is in the log line with the same request id."""
+    quote; the traceback is in the log line with the same request id. A lost database that failed
+    a middleware (loading the session or the user, saving the session), where
+    DatabaseBusyMiddleware's process_exception does not reach, still gets the 503 "try again"."""
+    exception = sys.exc_info()[1]
+    if exception is not None and database_unreachable(exception):
+        return unavailable_response(request, exception)
     if request.path.startswith("/api/"):
         return _api_error(
             500,

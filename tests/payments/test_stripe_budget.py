@@ -12,6 +12,7 @@ from django.utils import timezone
 from appointments.models import Appointment
 from appointments.models import AppointmentStatus as A
 from payments.models import StripeCustomer
+from payments.services.common import UNAVAILABLE_MESSAGE
 from tests.factories import SlotFactory
 
 pytestmark = pytest.mark.django_db
@@ -89,3 +90,45 @@ def test_a_customer_create_left_unanswered_for_over_a_day_is_looked_up_before_a_
     assert len(standin.get("customers")["data"]) == 1
     assert StripeCustomer.objects.get(user=patient).stripe_customer_id == made.id
     assert standin.get("checkout/sessions")["data"][0]["customer"] == made.id
+
+
+# Longer than the budget, so only the budget can end the booking's wait.
+HANG_SECONDS = BUDGET + 1.5
+# Stripe's own words for a failure, which a patient must never read.
+STRIPE_WORDS = ("An unknown error occurred", "api_error", "timed out", "Timeout", "req_")
+
+
+@override_settings(STRIPE_REQUEST_BUDGET_SECONDS=BUDGET)
+@pytest.mark.parametrize("failure", ["500", "hang"])
+def test_stripe_failing_or_hanging_while_booking_answers_within_the_budget_and_a_later_try_pays(
+    standin, patient_client, patient, failure
+):
+    rule = {"mode": "500"} if failure == "500" else {"mode": "timeout", "timeout_seconds": HANG_SECONDS}
+    standin.control("config", fail_api={**rule, "count": 100})
+    slot = SlotFactory()
+
+    started = time.monotonic()
+    response = book(patient_client, slot, follow=True)
+    elapsed = time.monotonic() - started
+
+    # The patient learns within seconds that the payment provider is down, and keeps the slot.
+    assert elapsed < BUDGET + MARGIN
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert UNAVAILABLE_MESSAGE in page
+    assert "Pay now" in page
+    assert not [words for words in STRIPE_WORDS if words in page]
+    appointment = Appointment.objects.get(slot=slot)
+    assert appointment.status == A.PENDING_PAYMENT
+    assert appointment.hold_expires_at > timezone.now()
+    assert appointment.payment.checkout_attempts.get().session_id is None
+
+    # Stripe is back (and a hung call has ended at Stripe): "Pay now" opens the one session.
+    standin.control("config", fail_api=None)
+    if failure == "hang":
+        time.sleep(max(0.0, HANG_SECONDS - elapsed) + 0.5)
+    response = patient_client.post(reverse("appointments:pay", args=[appointment.pk]))
+    assert response.status_code == 303
+    (session,) = standin.get("checkout/sessions")["data"]
+    assert response["Location"] == session["url"]
+    assert len(standin.get("customers")["data"]) == 1
