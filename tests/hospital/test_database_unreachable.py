@@ -53,6 +53,15 @@ def database_down(transactional_db):
         yield
 
 
+@pytest.fixture
+def client_logged_in_without_raising(patient):
+    """A logged-in patient's client that returns the 500 handler's answer instead of raising
+    (the idle log-off middleware reads the user before any view, so the 500 handler answers)."""
+    client = Client(raise_request_exception=False)
+    client.force_login(patient)
+    return client
+
+
 def assert_unavailable_page(response):
     assert response.status_code == 503
     assert response["Retry-After"] == "60"
@@ -67,16 +76,18 @@ def assert_logged_with_exception(caplog, method: str, path: str):
     assert isinstance(lines[0].exc_info[1], OperationalError)
 
 
-def test_a_patient_page_answers_503_with_the_message_and_the_error_is_logged(patient_client, database_down, caplog):
-    response = patient_client.get("/appointments/")
+def test_a_patient_page_answers_503_with_the_message_and_the_error_is_logged(
+    client_logged_in_without_raising, database_down, caplog
+):
+    response = client_logged_in_without_raising.get("/appointments/")
 
     assert_unavailable_page(response)
     assert '<a href="/appointments/">Try again</a>' in response.text
     assert_logged_with_exception(caplog, "GET", "/appointments/")
 
 
-def test_the_api_answers_503_in_its_error_shape(patient_client, database_down):
-    response = patient_client.get("/api/v1/me/")
+def test_the_api_answers_503_in_its_error_shape(client_logged_in_without_raising, database_down):
+    response = client_logged_in_without_raising.get("/api/v1/me/")
 
     assert response.status_code == 503
     assert response["Retry-After"] == "60"
@@ -92,14 +103,6 @@ class UserBeforeTheView:
     def __call__(self, request):
         request.user_seen_before_the_view = request.user.is_authenticated
         return self.get_response(request)
-
-
-@pytest.fixture
-def client_logged_in_without_raising(patient):
-    """A logged-in patient's client that returns the 500 handler's answer instead of raising."""
-    client = Client(raise_request_exception=False)
-    client.force_login(patient)
-    return client
 
 
 @override_settings(MIDDLEWARE=[*settings.MIDDLEWARE, f"{__name__}.UserBeforeTheView"])
