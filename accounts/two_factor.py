@@ -47,7 +47,12 @@ def otpauth_uri(device: TOTPDevice) -> str:
 def qr_code_svg(device: TOTPDevice) -> str:
     """The otpauth:// URI as an inline SVG QR code, drawn on the server (no script, no image request)."""
     return segno.make(otpauth_uri(device), error="m").svg_inline(
-        scale=5, border=4, dark="#111", light="#fff", title="QR code to scan with your authenticator app"
+        scale=5,
+        border=4,
+        dark="#111",
+        light="#fff",
+        title="QR code to scan with your authenticator app",
+        omitsize=True,  # a viewBox only: the stylesheet sizes it, and it scales without clipping
     )
 
 

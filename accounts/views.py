@@ -110,7 +110,7 @@ def _code_checked(request, device):
         try:
             return form, services.totp_code_check(device=device, code=form.cleaned_data["code"])
         except services.CodeRefused as refusal:
-            form.add_error("code", str(refusal))
+            form.add_error(None, str(refusal))  # the page's alert says it, not "correct the fields"
     return form, None
 
 
