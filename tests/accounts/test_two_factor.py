@@ -209,7 +209,7 @@ def test_a_patient_logs_in_with_the_password_alone():
     assert not TOTPDevice.objects.exists()
 
 
-def test_logout_and_the_stripe_webhook_stay_reachable_while_the_code_is_awaited(webhook_endpoint):
+def test_logout_the_webhook_static_files_and_healthz_stay_reachable_while_the_code_is_awaited(webhook_endpoint):
     staff = StaffFactory()
     device_for(staff)
     client = Client()
@@ -217,6 +217,9 @@ def test_logout_and_the_stripe_webhook_stay_reachable_while_the_code_is_awaited(
     webhook = client.post(f"/stripe/webhook/{webhook_endpoint.djstripe_uuid}/", "{}", content_type="application/json")
     assert not webhook.get("Location", "").startswith("/accounts/two-factor/")
     assert webhook.status_code == 400  # dj-stripe's answer to an unsigned body: it reached the endpoint
+    # Static files and the load balancers' health check are never sent to the code page.
+    for path in ("/static/css/site.css", "/healthz"):
+        assert not client.get(path).get("Location", "").startswith("/accounts/two-factor/"), path
     response = client.post("/accounts/logout/")
     assert response["Location"] == "/"
     assert client.get("/admin/")["Location"].startswith("/admin/login/")  # logged out, not held
