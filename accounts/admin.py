@@ -2,10 +2,16 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.db import transaction
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import services
 from accounts.models import PatientProfile, User
 from accounts.timezones import timezone_choices
+from hospital.audit import audit_record, request_ip
+from hospital.models import AuditAction
+
+TWO_FACTOR_RESET = "Two-factor log-in reset: authenticator app removed, to be set up again at the next log-in"
 
 
 class UserCreationAdminForm(AdminUserCreationForm):
@@ -45,7 +51,7 @@ class UserAdmin(DjangoUserAdmin):
     search_fields = ("email", "first_name", "last_name", "phone")
     ordering = ("last_name", "first_name")
     readonly_fields = ("is_staff", "last_login", "date_joined")
-    actions = ["send_password_setup_email"]
+    actions = ["send_password_setup_email", "reset_two_factor"]
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         ("Person", {"fields": ("first_name", "last_name", "phone")}),
@@ -81,6 +87,61 @@ class UserAdmin(DjangoUserAdmin):
         for user in queryset:
             services.user_send_password_setup_email(user=user, base_url=base_url)
         messages.success(request, f"Password set-up link sent to {len(queryset)} account(s).")
+
+    @admin.action(
+        description="Reset two-factor log-in (lost phone: set up the app again)", permissions=["reset_two_factor"]
+    )
+    def reset_two_factor(self, request, queryset):
+        reset = two_factor_reset(request, users=queryset)
+        messages.success(
+            request, f"Two-factor log-in reset for {reset} account(s): they set up their app at the next log-in."
+        )
+
+    def has_reset_two_factor_permission(self, request):
+        return request.user.has_perm("otp_totp.delete_totpdevice")
+
+
+def two_factor_reset(request, *, users) -> int:
+    """Remove each user's authenticator app, with an audit entry each: who reset whose, from where."""
+    reset = 0
+    for user in users:
+        with transaction.atomic():
+            if services.totp_devices_remove(user=user):
+                audit_record(
+                    actor=request.user,
+                    action=AuditAction.UPDATE,
+                    record=user,
+                    patient=None,
+                    ip=request_ip(request),
+                    summary=TWO_FACTOR_RESET,
+                )
+                reset += 1
+    return reset
+
+
+@admin.register(TOTPDevice)
+class AuthenticatorAppAdmin(admin.ModelAdmin):
+    """Who has set up an authenticator app, and when it was last used; never its secret. Deleting
+    one is a reset (audited): that person sets up an app again at their next log-in."""
+
+    list_display = ("user", "confirmed", "created_at", "last_used_at")
+    list_filter = ("confirmed",)
+    search_fields = ("user__email", "user__first_name", "user__last_name")
+    list_select_related = ("user",)
+    fields = ("user", "name", "confirmed", "created_at", "last_used_at", "throttling_failure_count")
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False  # a device is set up by its owner, scanning the QR code on their phone
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def delete_model(self, request, obj):
+        two_factor_reset(request, users=[obj.user])
+
+    def delete_queryset(self, request, queryset):
+        two_factor_reset(request, users=User.objects.filter(totpdevice__in=queryset).distinct())
 
 
 @admin.register(PatientProfile)

@@ -122,3 +122,21 @@ class ApiTokenForm(forms.Form):
         choices=[(days, _lifetime_label(days)) for days in API_TOKEN_LIFETIMES_DAYS],
         initial=90,
     )
+
+
+class TotpCodeForm(forms.Form):
+    code = forms.CharField(
+        label="6-digit code",
+        max_length=12,  # room for the spaces some people type between the digits
+        help_text="Your authenticator app shows a new code every 30 seconds.",
+        error_messages={"required": "Enter the 6-digit code from your authenticator app."},
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True, "class": "code-input"}
+        ),
+    )
+
+    def clean_code(self) -> str:
+        code = "".join(self.cleaned_data["code"].split())
+        if not (code.isascii() and code.isdigit() and len(code) == 6):
+            raise forms.ValidationError("Enter the 6 digits your authenticator app shows, numbers only.")
+        return code

@@ -1,4 +1,7 @@
 import datetime
+import logging
+import math
+import time
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
@@ -8,11 +11,16 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone as django_timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import ApiToken, PatientProfile, Role, User, hospital_time_zone, normalize_email_address
 from accounts.timezones import validate_timezone_name
+from accounts.two_factor import code_at_step, current_step
+
+logger = logging.getLogger(__name__)
 
 EMAIL_TAKEN_MESSAGE = "An account with this e-mail address already exists. Log in or reset your password."
 
@@ -148,3 +156,82 @@ def api_token_revoke(*, user: User, token_key: str) -> str | None:
         return None
     deleted, _ = ApiToken.objects.filter(pk=token.pk).delete()
     return token.name if deleted else None  # None: revoked a moment ago, by another request
+
+
+# --- Two-factor log-in (accounts/two_factor.py) ---
+
+AUTHENTICATOR_APP = "Authenticator app"
+CODE_WRONG = "That code is not right. Enter the 6-digit code your authenticator app shows now."
+CODE_REUSED = "That code has already been used. Wait for your app to show a new code, then enter it."
+CODE_THROTTLED = "Too many wrong codes. Wait {wait}, then enter the newest code from your app."
+
+
+class CodeRefused(Exception):
+    """A code that does not let the person in; the message is written for them."""
+
+
+def totp_enrolment_device(*, user: User) -> TOTPDevice:
+    """The device `user` is setting up: their unconfirmed one, made once, so a reload of the set-up
+    page shows the same secret the app may already have scanned."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
+    return device or TOTPDevice.objects.create(user=user, name=AUTHENTICATOR_APP, confirmed=False)
+
+
+def totp_code_check(*, device: TOTPDevice, code: str) -> TOTPDevice:
+    """Accept `code` once for `device` (confirming a device being set up), or raise CodeRefused.
+
+    django-otp refuses a code of a time step already used (last_t) and counts failures: after n
+    wrong codes in a row the next try must wait 2^(n-1) seconds, so 6 digits cannot be guessed."""
+    device, refusal = _totp_code_check(device=device, code=code)
+    if refusal:
+        logger.warning(
+            "Two-factor code refused for user %s (%s; %d failed in a row)",
+            device.user_id,
+            refusal,
+            device.throttling_failure_count,
+        )
+        raise CodeRefused(refusal)
+    return device
+
+
+@transaction.atomic
+def _totp_code_check(*, device: TOTPDevice, code: str) -> tuple[TOTPDevice, str]:
+    # The row lock makes a code single-use even when two requests send it at once: the second
+    # waits here, then sees the first one's last_t. Refusals return rather than raise, so the
+    # failure count django-otp saves is committed with them.
+    device = TOTPDevice.objects.select_for_update().get(pk=device.pk)
+    allowed, why = device.verify_is_allowed()
+    if not allowed:
+        wait = why["locked_until"] - django_timezone.now()
+        seconds = max(1, math.ceil(wait.total_seconds()))
+        return device, CODE_THROTTLED.format(wait=f"{seconds} second{'s' if seconds != 1 else ''}")
+    if device.verify_token(code):
+        if not device.confirmed:
+            device.confirmed = True
+            device.save(update_fields=["confirmed"])
+        return device, ""
+    return device, CODE_REUSED if _code_already_used(device, code) else CODE_WRONG
+
+
+def _code_already_used(device: TOTPDevice, code: str) -> bool:
+    """`code` is one the app showed within the accepted window, but of a step already used."""
+    now_step = current_step(device, time.time())
+    steps = range(now_step - device.tolerance, min(device.last_t, now_step + device.tolerance) + 1)
+    return any(code_at_step(device, step) == code for step in steps)
+
+
+def totp_devices_remove(*, user: User) -> int:
+    """Forget `user`'s authenticator app (a lost phone): their next log-in sets up a new one, and a
+    session verified with the old one is no longer (OTPMiddleware finds no device)."""
+    deleted, _ = TOTPDevice.objects.filter(user=user).delete()
+    return deleted
+
+
+@transaction.atomic
+def totp_demo_device_set(*, user: User, key: str) -> TOTPDevice:
+    """The demo's fixed secret (hex) as `user`'s only, confirmed, device. Only the demo seed calls this."""
+    TOTPDevice.objects.filter(user=user).exclude(name=AUTHENTICATOR_APP, key=key).delete()
+    device, _ = TOTPDevice.objects.update_or_create(
+        user=user, name=AUTHENTICATOR_APP, key=key, defaults={"confirmed": True}
+    )
+    return device

@@ -1,5 +1,5 @@
 import math
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.contrib import messages
@@ -14,11 +14,13 @@ from django.urls import Resolver404, resolve, reverse, reverse_lazy
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_http_methods, require_POST
+from django_otp import login as otp_login
 
 from accounts import services
-from accounts.forms import ApiTokenForm, EmailAuthenticationForm, ProfileForm, SignUpForm
+from accounts.forms import ApiTokenForm, EmailAuthenticationForm, ProfileForm, SignUpForm, TotpCodeForm
 from accounts.models import ApiToken
 from accounts.next_url import safe_next_url
+from accounts.two_factor import confirmed_device, qr_code_svg, second_factor_missing, secret_text, two_factor_required
 from hospital import account_limits
 from hospital.models import Slot
 from hospital.selectors import user_time_zone
@@ -120,10 +122,83 @@ class LoginView(auth_views.LoginView):
         return context | {"booking_label": _booking_label(context["next"])}
 
     def get_default_redirect_url(self):
-        """Without a `next`: a doctor's home is their day (the portal), everyone else's the home page."""
-        if self.request.user.is_authenticated and self.request.user.is_doctor:
-            return resolve_url("portal:day")
-        return super().get_default_redirect_url()
+        return _home_after_log_in(self.request.user)
+
+    def get_success_url(self):
+        """Staff and doctors give their second factor first (the code page sends them on)."""
+        url = super().get_success_url()
+        if two_factor_required(self.request.user):
+            return _second_factor_url("accounts:two_factor", url)
+        return url
+
+
+def _home_after_log_in(user) -> str:
+    """Without a `next`: a doctor's home is their day (the portal), everyone else's the home page."""
+    if user.is_authenticated and user.is_doctor:
+        return resolve_url("portal:day")
+    return resolve_url(settings.LOGIN_REDIRECT_URL)
+
+
+def _second_factor_url(view_name: str, next_url: str) -> str:
+    return f"{reverse(view_name)}?{urlencode({'next': next_url})}" if next_url else reverse(view_name)
+
+
+def _code_checked(request, device):
+    """The code form, and the device once the code it posted was accepted (else None)."""
+    form = TotpCodeForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            return form, services.totp_code_check(device=device, code=form.cleaned_data["code"])
+        except services.CodeRefused as refusal:
+            form.add_error(None, str(refusal))  # the page's alert says it, not "correct the fields"
+    return form, None
+
+
+def _second_factor_given(request, device):
+    """The session is verified from now on; a new session key, as at any change of privilege."""
+    otp_login(request, device)
+    request.session.cycle_key()
+    return redirect(safe_next_url(request) or _home_after_log_in(request.user))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def two_factor(request):
+    """The second step of a staff member's or doctor's log-in: the code from their app."""
+    if not second_factor_missing(request.user):
+        return redirect(safe_next_url(request) or _home_after_log_in(request.user))
+    device = confirmed_device(request.user)
+    if device is None:
+        return redirect(_second_factor_url("accounts:two_factor_set_up", safe_next_url(request)))
+    form, verified_by = _code_checked(request, device)
+    if verified_by:
+        return _second_factor_given(request, verified_by)
+    return render(request, "accounts/two_factor.html", {"form": form, "next": safe_next_url(request)})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def two_factor_set_up(request):
+    """A staff member's or doctor's first log-in (or the first after staff reset it): the app
+    scans the QR code (or the person types the secret), and a first code confirms it works."""
+    if not second_factor_missing(request.user):
+        return redirect(safe_next_url(request) or _home_after_log_in(request.user))
+    if confirmed_device(request.user) is not None:
+        return redirect(_second_factor_url("accounts:two_factor", safe_next_url(request)))
+    device = services.totp_enrolment_device(user=request.user)
+    form, verified_by = _code_checked(request, device)
+    if verified_by:
+        messages.success(request, "Two-factor log-in is set up: each log-in now asks for a code from your app.")
+        return _second_factor_given(request, verified_by)
+    context = {
+        "form": form,
+        "next": safe_next_url(request),
+        "qr_code_svg": qr_code_svg(device),
+        "secret": secret_text(device),
+    }
+    response = render(request, "accounts/two_factor_set_up.html", context)
+    add_never_cache_headers(response)  # the secret: Back and the browser's cache cannot show it again
+    return response
 
 
 def _shown(moment, zone: str, style=format_short) -> dict | None:

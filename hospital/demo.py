@@ -10,9 +10,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import PatientProfile, Role, User
+from accounts.services import totp_demo_device_set
+from accounts.two_factor import ROLES_WITH_TWO_FACTOR
 from hospital.models import Doctor, Specialty, TimeOff, VisitType, WorkingHours
 
 DEMO_PASSWORD = "demo-pass-2026"
+# The demo's staff and doctors share one authenticator secret (hex), so a reviewer without a phone
+# can log in: `manage.py demo_totp_code EMAIL` prints the current code (with DEBUG on only). Only
+# this seed uses it; a real account's secret is random and made when its owner sets up their app.
+DEMO_TOTP_KEY = "64656d6f2d746f74702d6b65792d6e6f742d736563726574"  # "demo-totp-key-not-secret"
 
 SPECIALTIES = {
     "Cardiology": "Heart and circulation: chest pain, palpitations, blood pressure.",
@@ -189,6 +195,8 @@ def _demo_user(*, email: str, first_name: str, last_name: str, role: Role, is_su
     )
     user.set_password(DEMO_PASSWORD)
     user.save(update_fields=["password"])
+    if role in ROLES_WITH_TWO_FACTOR:
+        totp_demo_device_set(user=user, key=DEMO_TOTP_KEY)
     return user
 
 

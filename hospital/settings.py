@@ -226,6 +226,20 @@ HOSPITAL_NAME = env.str("HOSPITAL_NAME", default="Northbridge Hospital")
 HOSPITAL_TIME_ZONE = env.str("HOSPITAL_TIME_ZONE", default="Europe/London")
 SLOT_HORIZON_DAYS = env.int("SLOT_HORIZON_DAYS", default=28)
 
+# --- Two-factor log-in -----------------------------------------------------------------------
+# Staff and doctors confirm every log-in with a code from an authenticator app (TOTP, django-otp;
+# accounts/two_factor.py). OTPMiddleware marks the session's user verified; ours, right after it,
+# sends an unverified staff member or doctor to the code (or set-up) page from every other page.
+INSTALLED_APPS += ["django_otp", "django_otp.plugins.otp_totp"]
+MIDDLEWARE[MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1 : 0] = [
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.middleware.SecondFactorMiddleware",
+]
+# The name the authenticator app lists the account under, beside the user's e-mail address.
+OTP_TOTP_ISSUER = HOSPITAL_NAME
+# After n wrong codes in a row the next try waits FACTOR × 2^(n-1) seconds (1, 2, 4, … 512 s after 10).
+OTP_TOTP_THROTTLE_FACTOR = env.int("TOTP_THROTTLE_FACTOR", default=1)
+
 # --- Booking and payment ----------------------------------------------------------------------
 # Stripe wants a Checkout Session's expires_at 30 min to 24 h after it receives the request; the
 # 5 extra minutes absorb the time between our booking and Stripe's clock. The hold outlives the

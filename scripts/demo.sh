@@ -78,6 +78,7 @@ children+=($!)
 echo
 echo "${HOSPITAL_NAME} demo: ${SITE_URL}/  (staff admin: ${SITE_URL}/admin/)"
 echo "${stripe_note}"
+echo "Staff and doctors: after the password, enter the code that '$PY manage.py demo_totp_code EMAIL' prints."
 echo "Stop it with Ctrl-C."
 # gunicorn, not runserver: runserver's listen queue of 10 drops connections under load.
 .venv/bin/gunicorn hospital.wsgi --bind "127.0.0.1:${PORT}" --worker-class gthread --workers 2 --threads 2 \

@@ -1,17 +1,22 @@
 """Take the README's screenshots from a running demo: `python scripts/readme_screenshots.py [URL]`."""
 
+import os
 import re
+import subprocess
 import sys
 import time
 import urllib.request
+from base64 import b32decode
 from pathlib import Path
 
+from django_otp.oath import totp
 from playwright.sync_api import sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.e2e.browser import launch_chromium
 
-OUT = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "docs" / "screenshots"
 PAGES = {
     "home": "/",
     "directory": "/doctors/",
@@ -60,6 +65,27 @@ def book_and_pay(page, base_url: str) -> None:
     shoot(page, "my-appointments")
 
 
+def demo_code(email: str) -> str:
+    """What the demo account's authenticator app would show, as `manage.py demo_totp_code` prints it."""
+    command = [sys.executable, "manage.py", "demo_totp_code", email]
+    env = {"DJANGO_DEBUG": "true", **os.environ}  # as scripts/demo.sh sets it
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=True, timeout=60)  # noqa: S603
+    return done.stdout.strip()
+
+
+def second_factor(page, email: str) -> None:
+    """Staff and doctors: the code page after the password. A code works once, so a second log-in
+    of one account within its 30 s waits for the next code."""
+    for _ in range(2):
+        page.get_by_label("6-digit code").fill(demo_code(email))
+        page.get_by_role("button", name="Continue").click()
+        page.wait_for_load_state()
+        if not page.get_by_text("already been used").count():
+            return
+        time.sleep(31.5 - time.time() % 30)
+    raise RuntimeError(f"no unused code for {email}")
+
+
 def staff_admin_log_in(page, base_url: str) -> None:
     page.context.clear_cookies()
     page.goto(base_url + "/admin/login/")
@@ -67,6 +93,7 @@ def staff_admin_log_in(page, base_url: str) -> None:
     page.get_by_label("Password").fill("demo-pass-2026")
     page.get_by_role("button", name="Log in").click()
     page.wait_for_load_state()
+    second_factor(page, "admin@example.com")
 
 
 def staff_admin(page, base_url: str) -> None:
@@ -85,10 +112,12 @@ def log_in(page, base_url: str, email: str) -> None:
 
 
 def doctor_portal(page, base_url: str) -> None:
-    """A demo doctor's day (seed_demo gives each one visits today), a visit under way with its
-    draft note, a completed one with its signed note and prescription, the prescription, week and
-    schedule, and the day on a phone."""
+    """A demo doctor's code page after the password, their day (seed_demo gives each one visits
+    today), a visit under way with its draft note, a completed one with its signed note and
+    prescription, the prescription, week and schedule, and the day on a phone."""
     log_in(page, base_url, "hiroshi.tanaka@example.com")
+    shoot(page, "two-factor-code")
+    second_factor(page, "hiroshi.tanaka@example.com")
     shoot(page, "portal-day")
     day = page.url
     page.locator("tr", has_text="In progress").locator(".visit-patient a").first.click()
@@ -105,6 +134,25 @@ def doctor_portal(page, base_url: str) -> None:
     page.goto(base_url + "/portal/")
     shoot(page, "portal-day-phone")
     page.set_viewport_size({"width": 1280, "height": 900})
+
+
+def two_factor_set_up(page, base_url: str) -> None:
+    """A doctor's set-up of two-factor log-in: staff reset the demo doctor's app in the admin (a lost
+    phone); at their next log-in the doctor scans the QR code (here: types the key) and confirms.
+    The next seed_demo gives them the demo secret again."""
+    email = "priya.raman@example.com"
+    staff_admin_log_in(page, base_url)
+    page.goto(f"{base_url}/admin/accounts/user/?q={email}")
+    page.locator("#result_list tbody tr", has_text=email).locator("input.action-select").check()
+    page.get_by_label("Action:").select_option(label="Reset two-factor log-in (lost phone: set up the app again)")
+    page.get_by_role("button", name="Go").click()
+    page.wait_for_load_state()
+    log_in(page, base_url, email)
+    shoot(page, "two-factor-set-up")
+    key = page.locator(".totp-secret").inner_text().replace(" ", "")
+    page.get_by_label("6-digit code").fill(f"{totp(b32decode(key)):06d}")
+    page.get_by_role("button", name="Confirm and continue").click()
+    page.wait_for_load_state()
 
 
 def patient_after_the_visit(page, base_url: str) -> None:
@@ -196,6 +244,7 @@ def main(base_url: str) -> None:
         book_and_pay(page, base_url)
         staff_admin(page, base_url)
         doctor_portal(page, base_url)
+        two_factor_set_up(page, base_url)
         patient_after_the_visit(page, base_url)
         patient_money(page, base_url)
         staff_money(page, base_url)

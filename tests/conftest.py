@@ -11,6 +11,32 @@ def _empty_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _force_login_gives_the_second_factor(monkeypatch):
+    """force_login skips the password; for staff and doctors it skips the second factor too, so
+    the many tests about what they do after logging in need not type a code. The session is
+    marked verified with a confirmed authenticator app, as the code page would have done.
+    tests/accounts/test_two_factor.py goes through the real log-in instead, as the e2e tests do."""
+    from django.test import Client
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from accounts.two_factor import two_factor_required
+
+    force_login = Client.force_login
+
+    def force_login_with_second_factor(self, user, backend=None):
+        force_login(self, user, backend)
+        if two_factor_required(user):
+            device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+            device = device or TOTPDevice.objects.create(user=user, name="Test authenticator", confirmed=True)
+            session = self.session
+            session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+            session.save()
+
+    monkeypatch.setattr(Client, "force_login", force_login_with_second_factor)
+
+
 @pytest.fixture
 def patient(db):
     return PatientFactory(email="pat@example.com", first_name="Pat")

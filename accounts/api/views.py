@@ -4,19 +4,22 @@ from django.contrib.auth import authenticate
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
-from rest_framework.exceptions import AuthenticationFailed, Throttled
+from rest_framework.exceptions import AuthenticationFailed, Throttled, ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import services
 from accounts.models import ApiToken, normalize_email_address
+from accounts.two_factor import confirmed_device, two_factor_required
 from hospital.api.errors import Conflict
 from hospital.api.schema import error
 from hospital.api.throttling import LogIn
 from hospital.selectors import user_time_zone
 
 LOGIN_REFUSED = "The e-mail address or password is not right."
+OTP_MISSING = "Staff and doctor accounts also send `otp`: the 6-digit code from their authenticator app."
+OTP_NO_DEVICE = "This account has no authenticator app yet: log in on the site once to set one up."
 
 
 class TokenRequest(serializers.Serializer):
@@ -24,6 +27,12 @@ class TokenRequest(serializers.Serializer):
     password = serializers.CharField(trim_whitespace=False, style={"input_type": "password"})
     name = serializers.CharField(max_length=80, help_text="Which app or device will use the token.")
     days = serializers.ChoiceField(choices=services.API_TOKEN_LIFETIMES_DAYS, default=90)
+    otp = serializers.RegexField(
+        r"^\d{6}$",
+        required=False,
+        help_text="Staff and doctors: the 6-digit code from their authenticator app (patients leave it out).",
+        error_messages={"invalid": "Send the 6 digits the authenticator app shows, numbers only."},
+    )
 
 
 class TokenOut(serializers.Serializer):
@@ -54,12 +63,21 @@ class TokenList(generics.ListCreateAPIView):
 
     @extend_schema(
         request=TokenRequest,
-        responses={201: NewToken, 401: error(401, LOGIN_REFUSED), 409: error(409, "The account has too many tokens.")},
+        responses={
+            201: NewToken,
+            400: error(400, "A value is missing or not valid (staff and doctors: `otp`)."),
+            401: error(
+                401, f"{LOGIN_REFUSED} Or the `otp` is wrong, was used already, or came too soon after wrong ones."
+            ),
+            409: error(409, "The account has too many tokens."),
+        },
         auth=[],
     )
     def post(self, request):
         """Log in: a new token from an e-mail address and password, named for the app that will use it.
-        Failed log-ins count towards the same lock-out as the site's log-in page."""
+        Staff and doctors also send `otp`, the code from their authenticator app. Failed log-ins
+        count towards the same lock-out as the site's log-in page; wrong codes make the next try
+        wait longer each time."""
         asked = TokenRequest(data=request.data)
         asked.is_valid(raise_exception=True)
         # django-axes counts this attempt and refuses a locked-out address and e-mail pair.
@@ -72,6 +90,8 @@ class TokenList(generics.ListCreateAPIView):
             raise Throttled(detail="Too many failed log-ins. Try again later or reset your password.")
         if user is None:
             raise AuthenticationFailed(LOGIN_REFUSED)
+        if two_factor_required(user):
+            _check_second_factor(user, asked.validated_data.get("otp"))
         try:
             token, secret = services.api_token_create(
                 user=user, name=asked.validated_data["name"], days=asked.validated_data["days"]
@@ -79,6 +99,19 @@ class TokenList(generics.ListCreateAPIView):
         except services.ApiTokenRefused as exc:
             raise Conflict(str(exc)) from exc
         return Response({**TokenOut(token).data, "token": secret}, status=status.HTTP_201_CREATED)
+
+
+def _check_second_factor(user, code: str | None) -> None:
+    """A staff member's or doctor's token is made with their second factor, as their log-in is."""
+    if not code:
+        raise ValidationError({"otp": [OTP_MISSING]})
+    device = confirmed_device(user)
+    if device is None:
+        raise AuthenticationFailed(OTP_NO_DEVICE)
+    try:
+        services.totp_code_check(device=device, code=code)
+    except services.CodeRefused as refusal:
+        raise AuthenticationFailed(str(refusal)) from refusal
 
 
 class TokenDetail(APIView):

@@ -10,6 +10,9 @@ from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from knox.auth import TokenAuthentication
 from rest_framework.authentication import SessionAuthentication
+from rest_framework.exceptions import PermissionDenied
+
+from accounts.two_factor import second_factor_missing
 
 # How stale a token's "last used" may get: one write a minute at most, not one per request.
 LAST_USED_PRECISION = timedelta(minutes=1)
@@ -24,8 +27,20 @@ class ApiTokenAuthentication(TokenAuthentication):
         return user, token
 
 
+class SecondFactorRequired(PermissionDenied):
+    default_detail = "Enter the code from your authenticator app on the site's log-in page first."
+    default_code = "second_factor_required"
+
+
 class BrowserSessionAuthentication(SessionAuthentication):
-    """The site's own pages calling the API: the session cookie, with Django's CSRF check."""
+    """The site's own pages calling the API: the session cookie, with Django's CSRF check. A staff
+    member's or doctor's session counts only once it gave the second factor (a 403 until then)."""
+
+    def authenticate(self, request):
+        authenticated = super().authenticate(request)
+        if authenticated is not None and second_factor_missing(authenticated[0]):
+            raise SecondFactorRequired
+        return authenticated
 
 
 class TokenScheme(OpenApiAuthenticationExtension):

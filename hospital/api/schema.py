@@ -27,7 +27,7 @@ class Error(serializers.Serializer):
 WHY = {
     400: "The request's values are not valid; `fields` says which.",
     401: "No valid token or session: log in, or send `Authorization: Bearer <token>`.",
-    403: "Signed in, but this account's role may not do this.",
+    403: "Signed in, but this account's role may not do this (or a staff or doctor session lacks its second factor).",
     404: "No such object, or it is not yours.",
     409: "Not possible in the object's present state (e.g. the slot was taken, or the visit has started).",
     422: "The Idempotency-Key was used before with a different request.",

@@ -193,10 +193,10 @@ def test_the_page_costs_the_same_queries_whatever_the_history(
     appointment = completed_with_history(doctor, patient, earlier=earlier, addenda=addenda)
     client.force_login(doctor.user)
     url = reverse("appointments:detail", args=[appointment.pk])
-    # session, user, the appointment (patient, profile, payment, note, paid), its timeline, the
-    # earlier visits, the addenda, two audit entries (history and note) in their savepoint, the
+    # session, user, the second factor's device, the appointment (patient, profile, payment, note,
+    # paid), its timeline, the earlier visits, the addenda, two audit entries (history and note) in their savepoint, the
     # header's link to the doctor's public page, and the prescriptions section (its rows, and
     # whether the visit is paid, which decides whether one may be written)
-    with django_assert_num_queries(13):
+    with django_assert_num_queries(14):
         response = client.get(url)
     assert response.text.count('class="addendum"') == addenda

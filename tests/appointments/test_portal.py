@@ -3,6 +3,7 @@
 import datetime as dt
 import re
 from html import unescape
+from urllib.parse import urlencode
 
 import pytest
 import time_machine
@@ -86,6 +87,10 @@ def counts(response) -> list[str]:
 DAY = reverse("portal:day")
 
 
+def after_the_code(next_url: str) -> str:
+    return f"{reverse('accounts:two_factor')}?{urlencode({'next': next_url})}"
+
+
 # --- Getting there -----------------------------------------------------------------------------
 
 
@@ -93,14 +98,15 @@ class TestHome:
     def test_a_doctor_lands_on_their_day_after_logging_in(self, client, tokyo):
         response = client.post(reverse("accounts:login"), {"username": tokyo.user.email, "password": TEST_PASSWORD})
 
-        assert response.status_code == 302 and response.url == DAY
+        # By way of the second factor's code page (tests/accounts/test_two_factor.py), which sends them on.
+        assert response.status_code == 302 and response.url == after_the_code(DAY)
 
     def test_a_next_address_still_wins_and_patients_still_go_home(self, client, tokyo):
         week = reverse("portal:week")
         response = client.post(
             f"{reverse('accounts:login')}?next={week}", {"username": tokyo.user.email, "password": TEST_PASSWORD}
         )
-        assert response.url == week
+        assert response.url == after_the_code(week)
 
         patient = PatientFactory()
         client.logout()
@@ -292,8 +298,8 @@ class TestDay:
 
         for count in (5, 200):
             visits_up_to(count)
-            # session, user, doctor profile, the visits with whether each is paid
-            with django_assert_num_queries(4):
+            # session, user, the second factor's device, doctor profile, the visits with whether each is paid
+            with django_assert_num_queries(5):
                 response = client.get(url)
             assert response.text.count('class="week-visit ') + len(rows(response)) == count
 
@@ -495,7 +501,8 @@ class TestLists:
         for count in (5, 200):
             for index in range(Appointment.objects.count(), count):
                 visit(doctor=new_york, patient=patient, starts_at=NOW + dt.timedelta(hours=index + 1))
-            # session, user, doctor profile, the page's rows with the total, the counts per status
-            with django_assert_num_queries(5):
+            # session, user, the second factor's device, doctor profile, the page's rows with the
+            # total, the counts per status
+            with django_assert_num_queries(6):
                 response = client.get(LIST, {"payment": "paid", "sort": "patient"})
             assert f"{count} upcoming appointments" in response.text

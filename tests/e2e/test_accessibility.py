@@ -19,7 +19,8 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from playwright.sync_api import expect
 
-from accounts.models import StaffGroup
+from accounts.models import StaffGroup, User
+from accounts.two_factor import two_factor_required
 from appointments.models import Appointment, AppointmentStatus
 from appointments.services import appointment_complete, visit_note_add_addendum
 from hospital import timefmt
@@ -29,7 +30,7 @@ from payments.models import CheckoutAttempt, PaymentStatus
 from payments.services import checkout_redirect_url, hold_cancel
 from prescriptions.models import Prescription
 from prescriptions.services import prescription_issue
-from tests.e2e.helpers import wait_for
+from tests.e2e.helpers import authenticator_app, enter_authenticator_code, wait_for
 from tests.factories import (
     TEST_PASSWORD,
     DoctorFactory,
@@ -96,11 +97,17 @@ def free_slots(doctor, count: int) -> list[Slot]:
 
 
 def log_in(page, base_url: str, email: str, path: str = "/accounts/login/", password: str = TEST_PASSWORD) -> None:
+    """Through the log-in form; staff and doctors then type their authenticator app's code."""
+    user = User.objects.get(email=email)
+    if two_factor_required(user):
+        authenticator_app(user)
     page.goto(base_url + path)
     page.get_by_label(re.compile("e-?mail", re.I)).first.fill(email)
     page.get_by_label("Password").fill(password)
     with page.expect_navigation():
         page.get_by_role("button", name="Log in").click()
+    if two_factor_required(user):
+        enter_authenticator_code(page, user)
     expect(page.get_by_role("button", name=re.compile("log out", re.I))).to_be_visible()
 
 

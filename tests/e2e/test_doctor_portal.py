@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 
 from hospital import timefmt
 from hospital.demo import DEMO_PASSWORD
+from tests.e2e.helpers import enter_authenticator_code
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -22,6 +23,7 @@ def test_a_doctor_logs_in_to_their_day_and_walks_the_portal(live_server, page, s
     page.get_by_label("E-mail address").fill(portal_doctor.user.email)
     page.get_by_label("Password").fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Log in").click()
+    enter_authenticator_code(page, portal_doctor.user)
 
     expect(page).to_have_url(f"{live_server.url}/portal/")
     expect(page.get_by_text("Times in Asia/Tokyo (JST)")).to_be_visible()

@@ -309,10 +309,11 @@ def seed_payments(count: int) -> None:
             refund(payment, 1000, made_at=at(2026, 3, 1))
 
 
-# The session, the user, their own and their groups' permissions (read once, then cached), the
-# doctors, the captured sums, the refunded sums and the statuses; the page also reads the user's
-# groups (the admin's sidebar asks prescriptions' admin, which goes by group), a CSV does not.
-CSV_QUERIES = 8
+# The session, the user, the second factor's device, their own and their groups' permissions
+# (read once, then cached), the doctors, the captured sums, the refunded sums and the statuses;
+# the page also reads the user's groups (the admin's sidebar asks prescriptions' admin, which
+# goes by group), a CSV does not.
+CSV_QUERIES = 9
 PAGE_QUERIES = CSV_QUERIES + 1
 
 

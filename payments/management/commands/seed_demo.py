@@ -25,6 +25,7 @@ class Command(BaseCommand):
         for login in logins:
             self.stdout.write(f"  {login.role:<14} {login.email:<32} {login.name}")
         self.stdout.write(f"  password for every demo account: {DEMO_PASSWORD}")
+        self.stdout.write("  staff and doctors also enter a code: manage.py demo_totp_code EMAIL prints it")
         self.stdout.write(f"Past and upcoming visits with their money history added: {history}.")
         self.stdout.write(f"Today's visits added: {visits} (doctors who had visits today kept theirs).")
         self.stdout.write(f"Prescriptions issued: {prescriptions}.")
