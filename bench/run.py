@@ -27,7 +27,6 @@ import json
 import logging
 import math
 import os
-import re
 import secrets
 import shutil
 import signal
@@ -171,6 +170,7 @@ def configure_environment(run: Run) -> None:
         STRIPE_API_BASE=run.standin.url,
         PUBLIC_PAGE_CACHE="false",
         BENCH_PROJECT_RECEIVERS="true",
+        LOG_FORMAT="json",  # what server_errors reads, whatever the caller's environment says
         PYTHONUNBUFFERED="1",
     )
 
@@ -342,10 +342,17 @@ def standin_round_trip(url: str, count: int = 20) -> list[float]:
 
 
 def server_errors(paths: list[Path]) -> tuple[int, Counter]:
-    """How many requests Django logged as 500s, and their exceptions' last lines."""
-    lines = [line for path in paths if path.exists() for line in path.read_text(errors="replace").splitlines()]
-    count = sum(line.startswith("Internal Server Error") for line in lines)
-    return count, Counter(line for line in lines if re.match(r"^[A-Za-z_][\w.]*(Error|Exception)\b.*:", line))
+    """How many requests Django logged as 500s, and their exceptions' last lines. The servers log
+    one JSON object per line (LOG_FORMAT=json, set above); gunicorn's own lines are not JSON."""
+    count, kinds = 0, Counter()
+    for path in paths:
+        for line in path.read_text(errors="replace").splitlines() if path.exists() else []:
+            with contextlib.suppress(ValueError):
+                record = json.loads(line)
+                if isinstance(record, dict) and str(record.get("message")).startswith("Internal Server Error"):
+                    count += 1
+                    kinds[(record.get("exception") or "(no traceback)").strip().splitlines()[-1]] += 1
+    return count, kinds
 
 
 @dataclass

@@ -3,6 +3,9 @@ prescriptions and their PDFs, and a doctor's view of a patient's history (DESIGN
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
+
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model
@@ -20,9 +23,20 @@ def request_ip(request: HttpRequest) -> str | None:
     proxies = settings.TRUSTED_PROXY_COUNT
     if proxies:
         forwarded = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
-        if len(forwarded) >= proxies:
-            return forwarded[-proxies]
+        if len(forwarded) >= proxies and (address := _ip_address(forwarded[-proxies])):
+            return address
     return request.META.get("REMOTE_ADDR") or None
+
+
+def _ip_address(hop: str) -> str | None:
+    """The address in one X-Forwarded-For entry: some proxies append the caller's port
+    ("203.0.113.7:51234", "[2001:db8::7]:51234") or write "unknown". None when it holds none:
+    axes and the audit log keep addresses in an inet column on PostgreSQL, which refuses the rest."""
+    host, colon, port = hop.rpartition(":")
+    for candidate in [hop, host.removeprefix("[").removesuffix("]")] if colon and port.isdigit() else [hop]:
+        with contextlib.suppress(ValueError):
+            return str(ipaddress.ip_address(candidate))
+    return None
 
 
 def audit_record(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from hospital.log_context import WELL_FORMED_REQUEST_ID, request_id_begin
@@ -14,9 +15,11 @@ REQUEST_ID_HEADER = "X-Request-ID"
 
 def request_id_for(request: HttpRequest) -> str:
     """The proxy's id when it sent a well-formed one (so its access log and ours agree), else a new one.
-    Anything else a client sends is ignored: it would end up in our logs and headers as it is."""
+    Without a proxy (TRUSTED_PROXY_COUNT 0) the header is the visitor's own: a new id, or anyone
+    could give their requests another request's reference. Malformed ones are never kept: they
+    would end up in our logs and headers as they are."""
     sent = request.headers.get(REQUEST_ID_HEADER, "")
-    if WELL_FORMED_REQUEST_ID.fullmatch(sent):
+    if settings.TRUSTED_PROXY_COUNT and WELL_FORMED_REQUEST_ID.fullmatch(sent):
         return sent
     return uuid.uuid4().hex
 

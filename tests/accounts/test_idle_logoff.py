@@ -113,3 +113,13 @@ def test_a_staff_member_s_session_is_saved_at_most_once_a_minute_not_on_every_pa
     assert session_writes_of_a_request() == 1  # a minute passed: the last request's time is saved
     clock(1.8)
     assert session_writes_of_a_request() == 0
+
+
+def test_with_a_one_minute_log_off_a_staff_member_active_every_half_minute_stays_signed_in(clock, settings, staff):
+    # The last request's time is saved at most once a minute: with a one-minute log-off that
+    # must not sign out someone whose previous request was seconds ago.
+    settings.STAFF_IDLE_LOGOFF_MINUTES = 1
+    client, _ = log_in(staff.email)
+    for minutes in [0.5, 1.0, 1.5, 2.0, 2.5]:
+        clock(minutes)
+        assert client.get("/admin/").status_code == 200, f"signed out at {minutes} minutes"

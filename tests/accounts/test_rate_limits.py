@@ -153,6 +153,21 @@ class TestClientAddress:
         assert via_proxy(f"{ELSEWHERE}, {HOME}", TEST_PASSWORD).status_code == 429
         assert via_proxy(ELSEWHERE, TEST_PASSWORD).status_code == 302
 
+    @pytest.mark.parametrize(
+        ("forwarded_for", "seen_as"),
+        [("203.0.113.7:51234", HOME), ("[2001:db8::7]:51234", "2001:db8::7"), ("unknown", "10.0.0.2")],
+    )
+    def test_a_forwarded_address_with_a_port_or_none_at_all_is_still_an_address(
+        self, settings, patient, forwarded_for, seen_as
+    ):
+        # Some proxies append the caller's port, or "unknown": never a 500 on log-in (axes and the
+        # audit log keep addresses in an inet column on PostgreSQL), and never a made-up address.
+        settings.TRUSTED_PROXY_COUNT = 1
+        data = {"username": patient.email, "password": "guess"}
+        failed = Client().post(LOGIN, data, REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=forwarded_for)
+        assert failed.status_code == 200
+        assert AccessAttempt.objects.get().ip_address == seen_as
+
 
 def test_the_stripe_webhook_is_never_limited(settings, standin, webhook_endpoint):
     for limit in [

@@ -40,9 +40,17 @@ class TestRequestIds:
         assert first["X-Request-ID"] != second["X-Request-ID"]
         assert current_request_id() == ""  # a line written after the request is no longer its
 
-    def test_a_well_formed_id_from_the_proxy_is_kept(self, client):
+    def test_a_well_formed_id_from_the_proxy_is_kept(self, client, settings):
+        settings.TRUSTED_PROXY_COUNT = 1
         response = client.get("/", headers={"X-Request-ID": "lb-7f3a9c2e.0042:eu-west"})
         assert response["X-Request-ID"] == "lb-7f3a9c2e.0042:eu-west"
+
+    def test_without_a_proxy_a_clients_own_id_is_replaced(self, client, settings):
+        # No proxy in front (DJANGO_TRUSTED_PROXY_COUNT=0): the header came from the visitor, who
+        # could otherwise give their requests (and error pages) another request's reference.
+        settings.TRUSTED_PROXY_COUNT = 0
+        response = client.get("/", headers={"X-Request-ID": "lb-7f3a9c2e.0042:eu-west"})
+        assert FRESH_ID.fullmatch(response["X-Request-ID"])
 
     @pytest.mark.parametrize(
         "sent",
