@@ -6,8 +6,10 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self):
+        from django.contrib.auth.signals import user_logged_in
         from django.db.models.signals import post_migrate
 
-        from accounts import checks, receivers, staff_groups  # noqa: F401  (they register on import)
+        from accounts import checks, idle_logoff, receivers, staff_groups  # noqa: F401  (they register on import)
 
         post_migrate.connect(staff_groups.staff_groups_apply, sender=self)
+        user_logged_in.connect(idle_logoff.idle_clock_start)

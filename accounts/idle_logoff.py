@@ -21,6 +21,14 @@ def _signs_out_when_idle(user) -> bool:
     return user.is_authenticated and not user.is_patient  # staff and doctors
 
 
+def idle_clock_start(sender, request, user, **kwargs):
+    """user_logged_in: the idle clock starts at log-in, however it happened, so the first page
+    after it need not save the session again."""
+    if _signs_out_when_idle(user):
+        request.session[LAST_SEEN] = time.time()
+        request.session.set_expiry(0)
+
+
 class IdleLogoffMiddleware:
     """After the session and messages middleware (it reads both) and authentication."""
 

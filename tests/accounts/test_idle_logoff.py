@@ -119,7 +119,7 @@ def test_with_a_one_minute_log_off_a_staff_member_active_every_half_minute_stays
     # The last request's time is saved at most once a minute: with a one-minute log-off that
     # must not sign out someone whose previous request was seconds ago.
     settings.STAFF_IDLE_LOGOFF_MINUTES = 1
-    client, _ = log_in(staff.email)
+    client, _ = log_in(staff)
     for minutes in [0.5, 1.0, 1.5, 2.0, 2.5]:
         clock(minutes)
         assert client.get("/admin/").status_code == 200, f"signed out at {minutes} minutes"
