@@ -124,6 +124,13 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # redis-py waits for ever by default: a Redis that hangs would hang every page with it. After
+    # this long a page fails (and /healthz says "cache") instead.
+    CACHES["default"].setdefault("OPTIONS", {}).update(
+        socket_connect_timeout=env.float("CACHE_TIMEOUT_SECONDS", default=1.0),
+        socket_timeout=env.float("CACHE_TIMEOUT_SECONDS", default=1.0),
+    )
 # Fragments of the public pages kept in that cache (hospital/page_cache.py); never stale, so on by
 # default. Entries also expire after this many seconds, which only bounds the memory they use.
 PUBLIC_PAGE_CACHE = env.bool("PUBLIC_PAGE_CACHE", default=True)

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.hospital.smtp import BadSmtpServer
+
 ROOT = Path(__file__).resolve().parents[2]
 
 # What a process with only these variables set ends up with (no .env, no test settings).
@@ -19,6 +21,16 @@ from django.http import HttpResponse
 from django.middleware.security import SecurityMiddleware
 from django.test import RequestFactory
 
+from django.core.cache import cache
+import time
+started = time.monotonic()
+try:
+    cache.get("any") if os.environ.get("PROBE_CACHE") else None
+    cache_answer = "answered"
+except Exception as error:
+    cache_answer = type(error).__name__
+cache_seconds = time.monotonic() - started
+
 over_https_says_the_proxy = RequestFactory().get("/doctors/", HTTP_X_FORWARDED_PROTO="https")
 redirect = SecurityMiddleware(lambda request: HttpResponse()).process_request(over_https_says_the_proxy)
 print(json.dumps({
@@ -27,12 +39,14 @@ print(json.dumps({
     "forwarded_https_redirected_to": redirect and redirect["Location"],
     "session_engine": settings.SESSION_ENGINE,
     "cache_backend": settings.CACHES["default"]["BACKEND"],
+    "cache_answer": cache_answer,
+    "cache_seconds": cache_seconds,
 }))
 """
 
 
 def deployed_settings(**env: str) -> dict:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "CACHE_URL"))}
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "CACHE_"))}
     production = {"DJANGO_DEBUG": "false", "DJANGO_SECRET_KEY": "k" * 50, "DJANGO_ALLOWED_HOSTS": "testserver"}
     result = subprocess.run(  # noqa: S603 - our own interpreter and code
         [sys.executable, "-c", SHOW],
@@ -74,3 +88,13 @@ def test_with_redis_the_cache_and_sessions_are_shared():
 
     assert shown["cache_backend"] == "django.core.cache.backends.redis.RedisCache"
     assert shown["session_engine"] == "django.contrib.sessions.backends.cached_db"
+
+
+def test_a_redis_that_hangs_fails_a_cache_call_within_its_timeout_instead_of_hanging_the_page():
+    with BadSmtpServer(silent=True, hang_seconds=20) as hanging:  # accepts, then never answers
+        shown = deployed_settings(
+            CACHE_URL=f"redis://127.0.0.1:{hanging.port}/0", CACHE_TIMEOUT_SECONDS="0.5", PROBE_CACHE="1"
+        )
+
+    assert shown["cache_answer"] == "TimeoutError"
+    assert shown["cache_seconds"] < 3
