@@ -20,7 +20,10 @@ class StripeWebhookGuardMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        request.META.pop(_FORGED_SECRET_HEADER, None)
+        if request.META.pop(_FORGED_SECRET_HEADER, None) is not None:
+            # request.headers is built from META once and cached: an earlier middleware that read
+            # it (the request id's) would otherwise keep the header visible to dj-stripe.
+            request.__dict__.pop("headers", None)
         if request.path.startswith(_WEBHOOK_PATH_PREFIX):
             try:
                 length = int(request.META.get("CONTENT_LENGTH") or 0)
