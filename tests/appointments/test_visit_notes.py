@@ -262,6 +262,7 @@ def test_the_doctor_adds_dated_signed_addenda_below_the_note(client, signed):
 
     response = client.post(addendum_url(signed), {"addendum-text": "Correction: BP 118/82."})
     with time_machine.travel(NOW + dt.timedelta(days=1), tick=False):
+        client.force_login(signed.doctor.user)  # the next day: signed out while away, in again
         client.post(addendum_url(signed), {"addendum-text": "Lab results normal."})
 
     assert said(response) == ["Addendum signed and added to the note."]

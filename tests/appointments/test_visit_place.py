@@ -270,8 +270,8 @@ class TestVideoLink:
         assert "Hudson Pavilion" not in page
 
     def test_staff_see_that_it_is_a_video_call_but_not_its_link(self, client, video_visit):
-        client.force_login(StaffFactory())
         with time_machine.travel(TOKYO_10AM, tick=False):
+            client.force_login(StaffFactory())  # at that time: staff idle longer are signed out
             response = client.get(reverse("appointments:detail", args=[video_visit.pk]))
         assert response.status_code == 200
         assert video_visit.video_room not in response.text
