@@ -948,6 +948,9 @@ def measure_contention(run: Run, *, server: Server, sessions: list[str], slots: 
 # The rows measured on one server and on two behind the same PostgreSQL and Redis.
 SCALE_PAGES = ("home", "directory", "My appointments", "API: my appointments")
 SCALE_POSTS = ("booking POST (has customer)", "webhook ingest")
+# Signed-in rows on server 1 (database sessions) and on a third server keeping sessions in Redis.
+SESSION_PAGES = ("floor, signed in", "My appointments", "API: my appointments")
+CACHE_SESSIONS = "django.contrib.sessions.backends.cache"
 
 
 @dataclass
@@ -956,17 +959,17 @@ class ScaleRow:
 
     name: str
     tool: str
-    rps: dict[int, float]  # servers → the median round's rps
-    bare: dict[int, float]  # servers → the bare view's median rps in the same layout
+    rps: dict  # layout (1 or 2 servers, "redis sessions") → the median round's rps
+    bare: dict  # layout → the bare view's median rps in the same layout
     failures: int = 0
     notes: list[str] = field(default_factory=list)
 
-    def x_bare(self, servers: int) -> float:
-        return self.rps[servers] / self.bare[servers] if self.bare[servers] else 0.0
+    def x_bare(self, layout) -> float:
+        return self.rps[layout] / self.bare[layout] if self.bare[layout] else 0.0
 
-    @property
-    def scaling(self) -> float:
-        return self.rps[2] / self.rps[1] if self.rps[1] else 0.0
+    def over(self, layout) -> float:
+        """rps in `layout` / on server 1 alone (with database sessions)."""
+        return self.rps[layout] / self.rps[1] if self.rps[1] else 0.0
 
 
 def scale_patients(args) -> int:
@@ -975,9 +978,24 @@ def scale_patients(args) -> int:
     return 2 * args.requests * args.rounds + 2 * 2 * args.server.workers if args.servers > 1 else 0
 
 
+def sessions_into_cache(run: Run, keys: list[str]) -> int:
+    """The seeded database sessions, copied where the cache session engine of the servers looks
+    (`<prefix>:1:django.contrib.sessions.cache<key>` in the shared Redis)."""
+    from django.contrib.sessions.backends.cache import KEY_PREFIX
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.contrib.sessions.models import Session
+    from django.core.cache.backends.redis import RedisCache
+
+    cache = RedisCache(run.redis_url, {"KEY_PREFIX": run.cache_prefix})
+    rows = Session.objects.filter(session_key__in=keys)
+    cache.set_many({KEY_PREFIX + row.session_key: SessionStore().decode(row.session_data) for row in rows}, 86400)
+    cache.close()
+    return len(rows)
+
+
 def measure_scale(
     run: Run, args, *, pages: list[Page], sessions: list[str], users: list[int]
-) -> tuple[list[ScaleRow], list[tuple[str, bool]]]:
+) -> tuple[list[ScaleRow], list[ScaleRow], list[tuple[str, bool]]]:
     """Two gunicorn servers, same settings, each its own port, sharing the PostgreSQL database and
     one Redis (cache, rate-limit counters): every round loads server 1 alone, then both at once
     (the order alternating by round), with the same total load (wrk's connections shared between
@@ -989,12 +1007,18 @@ def measure_scale(
 
     n, rounds = args.requests, args.rounds
     chosen = [BARE, *(page for page in pages if page.name in SCALE_PAGES)]
+    signed_in = [BARE, *(page for page in pages if page.name in SESSION_PAGES)]
     env = {"CACHE_URL": run.redis_url, "BENCH_CACHE_KEY_PREFIX": run.cache_prefix, "PUBLIC_PAGE_CACHE": "true"}
     servers = [start_server(run, args.server, wrk=args.wrk, name=f"scale-{i + 1}", **env) for i in range(2)]
+    copied = sessions_into_cache(run, sorted({page.session for page in signed_in if page.session}))
+    in_redis = start_server(
+        run, args.server, wrk=args.wrk, name="sessions-in-redis", BENCH_SESSION_ENGINE=CACHE_SESSIONS, **env
+    )
     layouts = {1: servers[:1], 2: servers}
     wrk_rounds: dict[tuple[int, str], list[WrkResult]] = {}
     post_rounds: dict[tuple[int, str], list[Measure]] = {}
-    problems: dict[str, list[str]] = {}
+    session_rounds: dict[tuple, list[WrkResult]] = {}
+    problems: dict[str | tuple[str, str], list[str]] = {}  # by row; ("sessions", row) for the sessions table
     retried = Counter()
     deliver = webhook_sender(webhook_url_path(), retried)
     slots = iter(seeding.free_slots(len(sessions)))
@@ -1032,9 +1056,19 @@ def measure_scale(
                                          threads=args.wrk_threads, seconds=args.duration, headers=page.headers())
                     )  # fmt: skip
                 bookings_and_events(targets, n, key=(count, ""))
+            # Database sessions (server 1) and sessions in Redis, alternating which goes first.
+            for layout, target in ((1, servers[0]), ("redis", in_redis))[:: 1 if r % 2 == 0 else -1]:
+                for page in signed_in:
+                    problem = page_check(target, page, times=2 * args.server.workers)
+                    if problem:
+                        problems.setdefault(("sessions", page.name), []).append(f"{target.name}: {problem}")
+                    session_rounds.setdefault((layout, page.name), []).append(
+                        run_wrk(args.wrk, target.url + page.path, connections=args.connections,
+                                threads=args.wrk_threads, seconds=args.duration, headers=page.headers())
+                    )  # fmt: skip
         redis_keys = run.cache_keys_count()
     finally:
-        for server in servers:
+        for server in [*servers, in_redis]:
             run.stop_server(server)
 
     bare = {count: median_round(wrk_rounds[(count, BARE.name)]).rps for count in layouts}
@@ -1058,6 +1092,18 @@ def measure_scale(
                 bare=bare, failures=sum(m.count - m.ok for m in measures), notes=problems.get(name, [])[:3],
             )
         )  # fmt: skip
+    session_bare = {layout: median_round(session_rounds[(layout, BARE.name)]).rps for layout in (1, "redis")}
+    session_rows = [
+        ScaleRow(
+            name=page.name, tool="wrk",
+            rps={layout: median_round(session_rounds[(layout, page.name)]).rps for layout in (1, "redis")},
+            bare=session_bare,
+            failures=sum(r.failures for layout in (1, "redis") for r in session_rounds[(layout, page.name)])
+            + len(problems.get(("sessions", page.name), [])),
+            notes=problems.get(("sessions", page.name), [])[:2],
+        )
+        for page in signed_in
+    ]  # fmt: skip
     statuses, payments, _ = ours_for(booked)
     emails = OutboundEmail.objects.filter(key__in=[f"appointment-confirmed:{pk}" for pk in booked]).count()
     checks = [
@@ -1068,8 +1114,9 @@ def measure_scale(
             statuses[AppointmentStatus.CONFIRMED] == payments[PaymentStatus.PAID] == emails == len(booked),
         ),
         (f"two servers: {redis_keys} keys in the shared Redis under this run's prefix", redis_keys > 0),
+        (f"sessions in Redis: {copied} signed-in sessions copied from the database", copied > 0),
     ]
-    return rows, checks
+    return rows, session_rows, checks
 
 
 # --- report -------------------------------------------------------------------------------------
@@ -1098,22 +1145,24 @@ def print_table(title: str, rows: list[Row]) -> None:
             print(f"  ! {row.name} ({row.size}): {note}")
 
 
-def print_scale_table(rows: list[ScaleRow], *, size: int) -> None:
+def print_layouts_table(title: str, rows: list[ScaleRow], *, other, names: tuple[str, str, str], label: str) -> None:
+    """Rows measured on server 1 alone and in the `other` layout: each layout's rps and ratio to
+    its own bare view, and the other's rps over server 1's."""
     print()
-    print(f"one app server and two behind the same PostgreSQL and Redis, at {size} doctors, page cache on; "
-          "x bare = to the bare view of the same layout; 2/1 = rps of two servers / one")  # fmt: skip
-    header = f"{'row':<28}{'tool':<7}{'1 server':>10}{'x bare':>8}{'2 servers':>11}{'x bare':>8}{'2/1':>7}  result"
+    print(title)
+    first, second, ratio = names
+    header = f"{'row':<28}{'tool':<7}{first:>10}{'x bare':>8}{second:>11}{'x bare':>8}{ratio:>9}  result"
     print(header)
     print("-" * len(header))
     for row in rows:
         result = f"FAILED ({row.failures} wrong)" if row.failures else "ok"
         print(
-            f"{row.name:<28}{row.tool:<7}{row.rps[1]:>10.1f}{row.x_bare(1):>8.3f}{row.rps[2]:>11.1f}"
-            f"{row.x_bare(2):>8.3f}{row.scaling:>7.2f}  {result}"
+            f"{row.name:<28}{row.tool:<7}{row.rps[1]:>10.1f}{row.x_bare(1):>8.3f}{row.rps[other]:>11.1f}"
+            f"{row.x_bare(other):>8.3f}{row.over(other):>9.2f}  {result}"
         )
     for row in rows:
         for note in row.notes:
-            print(f"  ! {row.name} (two servers): {note}")
+            print(f"  ! {row.name} ({label}): {note}")
 
 
 def print_contention(contention: Contention) -> bool:
@@ -1261,10 +1310,12 @@ def benchmark(run: Run, args) -> bool:
     standin_rtt = standin_round_trip(run.standin.url)
     posts = measure_posts(run, args, size=args.sizes[-1], people=people, bare_customers=bare_customers)
     connections.close_all()
-    scale_rows, scale_checks = [], []
+    scale_rows, session_rows, scale_checks = [], [], []
     if args.servers > 1:
         print("measuring one app server and two …", flush=True)
-        scale_rows, scale_checks = measure_scale(run, args, pages=pages, sessions=scale_sessions, users=scale_users)
+        scale_rows, session_rows, scale_checks = measure_scale(
+            run, args, pages=pages, sessions=scale_sessions, users=scale_users
+        )
         connections.close_all()
 
     print()
@@ -1295,9 +1346,18 @@ def benchmark(run: Run, args) -> bool:
         posts.rows,
     )
     if scale_rows:
-        print_scale_table(scale_rows, size=args.sizes[-1])
+        print_layouts_table(
+            f"one app server and two behind the same PostgreSQL and Redis, at {args.sizes[-1]} doctors, page cache "
+            "on; x bare = to the bare view of the same layout; 2/1 = rps of two servers / one",
+            scale_rows, other=2, names=("1 server", "2 servers", "2/1"), label="two servers",
+        )  # fmt: skip
+        print_layouts_table(
+            "signed in, one server, CACHE_URL=Redis: sessions in the database (SESSION_ENGINE db, server 1 above) "
+            "and in Redis (cache), each x bare of its own server; redis/db = rps in Redis / in the database",
+            session_rows, other="redis", names=("db", "redis", "redis/db"), label="sessions",
+        )  # fmt: skip
     all_rows = page_rows[False] + page_rows[True] + posts.rows
-    all_good = not any(row.failures for row in all_rows + scale_rows)
+    all_good = not any(row.failures for row in all_rows + scale_rows + session_rows)
     for text, held in posts.checks + scale_checks:
         print(f"{text} [{'ok' if held else 'MISMATCH'}]")
         all_good &= held
