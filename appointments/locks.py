@@ -29,11 +29,15 @@ def lock_appointment_and_slot(appointment_id: int, other_slot_id: int | None) ->
     """
     slot_id = Appointment.objects.values_list("slot_id", flat=True).get(pk=appointment_id)
     slots = {pk: lock_slot(pk) for pk in sorted({slot_id, other_slot_id} - {None})}
-    appointment = lock_one(Appointment.objects.all(), pk=appointment_id)
+    # The patient (and profile: their clock) in the same query: what is done under the lock names
+    # them in log lines and e-mails, and each lazy load would be a query of its own.
+    appointment = lock_one(Appointment.objects.select_related("patient__patient_profile"), pk=appointment_id)
     if appointment.slot_id not in slots:
         moved_to = lock_slot_without_waiting(appointment.slot_id)
         if moved_to is None:
             raise AppointmentBusy("This appointment was changed a moment ago. Please try again.")
         slots[moved_to.pk] = moved_to
     appointment.slot = slots[appointment.slot_id]
+    if appointment.doctor_id == appointment.slot.doctor_id:
+        appointment.doctor = appointment.slot.doctor  # the locked slot brought it, with its user
     return appointment, slots.get(other_slot_id)

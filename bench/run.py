@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import http.client
 import json
 import logging
@@ -50,7 +51,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench import seeding  # noqa: E402  (needs ROOT on sys.path; imports no Django at import time)
-from bench.wrk import WrkResult, ensure_wrk, run_wrk, wrk_version  # noqa: E402
+from bench.wrk import WrkResult, ensure_wrk, run_wrk, run_wrk_together, wrk_version  # noqa: E402
 from stripe_standin.testing import StandinProcess  # noqa: E402
 from stripe_standin.webhooks import sign  # noqa: E402
 
@@ -61,6 +62,9 @@ CSRF_SECRET = "".join(secrets.choice(string.ascii_letters + string.digits) for _
 HTTP_TIMEOUT = 30.0
 MY_APPOINTMENTS = 20  # the signed-in patient's visits on "My appointments"
 PORTAL_VISITS = 20  # the signed-in doctor's visits today (and as many later, for the upcoming list)
+
+
+POSTGRES_SCHEMES = ("postgres://", "postgresql://", "pgsql://")
 
 
 class HardTimeout(Exception):
@@ -97,6 +101,8 @@ class Run:
     db_name: str = ""
     db_admin_url: str = ""  # PostgreSQL: the server's maintenance database, to drop ours
     db_created: bool = False
+    redis_url: str = ""  # --servers 2: the Redis the servers share, its keys under cache_prefix
+    cache_prefix: str = field(default_factory=lambda: f"bench{os.getpid()}")
     standin: StandinProcess | None = None
     servers: list[Server] = field(default_factory=list)
     logs: list[Path] = field(default_factory=list)  # every server's log, also of stopped ones
@@ -146,12 +152,33 @@ class Run:
             self.db_created = False
         shutil.rmtree(self.tmpdir, ignore_errors=True)
 
+    def cache_keys_count(self) -> int:
+        import redis
+
+        client = redis.Redis.from_url(self.redis_url)
+        try:
+            return sum(1 for _ in client.scan_iter(match=f"{self.cache_prefix}:*", count=1000))
+        finally:
+            client.close()
+
+    def forget_cache(self) -> None:
+        """Only this run's keys (Django's `<prefix>:<version>:<key>`): the Redis database is shared."""
+        if self.redis_url:
+            import redis
+
+            client = redis.Redis.from_url(self.redis_url)
+            try:
+                for key in client.scan_iter(match=f"{self.cache_prefix}:*", count=1000):
+                    client.delete(key)
+            finally:
+                client.close()
+
 
 def configure_environment(run: Run) -> None:
     """Environment for this process and the servers: DEBUG off, the bench settings, its database.
     This process counts queries with the page cache off; each server gets its own setting."""
     url = os.environ.get("DATABASE_URL", "")
-    if url.startswith(("postgres://", "postgresql://", "pgsql://")):
+    if url.startswith(POSTGRES_SCHEMES):
         parts = urllib.parse.urlsplit(url)
         run.db_vendor, run.db_name = "postgresql", f"bench_{os.getpid()}"
         database_url = urllib.parse.urlunsplit(parts._replace(path="/" + run.db_name))
@@ -288,15 +315,16 @@ class Client:
         self.connection.close()
 
 
-def run_load(run: Run, *, port: int, items: Sequence, threads: int, send: Callable[[Client, object], Result]):
-    """Send every item from `threads` keep-alive clients; returns (results in item order, wall seconds)."""
+def run_load(run: Run, *, ports: list[int], items: Sequence, threads: int, send: Callable[[Client, object], Result]):
+    """Send every item from `threads` keep-alive clients, dealt round the `ports` (one per server)
+    thread by thread; returns (results in item order, wall seconds)."""
     results: list[Result | None] = [None] * len(items)
     queue = iter(enumerate(items))
     lock = threading.Lock()
     ready = threading.Barrier(threads + 1)
     run.barriers.append(ready)
 
-    def worker():
+    def worker(port: int):
         client = Client(port)
         try:
             ready.wait()
@@ -311,7 +339,7 @@ def run_load(run: Run, *, port: int, items: Sequence, threads: int, send: Callab
 
     with ThreadPoolExecutor(max_workers=threads) as pool:
         try:
-            futures = [pool.submit(worker) for _ in range(threads)]
+            futures = [pool.submit(worker, ports[i % len(ports)]) for i in range(threads)]
             ready.wait()
             start = time.perf_counter()
             for future in futures:
@@ -636,8 +664,11 @@ def to_checkout(results: list[Result], standin_url: str) -> None:
             result.status, result.detail = -303, f"303 to {result.location}"
 
 
-def python_load(run: Run, server: Server, *, name: str, items, send, expected: int, threads: int) -> Measure:
-    results, seconds = run_load(run, port=server.port, items=items, threads=threads, send=send)
+def python_load(
+    run: Run, target: Server | list[Server], *, name: str, items, send, expected: int, threads: int
+) -> Measure:
+    servers = target if isinstance(target, list) else [target]
+    results, seconds = run_load(run, ports=[s.port for s in servers], items=items, threads=threads, send=send)
     if expected == 303:
         to_checkout(results, run.standin.url)
     return Measure(name, results, seconds, expected)
@@ -919,6 +950,182 @@ def measure_contention(run: Run, *, server: Server, sessions: list[str], slots: 
     return outcome
 
 
+# --- two app servers ----------------------------------------------------------------------------
+
+# The rows measured on one server and on two behind the same PostgreSQL and Redis.
+SCALE_PAGES = ("home", "directory", "My appointments", "API: my appointments")
+SCALE_POSTS = ("booking POST (has customer)", "webhook ingest")
+# Signed-in rows on server 1 (database sessions) and on a third server keeping sessions in Redis.
+SESSION_PAGES = ("floor, signed in", "My appointments", "API: my appointments")
+CACHE_SESSIONS = "django.contrib.sessions.backends.cache"
+
+
+@dataclass
+class ScaleRow:
+    """A row on one server and on two at once (the two's rps summed), in the same rounds."""
+
+    name: str
+    tool: str
+    rps: dict  # layout (1 or 2 servers, "redis sessions") → the median round's rps
+    bare: dict  # layout → the bare view's median rps in the same layout
+    failures: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def x_bare(self, layout) -> float:
+        return self.rps[layout] / self.bare[layout] if self.bare[layout] else 0.0
+
+    def over(self, layout) -> float:
+        """rps in `layout` / on server 1 alone (with database sessions)."""
+        return self.rps[layout] / self.rps[1] if self.rps[1] else 0.0
+
+
+def scale_patients(args) -> int:
+    """Has-customer patients the two-server section books with: each round's bookings on one server
+    and on two, and a warm-up booking and webhook for every worker of both servers."""
+    return 2 * args.requests * args.rounds + 2 * 2 * args.server.workers if args.servers > 1 else 0
+
+
+def sessions_into_cache(run: Run, keys: list[str]) -> int:
+    """The seeded database sessions, copied where the cache session engine of the servers looks
+    (`<prefix>:1:django.contrib.sessions.cache<key>` in the shared Redis)."""
+    from django.contrib.sessions.backends.cache import KEY_PREFIX
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.contrib.sessions.models import Session
+    from django.core.cache.backends.redis import RedisCache
+
+    cache = RedisCache(run.redis_url, {"KEY_PREFIX": run.cache_prefix})
+    rows = Session.objects.filter(session_key__in=keys)
+    cache.set_many({KEY_PREFIX + row.session_key: SessionStore().decode(row.session_data) for row in rows}, 86400)
+    cache.close()
+    return len(rows)
+
+
+def measure_scale(
+    run: Run, args, *, pages: list[Page], sessions: list[str], users: list[int]
+) -> tuple[list[ScaleRow], list[ScaleRow], list[tuple[str, bool]]]:
+    """Two gunicorn servers, same settings, each its own port, sharing the PostgreSQL database and
+    one Redis (cache, rate-limit counters): every round loads server 1 alone, then both at once
+    (the order alternating by round), with the same total load (wrk's connections shared between
+    two wrk processes; the Python client's threads dealt between the two ports)."""
+    from appointments.models import AppointmentStatus
+    from hospital.models import OutboundEmail
+    from payments.models import PaymentStatus
+    from payments.webhooks import webhook_url_path
+
+    n, rounds = args.requests, args.rounds
+    chosen = [BARE, *(page for page in pages if page.name in SCALE_PAGES)]
+    signed_in = [BARE, *(page for page in pages if page.name in SESSION_PAGES)]
+    env = {"CACHE_URL": run.redis_url, "BENCH_CACHE_KEY_PREFIX": run.cache_prefix, "PUBLIC_PAGE_CACHE": "true"}
+    servers = [start_server(run, args.server, wrk=args.wrk, name=f"scale-{i + 1}", **env) for i in range(2)]
+    copied = sessions_into_cache(run, sorted({page.session for page in signed_in if page.session}))
+    in_redis = start_server(
+        run, args.server, wrk=args.wrk, name="sessions-in-redis", BENCH_SESSION_ENGINE=CACHE_SESSIONS, **env
+    )
+    layouts = {1: servers[:1], 2: servers}
+    wrk_rounds: dict[tuple[int, str], list[WrkResult]] = {}
+    post_rounds: dict[tuple[int, str], list[Measure]] = {}
+    session_rounds: dict[tuple, list[WrkResult]] = {}
+    problems: dict[str | tuple[str, str], list[str]] = {}  # by row; ("sessions", row) for the sessions table
+    retried = Counter()
+    deliver = webhook_sender(webhook_url_path(), retried)
+    slots = iter(seeding.free_slots(len(sessions)))
+    patients = iter(zip(sessions, users, strict=True))
+    booked: list[int] = []
+
+    def bookings_and_events(targets: list[Server], count: int, key: tuple[int, str] | None):
+        """`count` has-customer bookings into `targets`, then their paid sessions' events."""
+        chunk = [next(patients) for _ in range(count)]
+        items = [(next(slots), session) for session, _ in chunk]
+        booking = python_load(run, targets, name=SCALE_POSTS[0], items=items, send=book, expected=303,
+                              threads=args.threads)  # fmt: skip
+        appointment_ids, _, bodies = paid_session_events(run, [user for _, user in chunk])
+        webhook = python_load(run, targets, name=SCALE_POSTS[1], items=bodies, send=deliver, expected=200,
+                              threads=args.threads)  # fmt: skip
+        booked.extend(appointment_ids)
+        for name, measure in zip(SCALE_POSTS, (booking, webhook), strict=True):
+            if key is not None:
+                post_rounds.setdefault((key[0], name), []).append(measure)
+            problems.setdefault(name, []).extend(measure.errors())
+
+    try:
+        for server in servers:  # warm-up, not measured: every worker's first booking and webhook
+            bookings_and_events([server], 2 * args.server.workers, key=None)
+        for r in range(rounds):
+            for count in (1, 2) if r % 2 == 0 else (2, 1):
+                targets = layouts[count]
+                for page in chosen:
+                    for server in targets:
+                        problem = page_check(server, page, times=2 * args.server.workers)
+                        if problem:
+                            problems.setdefault(page.name, []).append(f"{server.name}: {problem}")
+                    wrk_rounds.setdefault((count, page.name), []).append(
+                        run_wrk_together(args.wrk, [s.url + page.path for s in targets], connections=args.connections,
+                                         threads=args.wrk_threads, seconds=args.duration, headers=page.headers())
+                    )  # fmt: skip
+                bookings_and_events(targets, n, key=(count, ""))
+            # Database sessions (server 1) and sessions in Redis, alternating which goes first.
+            for layout, target in ((1, servers[0]), ("redis", in_redis))[:: 1 if r % 2 == 0 else -1]:
+                for page in signed_in:
+                    problem = page_check(target, page, times=2 * args.server.workers)
+                    if problem:
+                        problems.setdefault(("sessions", page.name), []).append(f"{target.name}: {problem}")
+                    session_rounds.setdefault((layout, page.name), []).append(
+                        run_wrk(args.wrk, target.url + page.path, connections=args.connections,
+                                threads=args.wrk_threads, seconds=args.duration, headers=page.headers())
+                    )  # fmt: skip
+        redis_keys = run.cache_keys_count()
+    finally:
+        for server in [*servers, in_redis]:
+            run.stop_server(server)
+
+    bare = {count: median_round(wrk_rounds[(count, BARE.name)]).rps for count in layouts}
+    rows = []
+    for page in chosen:
+        results = [r for count in layouts for r in wrk_rounds[(count, page.name)]]
+        rows.append(
+            ScaleRow(
+                name=page.name, tool="wrk", rps={c: median_round(wrk_rounds[(c, page.name)]).rps for c in layouts},
+                bare=bare, failures=sum(r.failures for r in results) + len(problems.get(page.name, [])),
+                notes=problems.get(page.name, [])[:2],
+            )
+        )  # fmt: skip
+    for name in SCALE_POSTS:
+        measures = [m for count in layouts for m in post_rounds[(count, name)]]
+        rows.append(
+            ScaleRow(
+                name=name, tool="python",
+                rps={c: sorted(post_rounds[(c, name)], key=lambda m: m.rps)[len(post_rounds[(c, name)]) // 2].rps
+                     for c in layouts},
+                bare=bare, failures=sum(m.count - m.ok for m in measures), notes=problems.get(name, [])[:3],
+            )
+        )  # fmt: skip
+    session_bare = {layout: median_round(session_rounds[(layout, BARE.name)]).rps for layout in (1, "redis")}
+    session_rows = [
+        ScaleRow(
+            name=page.name, tool="wrk",
+            rps={layout: median_round(session_rounds[(layout, page.name)]).rps for layout in (1, "redis")},
+            bare=session_bare,
+            failures=sum(r.failures for layout in (1, "redis") for r in session_rounds[(layout, page.name)])
+            + len(problems.get(("sessions", page.name), [])),
+            notes=problems.get(("sessions", page.name), [])[:2],
+        )
+        for page in signed_in
+    ]  # fmt: skip
+    statuses, payments, _ = ours_for(booked)
+    emails = OutboundEmail.objects.filter(key__in=[f"appointment-confirmed:{pk}" for pk in booked]).count()
+    checks = [
+        (
+            f"two servers: {len(booked)} bookings (warm-up included) on one server or both, their events into the "
+            f"same: {statuses[AppointmentStatus.CONFIRMED]} CONFIRMED, {payments[PaymentStatus.PAID]} paid, "
+            f"{emails} confirmation e-mails recorded (one each)",
+            statuses[AppointmentStatus.CONFIRMED] == payments[PaymentStatus.PAID] == emails == len(booked),
+        ),
+        (f"two servers: {redis_keys} keys in the shared Redis under this run's prefix", redis_keys > 0),
+        (f"sessions in Redis: {copied} signed-in sessions copied from the database", copied > 0),
+    ]
+    return rows, session_rows, checks
+
+
 # --- report -------------------------------------------------------------------------------------
 
 
@@ -943,6 +1150,26 @@ def print_table(title: str, rows: list[Row]) -> None:
     for row in rows:
         for note in row.notes:
             print(f"  ! {row.name} ({row.size}): {note}")
+
+
+def print_layouts_table(title: str, rows: list[ScaleRow], *, other, names: tuple[str, str, str], label: str) -> None:
+    """Rows measured on server 1 alone and in the `other` layout: each layout's rps and ratio to
+    its own bare view, and the other's rps over server 1's."""
+    print()
+    print(title)
+    first, second, ratio = names
+    header = f"{'row':<28}{'tool':<7}{first:>10}{'x bare':>8}{second:>11}{'x bare':>8}{ratio:>9}  result"
+    print(header)
+    print("-" * len(header))
+    for row in rows:
+        result = f"FAILED ({row.failures} wrong)" if row.failures else "ok"
+        print(
+            f"{row.name:<28}{row.tool:<7}{row.rps[1]:>10.1f}{row.x_bare(1):>8.3f}{row.rps[other]:>11.1f}"
+            f"{row.x_bare(other):>8.3f}{row.over(other):>9.2f}  {result}"
+        )
+    for row in rows:
+        for note in row.notes:
+            print(f"  ! {row.name} ({label}): {note}")
 
 
 def print_contention(contention: Contention) -> bool:
@@ -997,6 +1224,10 @@ def parse_args(argv=None):
     add("--worker-class", choices=["sync", "gthread"], default="sync", help="gunicorn worker class (sync)")
     add("--workers", type=int, default=3, help="gunicorn workers (3)")
     add("--server-threads", type=int, default=4, help="threads per gthread worker (4; sync: 1)")
+    add("--servers", type=int, choices=[1, 2], default=1,
+        help="2: also measure a few rows on two servers sharing PostgreSQL and Redis, beside one (1)")  # fmt: skip
+    add("--redis-url", default="redis://127.0.0.1:6379/8",
+        help="the Redis the two servers share (--servers 2); only this run's keys are used and removed")  # fmt: skip
     add("--check-bars", action="store_true", help="a row below its bar fails the run too")
     add("--timeout", type=float, default=900, help="hard limit for the whole run, seconds (900)")
     add("--server-log", type=Path, default=None, help="keep the servers' logs (Django's errors) in this file")
@@ -1006,6 +1237,11 @@ def parse_args(argv=None):
         parser.error("counts must be positive")
     if args.contention_rounds < 0 or args.duration <= 0:
         parser.error("--contention-rounds must be 0 or more and --duration positive")
+    if args.servers > 1 and not os.environ.get("DATABASE_URL", "").startswith(POSTGRES_SCHEMES):
+        parser.error(
+            "--servers 2 needs PostgreSQL: servers on other machines share a database server, not a SQLite "
+            "file, so SQLite is not the scale-out path. Set DATABASE_URL=postgres://USER@HOST:PORT/any."
+        )
     args.server = ServerConfig(
         args.worker_class, args.workers, args.server_threads if args.worker_class == "gthread" else 1
     )
@@ -1033,11 +1269,16 @@ def benchmark(run: Run, args) -> bool:
     seeding.specialties_create()
     seeding.doctors_grow(args.sizes[0])
     warm_up = 2 * 2 * args.server.workers  # first bookings whose events warm both webhook servers
+    scale_n = scale_patients(args)
     people = seeding.patients_create(
-        customers=n, first=n + warm_up, contenders=args.contenders, appointments=MY_APPOINTMENTS
+        customers=n + scale_n, first=n + warm_up, contenders=args.contenders, appointments=MY_APPOINTMENTS
     )
     portal = seeding.portal_doctor_create(visits=PORTAL_VISITS)
     seeding.stripe_customers_create(people.customer_users)
+    # The two-server section's patients are its own: the POST section checks all of its own.
+    scale_sessions, scale_users = people.customer_sessions[n:], people.customer_users[n:]
+    people = dataclasses.replace(people, customer_sessions=people.customer_sessions[:n],
+                                 customer_users=people.customer_users[:n])  # fmt: skip
     bare_customers = seeding.bare_customers_create(n)
     billing_user, billing_session = seeding.billing_staff_create()
     pages = pages_to_measure(people, portal, billing_session=billing_session)
@@ -1076,6 +1317,13 @@ def benchmark(run: Run, args) -> bool:
     standin_rtt = standin_round_trip(run.standin.url)
     posts = measure_posts(run, args, size=args.sizes[-1], people=people, bare_customers=bare_customers)
     connections.close_all()
+    scale_rows, session_rows, scale_checks = [], [], []
+    if args.servers > 1:
+        print("measuring one app server and two …", flush=True)
+        scale_rows, session_rows, scale_checks = measure_scale(
+            run, args, pages=pages, sessions=scale_sessions, users=scale_users
+        )
+        connections.close_all()
 
     print()
     print(
@@ -1104,9 +1352,20 @@ def benchmark(run: Run, args) -> bool:
         " bare row above it (same Python client); goal 0.8",
         posts.rows,
     )
+    if scale_rows:
+        print_layouts_table(
+            f"one app server and two behind the same PostgreSQL and Redis, at {args.sizes[-1]} doctors, page cache "
+            "on; x bare = to the bare view of the same layout; 2/1 = rps of two servers / one",
+            scale_rows, other=2, names=("1 server", "2 servers", "2/1"), label="two servers",
+        )  # fmt: skip
+        print_layouts_table(
+            "signed in, one server, CACHE_URL=Redis: sessions in the database (SESSION_ENGINE db, server 1 above) "
+            "and in Redis (cache), each x bare of its own server; redis/db = rps in Redis / in the database",
+            session_rows, other="redis", names=("db", "redis", "redis/db"), label="sessions",
+        )  # fmt: skip
     all_rows = page_rows[False] + page_rows[True] + posts.rows
-    all_good = not any(row.failures for row in all_rows)
-    for text, held in posts.checks:
+    all_good = not any(row.failures for row in all_rows + scale_rows + session_rows)
+    for text, held in posts.checks + scale_checks:
         print(f"{text} [{'ok' if held else 'MISMATCH'}]")
         all_good &= held
     if posts.contention:
@@ -1126,6 +1385,19 @@ def benchmark(run: Run, args) -> bool:
     verdict = "all as expected" if all_good else "SOME REQUESTS OR DATABASE CHECKS FAILED (see above)"
     print("result:", verdict + ("" if bars_ok else "; bars missed (--check-bars)"))
     return all_good and bars_ok
+
+
+def redis_ready(url: str) -> str:
+    import redis
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        raise RuntimeError(f"--servers 2 shares a Redis between the servers; {url} does not answer: {error}") from None
+    finally:
+        client.close()
+    return url
 
 
 def main(argv=None) -> int:
@@ -1150,6 +1422,8 @@ def main(argv=None) -> int:
         args.wrk = ensure_wrk()
         run.standin = StandinProcess(api_key=API_KEY, webhook_secret=WEBHOOK_SECRET).start()
         configure_environment(run)
+        if args.servers > 1:
+            run.redis_url = redis_ready(args.redis_url)
         ok = benchmark(run, args)
     except BaseException as error:
         signal.setitimer(signal.ITIMER_REAL, 0)
@@ -1163,6 +1437,11 @@ def main(argv=None) -> int:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         run.stop_processes()
+        try:
+            run.forget_cache()
+        except Exception as error:
+            print(f"could not remove this run's keys ({run.cache_prefix}:*) from {run.redis_url}: {error}",
+                  file=sys.stderr)  # fmt: skip
         if args.server_log:
             args.server_log.write_text("".join(log.read_text(errors="replace") for log in run.logs if log.exists()))
         try:

@@ -35,3 +35,13 @@ BENCH_PROJECT_RECEIVERS = os.environ.get("BENCH_PROJECT_RECEIVERS", "true").lowe
 # wrk calls from one address as one user, thousands of times a second: the API's limits (still
 # counted, so their cost is measured) are raised above what a run can reach.
 API_THROTTLE_RATES = {**API_THROTTLE_RATES, "user": "10000000/min", "address": "10000000/min"}  # noqa: F405
+
+# `--servers 2`: the servers share one Redis (CACHE_URL) that others use too: this run's keys
+# carry its own prefix, so no page of an earlier run is served and cleanup removes only them.
+if os.environ.get("BENCH_CACHE_KEY_PREFIX"):
+    CACHES["default"]["KEY_PREFIX"] = os.environ["BENCH_CACHE_KEY_PREFIX"]  # noqa: F405
+
+# The runner seeds database sessions (bench/seeding.py), whatever the real settings choose with
+# CACHE_URL; `--servers 2` also runs a server with BENCH_SESSION_ENGINE set to the cache's, its
+# sessions copied into the shared Redis, to compare the two.
+SESSION_ENGINE = os.environ.get("BENCH_SESSION_ENGINE", "django.contrib.sessions.backends.db")

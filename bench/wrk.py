@@ -85,11 +85,59 @@ def parse(output: str) -> WrkResult:
     )
 
 
-def run_wrk(
-    path: str, url: str, *, connections: int, threads: int, seconds: float, headers: dict[str, str] | None = None
-) -> WrkResult:
+def combined(results: list[WrkResult]) -> WrkResult:
+    """wrk processes that ran at the same time (one per server) as one load: requests, rps and
+    errors summed, the slowest p99, the p50 weighted by requests (wrk gives no distribution to merge)."""
+    requests = sum(r.requests for r in results)
+    socket_errors: dict[str, int] = {}
+    for result in results:
+        for name, count in result.socket_errors.items():
+            socket_errors[name] = socket_errors.get(name, 0) + count
+    return WrkResult(
+        requests=requests,
+        seconds=max(r.seconds for r in results),
+        rps=sum(r.rps for r in results),
+        p50_ms=sum(r.p50_ms * r.requests for r in results) / requests if requests else 0.0,
+        p99_ms=max(r.p99_ms for r in results),
+        bad_status=sum(r.bad_status for r in results),
+        socket_errors=socket_errors,
+        output="\n".join(r.output for r in results),
+    )
+
+
+def _command(path: str, *, connections: int, threads: int, seconds: float, headers: dict[str, str] | None) -> list:
     command = [path, "--latency", "-c", str(connections), "-t", str(threads), "-d", f"{seconds:g}s", "--timeout", "10s"]
     for name, value in (headers or {}).items():
         command += ["-H", f"{name}: {value}"]
+    return command
+
+
+def run_wrk(
+    path: str, url: str, *, connections: int, threads: int, seconds: float, headers: dict[str, str] | None = None
+) -> WrkResult:
+    command = _command(path, connections=connections, threads=threads, seconds=seconds, headers=headers)
     output = subprocess.run([*command, url], capture_output=True, text=True, check=True, timeout=seconds + 30)  # noqa: S603
     return parse(output.stdout)
+
+
+def run_wrk_together(
+    path: str, urls: list[str], *, connections: int, threads: int, seconds: float, headers: dict[str, str] | None = None
+) -> WrkResult:
+    """One wrk per URL (one per server), all started at once and sharing `connections` and
+    `threads` between them, so that the load offered is the same as one wrk against one server."""
+    if len(urls) == 1:
+        return run_wrk(path, urls[0], connections=connections, threads=threads, seconds=seconds, headers=headers)
+    share = {"connections": max(1, connections // len(urls)), "threads": max(1, threads // len(urls))}
+    command = _command(path, seconds=seconds, headers=headers, **share)
+    processes = [subprocess.Popen([*command, url], stdout=subprocess.PIPE, text=True) for url in urls]  # noqa: S603
+    try:
+        outputs = [process.communicate(timeout=seconds + 30)[0] for process in processes]
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    for process in processes:
+        if process.returncode:
+            raise subprocess.CalledProcessError(process.returncode, process.args)
+    return combined([parse(output) for output in outputs])

@@ -79,11 +79,16 @@ def lock_doctor_for_move(doctor_id: int) -> None:
     Doctor.objects.select_for_update(no_key=True, of=("self",)).filter(pk=doctor_id).values_list("pk").get()
 
 
+# A locked slot comes with its doctor as every page and e-mail names them (name, specialty): what
+# is done under the lock reads them without a query each.
+SLOT_DOCTOR = ("doctor__user", "doctor__specialty")
+
+
 def lock_slot(slot_id: int) -> Slot:
     """Everyone who books, expires or re-confirms an appointment on a slot takes this first, so
     two patients racing for one slot queue here and the second sees the first's hold (the partial
     unique constraint would also stop a double booking, but as an error, not a message)."""
-    return lock_one(Slot.objects.select_related("doctor__user"), pk=slot_id)
+    return lock_one(Slot.objects.select_related(*SLOT_DOCTOR), pk=slot_id)
 
 
 def lock_slot_without_waiting(slot_id: int) -> Slot | None:
@@ -91,7 +96,7 @@ def lock_slot_without_waiting(slot_id: int) -> Slot | None:
     a slot after its appointment (appointments.locks, when a move changed the slot meanwhile),
     where waiting could close a cycle with a transaction that locks in the usual order."""
     return (
-        Slot.objects.select_related("doctor__user")
+        Slot.objects.select_related(*SLOT_DOCTOR)
         .select_for_update(of=("self",), skip_locked=True)
         .filter(pk=slot_id)
         .first()

@@ -86,7 +86,9 @@ def email_queue(
 ) -> OutboundEmail:
     """Record an e-mail to send once the caller's transaction commits. Idempotent per `key`."""
     body, html_body = email_render(template=template, subject=subject, context=context)
-    with transaction.atomic():
+    # No savepoint of its own: nothing catches a failure here to carry on in the caller's
+    # transaction (get_or_create keeps the one it needs for the key's race).
+    with transaction.atomic(savepoint=False):
         email, created = OutboundEmail.objects.get_or_create(
             key=key,
             defaults={

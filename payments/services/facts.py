@@ -12,6 +12,7 @@ import datetime as dt
 import logging
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from appointments.emails import visit_headline
@@ -68,7 +69,11 @@ def checkout_session_record(*, session: dict, async_failed: bool = False, now: d
     checkout.session.async_payment_failed (a delayed payment method that did not go through)."""
     now = now or timezone.now()
     session = checked_checkout_session(session)
-    attempt = CheckoutAttempt.objects.filter(session_id=session["id"]).first()
+    attempt = (
+        CheckoutAttempt.objects.filter(session_id=session["id"])
+        .annotate(appointment_id=F("payment__appointment_id"))  # what lock_payment takes, in this query
+        .first()
+    )
     payment_id = attempt.payment_id if attempt else payment_for_session(session)
     if payment_id is None:
         logger.info("Checkout session %s is not one of ours; ignored.", session["id"])
@@ -77,7 +82,7 @@ def checkout_session_record(*, session: dict, async_failed: bool = False, now: d
     with transaction.atomic():
         if payment_intent_id:
             lock_payment_intent(payment_intent_id)  # a refund of it may be being recorded right now
-        appointment, payment = lock_payment(appointment_id_for(payment_id))
+        appointment, payment = lock_payment(attempt.appointment_id if attempt else appointment_id_for(payment_id))
         if attempt is not None:
             _attempt_record_status(attempt, session.get("status"), payment=payment)
         if session.get("payment_status") == "paid" and payment_intent_id:

@@ -174,7 +174,8 @@ def _confirm(appointment: Appointment, payment: Payment, *, message: str, now: d
 def _receipt_attachment(payment: Payment) -> list[Attachment]:
     """The receipt's PDF, made by the e-mail worker (never inside this transaction): reconcile has
     issued the receipt just before confirming."""
-    receipt = Receipt.objects.filter(payment=payment).first()
+    # receipt_issue has just set payment.receipt (no query); a payment never issued one reads it.
+    receipt = payment.receipt if Payment.receipt.is_cached(payment) else Receipt.objects.filter(payment=payment).first()
     if receipt is None:
         return []
     return [Attachment.rendered(RECEIPT_ATTACHMENT, receipt.pk, filename=f"{receipt.display_number}.pdf")]

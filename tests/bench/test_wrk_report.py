@@ -3,7 +3,7 @@ print wrong ratios, or pass a run in which every request failed."""
 
 import pytest
 
-from bench.wrk import parse
+from bench.wrk import combined, parse
 
 # A real wrk 4.1.0 report from this machine (`wrk --latency` against a server answering 404), and
 # one written in wrk's format with the socket-errors line it prints when connections fail.
@@ -65,3 +65,16 @@ def test_microseconds_seconds_and_socket_errors_are_read_in_their_units():
 def test_a_report_without_figures_is_an_error_not_a_zero():
     with pytest.raises(RuntimeError, match="could not read"):
         parse("unable to connect to 127.0.0.1:1 Connection refused\n")
+
+
+def test_two_servers_loaded_at_once_add_up_to_one_load():
+    one, other = parse(NOT_FOUND), parse(TIMEOUTS)
+
+    both = combined([one, other])
+
+    assert both.requests == 2855 + 16400
+    assert both.rps == pytest.approx(2596.32 + 8200.00)
+    assert both.p99_ms == pytest.approx(1020)  # the slower server's
+    assert both.p50_ms == pytest.approx((1.39 * 2855 + 0.38 * 16400) / (2855 + 16400))
+    assert both.socket_errors == {"read": 3, "timeout": 7}
+    assert both.failures == 2855 + 10
