@@ -28,14 +28,17 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from hospital.api.errors import Conflict, Unprocessable
+from hospital.middleware import UNAVAILABLE_RETRY_AFTER_SECONDS
 from hospital.models import IdempotentRequest, IdempotentRequestState
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
 REPLAYED_HEADER = "Idempotent-Replayed"
 # No request of ours runs this long (Stripe's calls have a budget of seconds): a claim this old
-# and still running belongs to a process that died before it could answer.
-STALE_AFTER = dt.timedelta(minutes=5)
+# and still running belongs to a process that died before it could answer, or to a request whose
+# database went away before it could let the key go. The 503 of a lost database tells the client
+# to retry after this long, so its retry with the same key then runs.
+STALE_AFTER = dt.timedelta(seconds=UNAVAILABLE_RETRY_AFTER_SECONDS)
 
 IN_PROGRESS = "A request with this Idempotency-Key is still being processed. Try again in a moment."
 REUSED = "This Idempotency-Key was already used for a different request. Use a new key for a new request."

@@ -170,10 +170,12 @@ def test_a_key_is_forgotten_after_its_lifetime(world, api_as, standin, settings)
 
 
 @pytest.mark.django_db
-def test_a_claim_left_running_by_a_dead_process_is_taken_over(world, api_as, standin):
+def test_a_claim_left_running_is_taken_over_by_a_retry_after_the_503s_retry_after(world, api_as, standin):
+    # A dead process, or a request whose database went away before it could let the key go; its
+    # client was told "Retry-After: 60" and comes back with the same key a minute later.
     client = api_as("patient")
     IdempotentRequest.objects.create(
-        user=world.patient, key=KEY, fingerprint="0" * 64, created_at=timezone.now() - dt.timedelta(minutes=6)
+        user=world.patient, key=KEY, fingerprint="0" * 64, created_at=timezone.now() - dt.timedelta(seconds=61)
     )
     response = book(client, a_slot(world))
 
@@ -183,7 +185,9 @@ def test_a_claim_left_running_by_a_dead_process_is_taken_over(world, api_as, sta
 
 @pytest.mark.django_db
 def test_a_claim_running_for_a_moment_is_still_in_progress(world, api_as, standin):
-    IdempotentRequest.objects.create(user=world.patient, key=KEY, fingerprint="0" * 64)
+    IdempotentRequest.objects.create(
+        user=world.patient, key=KEY, fingerprint="0" * 64, created_at=timezone.now() - dt.timedelta(seconds=50)
+    )
     slot = a_slot(world)
     client = api_as("patient")
     held = client.post(LIST, {"slot": slot.pk, "reason": ""}, format="json", HTTP_IDEMPOTENCY_KEY=KEY)
