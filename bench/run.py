@@ -25,7 +25,6 @@ import contextlib
 import dataclasses
 import http.client
 import json
-import logging
 import math
 import os
 import secrets
@@ -504,18 +503,17 @@ def pages_to_measure(people: seeding.People, portal: seeding.PortalDoctor, *, bi
 def count_queries(pages: list[Page], *, users: dict[str, int]) -> dict[str, int]:
     """Queries per page, in this process (page cache off) with Django's test client on the same
     database: the second request of each, once one-off work (content types, the session) is done.
-    `users`: the user id signed in by each page's session."""
+    `users`: the user id signed in by each page's session (its keys are the sessions)."""
+    from django.conf import settings
     from django.db import connection
     from django.test import Client as DjangoClient
     from django.test.utils import CaptureQueriesContext
 
-    from accounts.models import User
-
-    logging.getLogger("axes").setLevel(logging.WARNING)  # its "successful login" lines for force_login
+    # Each page's own seeded session, as wrk sends it (staff and doctors' carry their second factor).
     clients = {None: DjangoClient(HTTP_HOST="127.0.0.1")}
-    for session, user_id in users.items():
+    for session in users:
         clients[session] = DjangoClient(HTTP_HOST="127.0.0.1")
-        clients[session].force_login(User.objects.get(pk=user_id))
+        clients[session].cookies[settings.SESSION_COOKIE_NAME] = session
     counts = {}
     for page in pages:
         client = clients[page.session]

@@ -106,26 +106,45 @@ def doctors_grow(total: int) -> None:
 
 
 def sessions_create(users) -> list[str]:
-    """A signed-in database session per user, as `login()` would store it, in one bulk insert."""
+    """A signed-in database session per user, as `login()` would store it, in one bulk insert;
+    staff and doctors also as the code page leaves theirs: with their authenticator app's device
+    (confirmed) and the idle log-off's clock started."""
+    import time
+
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
     from django.contrib.sessions.models import Session
     from django.utils import timezone
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from accounts.idle_logoff import LAST_SEEN
+    from accounts.two_factor import two_factor_required
 
     store = SessionStore()
     expire = timezone.now() + dt.timedelta(days=1)
+    with_second_factor = [user for user in users if two_factor_required(user)]
+    devices = TOTPDevice.objects.bulk_create(
+        TOTPDevice(user=user, name="Bench authenticator", confirmed=True) for user in with_second_factor
+    )
+    device_of = {device.user_id: device for device in devices}
+
+    def data(user) -> dict:
+        signed_in = {
+            SESSION_KEY: str(user.pk),
+            BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
+            HASH_SESSION_KEY: user.get_session_auth_hash(),
+        }
+        if user.pk in device_of:
+            signed_in |= {
+                DEVICE_ID_SESSION_KEY: device_of[user.pk].persistent_id,
+                LAST_SEEN: time.time(),
+                "_session_expiry": 0,
+            }
+        return signed_in
+
     sessions = [
-        Session(
-            session_key=secrets.token_hex(16),
-            session_data=store.encode(
-                {
-                    SESSION_KEY: str(user.pk),
-                    BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
-                    HASH_SESSION_KEY: user.get_session_auth_hash(),
-                }
-            ),
-            expire_date=expire,
-        )
+        Session(session_key=secrets.token_hex(16), session_data=store.encode(data(user)), expire_date=expire)
         for user in users
     ]
     Session.objects.bulk_create(sessions, batch_size=BATCH)
