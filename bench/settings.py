@@ -7,7 +7,7 @@ and the STRIPE_* variables (pointing at the stand-in) before this module is impo
 
 import os
 
-from hospital.settings import *  # noqa: F403
+from hospital.plain_http_settings import *  # noqa: F403
 
 # The database is built by `connection.creation.create_test_db()` under exactly the name in
 # DATABASE_URL, without migrations (dj-stripe's take ~100 s): tables come from the models.
@@ -15,17 +15,6 @@ DATABASES["default"]["TEST"] = {"NAME": DATABASES["default"]["NAME"], "MIGRATE":
 
 # The project's URLs plus a bare view, so the baseline passes the same middleware and server.
 ROOT_URLCONF = "bench.urls"
-
-# Plain HTTP on 127.0.0.1.
-SECURE_SSL_REDIRECT = False
-SESSION_COOKIE_SECURE = False
-CSRF_COOKIE_SECURE = False
-
-# The manifest storage needs `collectstatic`, and a page rendered with {% static %} (the 409 answer
-# of the booking page) would fail without its manifest: serve static names unhashed instead.
-STATIC_ROOT = None
-WHITENOISE_USE_FINDERS = True
-STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
 
 # `BENCH_PROJECT_RECEIVERS=false` (bench/run.py's "bare dj-stripe" server): bench.apps disconnects
 # payments/receivers.py from dj-stripe's signals, leaving dj-stripe's webhook handling alone.
