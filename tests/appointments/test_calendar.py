@@ -279,6 +279,54 @@ class TestDoctorsFeed:
         assert len(Calendar.from_ical(response.content).events) == count
 
 
+class TestZoneRulesTravelWithTheCalendar:
+    """A calendar app that does not know a zone's name reads its VTIMEZONE: the offsets there
+    must be the doctor's own at each visit, daylight-saving changes included."""
+
+    @staticmethod
+    def offsets_at(content: bytes) -> dict[str, dt.timedelta]:
+        calendar = Calendar.from_ical(content)
+        rules = {timezone.tz_name: timezone.to_tz() for timezone in calendar.timezones}
+        return {
+            event.uid: rules[str(event.start.tzinfo)].utcoffset(event.start.replace(tzinfo=None))
+            for event in calendar.events
+        }
+
+    def test_a_tokyo_visit_carries_plus_nine_hours(self, client):
+        appointment = visit(doctor=tokyo_doctor(), starts_at=TOKYO_10AM)
+
+        content = download(client, appointment.patient, appointment).content
+
+        assert "TZOFFSETTO:+0900" in content.decode()
+        assert list(self.offsets_at(content).values()) == [dt.timedelta(hours=9)]
+
+    def test_a_new_york_feed_across_the_end_of_daylight_saving_has_both_offsets(self, client):
+        doctor = new_york_doctor()
+        summer = visit(doctor=doctor, starts_at=NEW_YORK_10AM)  # 10:00 EDT, -4
+        winter = visit(doctor=doctor, starts_at=dt.datetime(2026, 11, 2, 15, tzinfo=dt.UTC))  # 10:00 EST, -5
+
+        content = fetch(client, make_feed(client, doctor)).content
+
+        assert self.offsets_at(content) == {
+            f"appointment-{summer.pk}@hospital.test": dt.timedelta(hours=-4),
+            f"appointment-{winter.pk}@hospital.test": dt.timedelta(hours=-5),
+        }
+        text = content.decode()
+        assert text.count("BEGIN:VTIMEZONE") == 1 and text.index("BEGIN:VTIMEZONE") < text.index("BEGIN:VEVENT")
+        assert "DTSTART:20261101T020000" in text  # clocks go back at 02:00 on 1 November
+
+    def test_later_calendars_of_the_same_month_read_the_same_rules(self, client):
+        doctor = new_york_doctor()
+        first, second = (visit(doctor=doctor, starts_at=NEW_YORK_10AM + dt.timedelta(days=day)) for day in (0, 9))
+
+        def zone_rules(appointment) -> str:
+            text = download(client, appointment.patient, appointment).content.decode()
+            return text[text.index("BEGIN:VTIMEZONE") : text.index("END:VTIMEZONE")]
+
+        assert zone_rules(first) == zone_rules(second)
+        assert "TZOFFSETTO:-0400" in zone_rules(first)
+
+
 class TestFeedPage:
     def test_a_doctor_makes_the_address_and_reads_what_the_feed_shows(self, client):
         doctor = tokyo_doctor()
