@@ -1,5 +1,12 @@
 """GET /healthz for load balancers: the database, the cache and the task queue, 200 or 503.
 
+503 only for what taking this server out of rotation can help: its database connection. The
+cache (Redis) and the task queue are shared by every app server, so when one of them fails every
+probe would fail at once and the balancer would stop the whole site, while the pages still work
+(the cache degrades to misses, the queue's tasks wait for a worker). Those answer 200 with
+"degraded" and the failing check named. `GET /healthz?strict` is for monitoring and alerts: 503
+when any check fails.
+
 A few lines of ours rather than django-health-check: three checks, the task-queue one (tasks no
 worker takes) is ours to write either way, and it is one dependency fewer. It answers in a
 middleware ahead of the others, so a probe creates no session, touches no page cache, writes
@@ -81,33 +88,37 @@ CHECKS: dict[str, Callable[[], str]] = {
     "cache": cache_check,
     "task_queue": task_queue_check,
 }
+# What this server cannot serve without; the others are shared by all servers (the docstring).
+SERVING_CHECKS = frozenset({"database"})
 
 
-def health_report() -> tuple[bool, dict[str, str]]:
-    """(all up, each check's answer). Every check runs, so one answer names every failure."""
+def health_report() -> dict[str, str]:
+    """Each check's answer, "ok" or "failing: <reason>". Every check runs, so one answer names
+    every failure."""
     answers: dict[str, str] = {}
-    healthy = True
     for name, check in CHECKS.items():
         try:
             answers[name] = check()
         except CheckFailed as failed:
-            healthy, answers[name] = False, f"failing: {failed}"
+            answers[name] = f"failing: {failed}"
         except Exception as exc:  # any fault of a dependency means it is down
             logger.warning("Health check %s failed", name, exc_info=True)
-            healthy, answers[name] = False, f"failing: unreachable ({type(exc).__name__})"
-    if not healthy:
+            answers[name] = f"failing: unreachable ({type(exc).__name__})"
+    if any(answer != "ok" for answer in answers.values()):
         logger.warning("Health check failing: %s", answers, extra={"checks": answers})
-    return healthy, answers
+    return answers
 
 
 def healthz(request: HttpRequest) -> HttpResponse:
-    healthy, answers = health_report()
-    if healthy:
-        body = {"status": "ok", "checks": answers}
+    answers = health_report()
+    failing = [name for name, answer in answers.items() if answer != "ok"]
+    if not failing:
+        body, status = {"status": "ok", "checks": answers}, 200
     else:
-        failing = [name for name, answer in answers.items() if answer != "ok"]
-        body = {"status": "failing", "failing": failing, "checks": answers}
-    response = JsonResponse(body, status=200 if healthy else 503)
+        serving = not SERVING_CHECKS.intersection(failing)
+        body = {"status": "degraded" if serving else "failing", "failing": failing, "checks": answers}
+        status = 200 if serving and "strict" not in request.GET else 503
+    response = JsonResponse(body, status=status)
     response["Cache-Control"] = "no-store"
     return response
 
