@@ -4,6 +4,7 @@ from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from knox.models import AbstractAuthToken, AuthTokenManager
 
 from accounts.timezones import validate_timezone_name
@@ -61,6 +62,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     )
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
+    # Part of the hash every request's session is checked against: one more ends all of this
+    # user's sessions at once (accounts.services.user_sessions_end).
+    session_epoch = models.PositiveIntegerField(default=0, editable=False)
 
     objects = UserManager()
 
@@ -92,6 +96,19 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
+
+    def _get_session_auth_hash(self, secret=None) -> str:
+        """Django's HMAC of the password, which a session stores at log-in and each request's
+        session must match (a new password ends the others), with the session epoch mixed in
+        once it moved. Epoch 0 keeps Django's own hash: sessions made before this field existed
+        stay valid. Django's get_session_auth_hash and its SECRET_KEY_FALLBACKS variant both call
+        this method."""
+        password_hash = super()._get_session_auth_hash(secret=secret)
+        if not self.session_epoch:
+            return password_hash
+        return salted_hmac(
+            "accounts.User.session_epoch", f"{password_hash}:{self.session_epoch}", secret=secret, algorithm="sha256"
+        ).hexdigest()
 
     def get_short_name(self) -> str:
         return self.first_name

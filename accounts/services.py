@@ -9,9 +9,11 @@ from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone as django_timezone
+from django.utils.crypto import constant_time_compare
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -156,6 +158,21 @@ def api_token_revoke(*, user: User, token_key: str) -> str | None:
         return None
     deleted, _ = ApiToken.objects.filter(pk=token.pk).delete()
     return token.name if deleted else None  # None: revoked a moment ago, by another request
+
+
+def user_sessions_end(*, user_id: int | str, session_hash: str | None) -> bool:
+    """End every session of this user, wherever it is kept (a cache that cannot be told right now
+    included): the next request of each finds its hash stale and is signed out. Only when
+    `session_hash`, that of the session asking, still signs this user in: a session its hash
+    already refuses ends nothing else. API tokens are not sessions and stay. True if ended."""
+    user = User.objects.filter(pk=user_id).first()
+    if user is None or not session_hash:
+        return False
+    valid = [user.get_session_auth_hash(), *user.get_session_auth_fallback_hash()]
+    if not any(constant_time_compare(session_hash, current) for current in valid):
+        return False
+    User.objects.filter(pk=user.pk).update(session_epoch=F("session_epoch") + 1)
+    return True
 
 
 # --- Two-factor log-in (accounts/two_factor.py) ---

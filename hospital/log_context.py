@@ -61,12 +61,19 @@ def log_fields(**fields: object) -> Iterator[None]:
         _bound_fields.reset(token)
 
 
+def current_context() -> dict[str, object]:
+    """The request (or task) id and the bound fields as they are now, for a line written later,
+    when they may be gone (after the transaction commits): pass them as the call's `extra`."""
+    return {**(_bound_fields.get() or {}), "request_id": _request_id.get() or "-"}
+
+
 class LogContextFilter(logging.Filter):
     """Puts `request_id` ("-" outside any request or task) and the bound fields on each record.
-    A field the call itself passed in `extra` wins over a bound one."""
+    A field the call itself passed in `extra` (request_id included) wins over a bound one."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = _request_id.get() or "-"
+        if not hasattr(record, "request_id"):
+            record.request_id = _request_id.get() or "-"
         for name, value in (_bound_fields.get() or {}).items():
             if not hasattr(record, name):
                 setattr(record, name, value)

@@ -14,10 +14,13 @@ Two things can change what such a fragment shows:
 The version is read from the database on every request, so the local-memory cache (one per
 server process) is as correct as a shared Redis one; Redis only saves the other processes the
 work of building the same fragment again. Entries never carry anything of the signed-in user.
+While the cache is down (hospital.cache_outage) every fragment is built for the request, as with
+PUBLIC_PAGE_CACHE off: the page is slower, never wrong.
 """
 
 import datetime as dt
 import hashlib
+import logging
 from collections.abc import Callable, Iterable
 from typing import TypeVar
 
@@ -30,9 +33,11 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from hospital import slot_holders
+from hospital.cache_outage import CACHE_ERRORS, cache_failed
 from hospital.models import PublicPagesVersion, Slot, booking_cutoff
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 
 def cached(
@@ -49,7 +54,12 @@ def cached(
     if not settings.PUBLIC_PAGE_CACHE:
         return build(timezone.now())
     key = _key(name, _version_for(request), key_parts)
-    value = cache.get(key)
+    try:
+        value = cache.get(key)
+    except CACHE_ERRORS as error:
+        cache_failed(logger, "reading a page fragment", error)
+        # Not stored either: a cache that just failed would most likely make the page wait again.
+        return build(timezone.now())
     if value is None:
         now = timezone.now()
         value = build(now)
@@ -57,7 +67,10 @@ def cached(
         if (moment := changes_at(value, now)) is not None:
             seconds = min(seconds, (moment - timezone.now()).total_seconds())
         if seconds > 0:
-            cache.set(key, value, timeout=seconds)
+            try:
+                cache.set(key, value, timeout=seconds)
+            except CACHE_ERRORS as error:
+                cache_failed(logger, "storing a page fragment", error)
     return value
 
 

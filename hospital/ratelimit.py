@@ -1,15 +1,34 @@
-"""A fixed-window request counter in the cache (Redis in production, so it holds across workers)."""
+"""A fixed-window request counter in the cache (Redis in production, so it holds across workers).
 
+While the cache is down the limits fail open: every request is let through, rather than every
+request refused or answered with a 500. Log-in guessing stays bounded by django-axes' lock-out,
+which keeps its failures and lock-outs in the database (settings.AXES_HANDLER), not in the cache.
+"""
+
+import logging
 import math
 import time
 
 from django.core.cache import cache
 
+from hospital.cache_outage import CACHE_ERRORS, cache_failed
+
+logger = logging.getLogger(__name__)
+
 
 def allow(*, scope: str, who: str, limit: int, window_seconds: int) -> bool:
-    """Count one request by `who` in `scope`; False once `limit` is passed within the window."""
+    """Count one request by `who` in `scope`; False once `limit` is passed within the window (and
+    True, uncounted, while the cache is down)."""
     window = int(time.time() // window_seconds)
     key = f"ratelimit:{scope}:{who}:{window}"
+    try:
+        return _count(key, limit=limit, window_seconds=window_seconds)
+    except CACHE_ERRORS as error:
+        cache_failed(logger, f"counting {scope} requests", error)
+        return True
+
+
+def _count(key: str, *, limit: int, window_seconds: int) -> bool:
     # add() is atomic: the first request of a window creates the counter, the rest increment it.
     if cache.add(key, 1, timeout=window_seconds):
         return True

@@ -126,10 +126,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
     # redis-py waits for ever by default: a Redis that hangs would hang every page with it. After
-    # this long a page fails (and /healthz says "cache") instead.
+    # this long a call gives up: the page carries on without the cache (hospital/cache_outage.py)
+    # and /healthz says "cache". A page makes a few cache calls (its session, a fragment, a rate
+    # limit), so this bounds what a hanging Redis adds to it; a Redis that works answers in well
+    # under a millisecond. redis-py 8 retries no call on these connections (no `retry` given).
     CACHES["default"].setdefault("OPTIONS", {}).update(
-        socket_connect_timeout=env.float("CACHE_TIMEOUT_SECONDS", default=1.0),
-        socket_timeout=env.float("CACHE_TIMEOUT_SECONDS", default=1.0),
+        socket_connect_timeout=env.float("CACHE_TIMEOUT_SECONDS", default=0.5),
+        socket_timeout=env.float("CACHE_TIMEOUT_SECONDS", default=0.5),
     )
 # Fragments of the public pages kept in that cache (hospital/page_cache.py); never stale, so on by
 # default. Entries also expire after this many seconds, which only bounds the memory they use.
@@ -157,7 +160,10 @@ LOGIN_REDIRECT_URL = "hospital:home"
 LOGOUT_REDIRECT_URL = "hospital:home"
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 24
 
-# Brute-force protection: 5 failed log-ins for one e-mail from one IP lock that pair out.
+# Brute-force protection: 5 failed log-ins for one e-mail from one IP lock that pair out. Failures
+# and lock-outs are rows in the database, not cache entries, so the lock-out holds while Redis is
+# down and the cache's rate limits let everything through (hospital/ratelimit.py).
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 AXES_FAILURE_LIMIT = 5
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
@@ -191,10 +197,12 @@ SESSION_COOKIE_AGE = 60 * 60 * 24 * env.int("PATIENT_SESSION_DAYS", default=14)
 # With a shared cache (CACHE_URL=redis://...) sessions are read from it, so every app server
 # knows every session; "cached_db" rather than "cache" because a Redis that keeps nothing on disk
 # loses all its keys when it restarts, and sometimes evicts keys when full: each session is kept in
-# the database too, and read from there when the cache has lost it (no one is signed out). With the
-# in-process cache (per process: no other server would see the session) they stay in the database.
+# the database too, and read from there when the cache has lost it (no one is signed out). Ours
+# (hospital/sessions.py) also carries on while Redis is down, and a log-out then still ends the
+# session for good. With the in-process cache (per process: no other server would see the
+# session) they stay in the database.
 if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
-    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    SESSION_ENGINE = "hospital.sessions"
 
 # --- Internationalisation -------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -2,8 +2,10 @@
 
 Rates come from settings.API_THROTTLE_RATES when a request is counted, not when the class is
 defined (DRF's own classes read them once, at import), so a deployment or a test can change them.
+While the cache is down every request is let through, as on the pages (hospital.ratelimit).
 """
 
+import logging
 from collections.abc import Mapping
 
 from django.conf import settings
@@ -11,11 +13,21 @@ from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
 from hospital import account_limits, ratelimit
 from hospital.audit import request_ip
+from hospital.cache_outage import CACHE_ERRORS, cache_failed
+
+logger = logging.getLogger(__name__)
 
 
 class _RateFromSettings(SimpleRateThrottle):
     def get_rate(self) -> str:
         return settings.API_THROTTLE_RATES[self.scope]
+
+    def allow_request(self, request, view) -> bool:
+        try:
+            return super().allow_request(request, view)
+        except CACHE_ERRORS as error:
+            cache_failed(logger, f"counting API requests per {self.scope}", error)
+            return True
 
     def get_ident(self, request) -> str:
         # The connection's address, as everywhere else: a client-sent X-Forwarded-For is not trusted.

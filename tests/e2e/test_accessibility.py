@@ -10,6 +10,7 @@ import datetime as dt
 import re
 
 import pytest
+import time_machine
 from axe_playwright_python.sync_playwright import Axe
 from django.conf import settings
 from django.contrib.auth.models import Group
@@ -167,6 +168,47 @@ def test_visitor_pages(live_server, page, audit, bookable_doctor):
             audit.check("log-in with errors")
     expect(page.get_by_role("heading", name="Log-in temporarily locked")).to_be_visible()
     audit.check("locked out")
+    audit.assert_clean()
+
+
+def test_the_page_past_the_log_in_limit(live_server, page, audit, screenshot, settings):
+    """The 429 "try again in N minutes" page, reached as anyone reaches it: past the hour's log-ins."""
+    settings.LOGIN_RATE_LIMIT_PER_HOUR_PER_ADDRESS = 1
+    patient = PatientFactory(email="pat@example.com")
+    page.goto(f"{live_server.url}/accounts/login/")
+    for _ in range(2):  # the first is checked (a wrong password), the second is not
+        page.get_by_label(re.compile("e-?mail", re.I)).first.fill(patient.email)
+        page.get_by_label("Password").fill("not-the-password")
+        with page.expect_navigation():
+            page.get_by_role("button", name="Log in").click()
+
+    expect(page.get_by_role("heading", name="Too many log-in attempts")).to_be_visible()
+    expect(page.get_by_role("link", name="reset it by e-mail")).to_be_visible()
+    audit.check("too many log-in attempts (429)")
+    screenshot("too-many-log-in-attempts")
+    audit.assert_clean()
+
+
+def test_the_log_in_pages_staff_and_doctors_land_on_after_the_idle_log_off(
+    live_server, page, audit, screenshot, settings
+):
+    base = live_server.url
+    staff = StaffFactory(email="staff@example.com")
+    doctor = DoctorFactory(user=UserFactory(email="amara@example.com", role="doctor")).user
+    idle = dt.timedelta(minutes=settings.STAFF_IDLE_LOGOFF_MINUTES, seconds=30)
+    told = f"You were signed out after {settings.STAFF_IDLE_LOGOFF_MINUTES} minutes without activity."
+
+    for person, log_in_path, their_home, name in [
+        (staff, "/admin/login/", "/admin/", "admin"),
+        (doctor, "/accounts/login/", "/portal/", "site"),
+    ]:
+        log_in(page, base, person.email, path=log_in_path)
+        with time_machine.travel(timezone.now() + idle, tick=True):  # the screen left open that long
+            page.goto(f"{base}{their_home}")
+            expect(page.get_by_text(told)).to_be_visible()
+            expect(page.get_by_label("Password")).to_be_visible()
+            audit.check(f"{name} log-in after the idle log-off")
+            screenshot(f"idle-log-off-{name}")
     audit.assert_clean()
 
 

@@ -87,7 +87,7 @@ def test_with_redis_the_cache_and_sessions_are_shared():
     shown = deployed_settings(CACHE_URL="redis://127.0.0.1:6379/4")
 
     assert shown["cache_backend"] == "django.core.cache.backends.redis.RedisCache"
-    assert shown["session_engine"] == "django.contrib.sessions.backends.cached_db"
+    assert shown["session_engine"] == "hospital.sessions"
 
 
 def test_a_redis_that_hangs_fails_a_cache_call_within_its_timeout_instead_of_hanging_the_page():

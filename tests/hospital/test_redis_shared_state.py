@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = "redis://127.0.0.1:6379/4"
 SHARED = {
     "CACHES": {"default": environ.Env.cache_url_config(REDIS_URL)},
-    "SESSION_ENGINE": "django.contrib.sessions.backends.cached_db",
+    "SESSION_ENGINE": "hospital.sessions",
 }
 
 # The other app server: logs in (and fails to) through the real log-in page, prints its cookie.

@@ -1,6 +1,10 @@
 """Every change of an appointment's or a payment's money state is one INFO line of the "money"
 logger, with the ids an operator searches by (issue 13): book, pay, refund, dispute, each told
-by Stripe's events; the same events told again write no line at all."""
+by Stripe's events; the same events told again write no line at all, and neither does work that
+rolled back.
+
+transactional_db: the lines are written when the transaction commits, as in production.
+"""
 
 import logging
 
@@ -12,8 +16,9 @@ from payments.models import CheckoutAttempt, Dispute, Refund
 from payments.services import payment_refund, refund_issue
 from tests.factories import StaffFactory
 from tests.payments.flows import Flow, with_repeats
+from tests.payments.stripe_events import post_event
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("webhook_endpoint")]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("webhook_endpoint")]
 
 
 def money_lines(caplog) -> list[logging.LogRecord]:
@@ -124,3 +129,36 @@ def test_a_hold_that_lapses_logs_its_expiry(standin, client, caplog):
     assert changes(lines) == [("checkout_attempt", "open", "expired"), ("appointment", "pending_payment", "expired")]
     assert lines[1].stripe_event_type == "checkout.session.expired"
     assert lines[1].appointment_id == flow.appointment.pk
+
+
+def test_a_webhook_whose_work_rolls_back_logs_nothing_and_its_redelivery_logs_once(
+    standin, client, caplog, monkeypatch
+):
+    from appointments import services as appointment_services
+
+    caplog.set_level(logging.INFO, logger="money")
+    flow = Flow(standin, client)
+    flow.pay()
+    [completed] = flow.events()
+    caplog.clear()
+    appointment_log = appointment_services.appointment_log
+
+    def fails_after_the_changes(**kwargs):  # the attempt, the payment and the visit have moved
+        raise RuntimeError("database hiccup")
+
+    monkeypatch.setattr(appointment_services, "appointment_log", fails_after_the_changes)
+    client.raise_request_exception = False
+    assert post_event(client, completed).status_code == 500
+    assert money_lines(caplog) == []  # rolled back: no line says the money moved
+
+    monkeypatch.setattr(appointment_services, "appointment_log", appointment_log)
+    delivered = post_event(client, completed)  # Stripe's retry
+    assert delivered.status_code == 200
+    paid = money_lines(caplog)
+    assert changes(paid) == [
+        ("checkout_attempt", "open", "complete"),
+        ("payment", "unpaid", "paid"),
+        ("appointment", "pending_payment", "confirmed"),
+    ]
+    for record in paid:
+        assert (record.stripe_event_id, record.request_id) == (completed["id"], delivered["X-Request-ID"])
