@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 from accounts.models import ApiToken
 from tests.api.conftest import client_with_token
 from tests.factories import TEST_PASSWORD
+from tests.redis_server import redis_or_skip, redis_url
 
 pytestmark = pytest.mark.django_db
 
@@ -115,17 +116,10 @@ def test_the_counters_are_in_the_cache(patient):
 @pytest.fixture
 def redis_cache():
     """The default cache on Redis, as CACHE_URL=redis://... configures it, in a key space of its own."""
-    pytest.importorskip("redis")
-    import redis
-
-    url = "redis://127.0.0.1:6379/13"
-    try:
-        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
-    except redis.exceptions.ConnectionError:
-        pytest.skip("no Redis at 127.0.0.1:6379")
-    config = environ.Env.cache_url_config(url) | {"KEY_PREFIX": f"throttle-test-{uuid.uuid4().hex}"}
+    server = redis_or_skip(13)
+    config = environ.Env.cache_url_config(redis_url(13)) | {"KEY_PREFIX": f"throttle-test-{uuid.uuid4().hex}"}
     with override_settings(CACHES={"default": config}):
-        yield redis.Redis.from_url(url), config["KEY_PREFIX"]
+        yield server, config["KEY_PREFIX"]
         cache.clear()
 
 

@@ -22,7 +22,6 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-import redis
 from django.db import connection
 
 from appointments.models import Appointment, AppointmentStatus
@@ -33,6 +32,7 @@ from payments.webhooks import webhook_endpoint_ensure, webhook_url_path
 from tests.e2e.helpers import wait_for
 from tests.factories import TEST_PASSWORD, DoctorFactory, PatientFactory, UserFactory, WorkingHoursFactory
 from tests.payments.stripe_events import stripe_signature
+from tests.redis_server import redis_or_skip, redis_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -41,7 +41,7 @@ BIN = Path(sys.executable).parent
 # This project's ports for the test; two free ones are taken, so parallel runs of the suite
 # (SQLite and PostgreSQL at once) do not collide.
 PORTS = range(18410, 18420)
-REDIS_HOST, REDIS_PORT, REDIS_DB = "127.0.0.1", 6379, 5
+REDIS_DB = 5
 
 
 class Background:
@@ -82,14 +82,10 @@ def database_url() -> str:
 
 @pytest.fixture
 def redis_key_prefix():
-    """Redis DB 5 on 127.0.0.1:6379, under a prefix of this run's own; its keys are deleted after."""
-    try:
-        socket.create_connection((REDIS_HOST, REDIS_PORT), timeout=2).close()
-    except OSError:
-        pytest.skip(f"needs Redis on {REDIS_HOST}:{REDIS_PORT}, the cache both app servers share")
+    """Redis DB 5, under a prefix of this run's own; its keys are deleted after."""
+    client = redis_or_skip(REDIS_DB)
     prefix = f"two-servers-{secrets.token_hex(4)}"
     yield prefix
-    client = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=REDIS_DB)
     for key in client.scan_iter(match=f"{prefix}*"):
         client.delete(key)
 
@@ -121,7 +117,7 @@ def deployment(tmp_path, standin, redis_key_prefix):
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
         "DATABASE_URL": database_url(),
-        "CACHE_URL": f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}",
+        "CACHE_URL": redis_url(REDIS_DB),
         "TEST_CACHE_KEY_PREFIX": redis_key_prefix,
         "EMAIL_URL": f"filemail:///{mail_dir}",  # django-environ drops one leading slash
         "STRIPE_API_BASE": standin.url,
@@ -258,4 +254,4 @@ def test_booked_on_one_server_confirmed_by_the_webhook_on_the_other_with_one_ema
             assert page.status_code == 200, (server, page.status_code)
             assert "Confirmed" in page.text
             assert "Dr Amara Okafor" in page.text
-        assert redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=REDIS_DB).keys(f"{deployment['redis_key_prefix']}*")
+        assert redis_or_skip(REDIS_DB).keys(f"{deployment['redis_key_prefix']}*")

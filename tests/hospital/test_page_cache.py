@@ -30,6 +30,7 @@ from tests.factories import (
     visit,
 )
 from tests.hospital.test_admin import doctor_form
+from tests.redis_server import redis_or_skip, redis_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -330,13 +331,8 @@ class TestNothingOfOneUserReachesAnother:
 @pytest.fixture
 def redis_cache():
     """The cache several app servers share (CACHE_URL=redis://…), on the Redis running here."""
-    import redis
-
-    location = "redis://127.0.0.1:6379/15"
-    try:
-        redis.Redis.from_url(location, socket_connect_timeout=1).ping()
-    except redis.ConnectionError:
-        pytest.skip("no Redis on 127.0.0.1:6379")
+    redis_or_skip(15)
+    location = redis_url(15)
     caches = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": location}}
     with override_settings(CACHES=caches):
         from django.core.cache import cache

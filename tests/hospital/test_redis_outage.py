@@ -20,10 +20,12 @@ from django.utils import timezone
 from hospital import cache_outage
 from tests.factories import TEST_PASSWORD, DoctorFactory, SlotFactory, SpecialtyFactory, UserFactory
 from tests.hospital.smtp import BadSmtpServer
+from tests.redis_server import redis_or_skip, redis_url
 
 pytestmark = pytest.mark.django_db
 
-REDIS_URL = "redis://127.0.0.1:6379/6"
+REDIS_DB = 6
+REDIS_URL = redis_url(REDIS_DB)
 TIMEOUT = 0.1  # seconds per cache call against the hanging listener
 LOGIN = reverse("accounts:login")
 PROFILE = reverse("accounts:profile")
@@ -62,13 +64,7 @@ def cache_down(settings, redis_down):
 @pytest.fixture
 def redis():
     """The real Redis here, database 6, emptied before and after."""
-    import redis as redis_client
-
-    server = redis_client.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
-    try:
-        server.ping()
-    except redis_client.exceptions.ConnectionError:
-        pytest.skip(f"no Redis at {REDIS_URL}: this test needs a real one")
+    server = redis_or_skip(REDIS_DB)
     server.flushdb()
     yield server
     server.flushdb()

@@ -15,9 +15,11 @@ from django.test import Client, override_settings
 from django.urls import reverse
 
 from tests.factories import TEST_PASSWORD
+from tests.redis_server import redis_or_skip, redis_url
 
 ROOT = Path(__file__).resolve().parents[2]
-REDIS_URL = "redis://127.0.0.1:6379/4"
+REDIS_DB = 4
+REDIS_URL = redis_url(REDIS_DB)
 SHARED = {
     "CACHES": {"default": environ.Env.cache_url_config(REDIS_URL)},
     "SESSION_ENGINE": "hospital.sessions",
@@ -44,13 +46,7 @@ print(client.cookies["sessionid"].value)
 
 @pytest.fixture
 def redis():
-    import redis as redis_client
-
-    server = redis_client.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
-    try:
-        server.ping()
-    except redis_client.exceptions.ConnectionError:
-        pytest.skip(f"no Redis at {REDIS_URL}: these tests need a real one")
+    server = redis_or_skip(REDIS_DB)
     written_before = set(server.scan_iter())
     yield server
     # Only what the test wrote goes (the database number may be shared with other runs).
