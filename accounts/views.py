@@ -117,6 +117,10 @@ class LoginView(auth_views.LoginView):
             return _too_many_attempts(request, account_limits.LOG_IN)
         return super().post(request, *args, **kwargs)
 
+    def form_valid(self, form):
+        account_limits.log_in_succeeded(self.request.POST.get("username", ""))
+        return super().form_valid(form)
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         return context | {"booking_label": _booking_label(context["next"])}

@@ -19,8 +19,7 @@ logger = logging.getLogger(__name__)
 def allow(*, scope: str, who: str, limit: int, window_seconds: int) -> bool:
     """Count one request by `who` in `scope`; False once `limit` is passed within the window (and
     True, uncounted, while the cache is down)."""
-    window = int(time.time() // window_seconds)
-    key = f"ratelimit:{scope}:{who}:{window}"
+    key = f"ratelimit:{scope}:{who}:{int(time.time() // window_seconds)}"
     try:
         return _count(key, limit=limit, window_seconds=window_seconds)
     except CACHE_ERRORS as error:
@@ -37,6 +36,18 @@ def _count(key: str, *, limit: int, window_seconds: int) -> bool:
     except ValueError:  # the counter expired between add() and incr(): a new window begins
         cache.add(key, 1, timeout=window_seconds)
         return True
+
+
+def give_back(*, scope: str, who: str, window_seconds: int) -> None:
+    """Take back one request `allow` counted in the current window: for a limit on failures that
+    must still be checked before the attempt (a log-in's password), given back once it succeeded."""
+    key = f"ratelimit:{scope}:{who}:{int(time.time() // window_seconds)}"
+    try:
+        cache.decr(key)
+    except ValueError:  # the window ended meanwhile, and its counter with it: nothing to give back
+        pass
+    except CACHE_ERRORS as error:
+        cache_failed(logger, f"giving back a {scope} request", error)
 
 
 def seconds_left(window_seconds: int) -> int:

@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from accounts import services
 from accounts.models import ApiToken, normalize_email_address
 from accounts.two_factor import confirmed_device, two_factor_required
+from hospital import account_limits
 from hospital.api.errors import Conflict
 from hospital.api.schema import error
 from hospital.api.throttling import LogIn
@@ -90,6 +91,7 @@ class TokenList(generics.ListCreateAPIView):
             raise Throttled(detail="Too many failed log-ins. Try again later or reset your password.")
         if user is None:
             raise AuthenticationFailed(LOGIN_REFUSED)
+        account_limits.log_in_succeeded(asked.validated_data["email"])
         if two_factor_required(user):
             _check_second_factor(user, asked.validated_data.get("otp"))
         try:

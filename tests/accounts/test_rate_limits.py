@@ -77,6 +77,21 @@ class TestLogIn:
         # Another account from the same address is not held back.
         assert log_in(Client(), UserFactory(email="other@example.com").email, ip="192.0.2.0").status_code == 302
 
+    def test_successful_log_ins_do_not_use_up_the_e_mail_limit_and_failures_still_do(self, settings, patient):
+        settings.LOGIN_RATE_LIMIT_PER_HOUR_PER_EMAIL = 3
+        api = APIClient(REMOTE_ADDR=ELSEWHERE)
+        body = {"email": patient.email, "password": TEST_PASSWORD, "name": "phone"}
+        for n in range(5):  # a patient who logs in on the page and the app, again and again
+            assert log_in(Client(), patient.email, ip=f"192.0.2.{n}").status_code == 302
+            assert api.post(TOKENS, body | {"name": f"phone {n}"}, format="json").status_code == 201
+
+        for n in range(3):  # then someone guesses, from three addresses
+            assert log_in(Client(), patient.email, "guess", ip=f"198.51.100.{n}").status_code == 200
+
+        client = Client()
+        assert_paused(log_in(client, patient.email, ip="192.0.2.50"), "Too many log-in attempts", nothing_done="")
+        assert "_auth_user_id" not in client.session
+
     def test_the_api_log_in_shares_the_page_s_counters(self, settings, patient):
         settings.LOGIN_RATE_LIMIT_PER_HOUR_PER_EMAIL = 3
         assert log_in(Client(), patient.email, "guess").status_code == 200
