@@ -42,7 +42,7 @@ class IdleLogoffMiddleware:
             if last_seen is not None and time.time() - last_seen >= minutes * 60:
                 logout(request)
                 duration = f"{minutes} minute{'' if minutes == 1 else 's'}"
-                messages.info(request, f"You were signed out after {duration} without activity.")
+                messages.warning(request, f"You were signed out after {duration} without activity.")
         response = self.get_response(request)
         # request.user again: the view may just have logged someone in (or out).
         if _signs_out_when_idle(request.user):
