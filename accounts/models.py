@@ -110,6 +110,18 @@ class User(AbstractBaseUser, PermissionsMixin):
             "accounts.User.session_epoch", f"{password_hash}:{self.session_epoch}", secret=secret, algorithm="sha256"
         ).hexdigest()
 
+    def save(self, *args, **kwargs):
+        """A full save leaves session_epoch alone: an instance read before a log-out elsewhere
+        moved it (the admin's change form, another request's copy) must not put the old epoch back
+        and revive the sessions it ended. Only user_sessions_end writes it, with an F() update."""
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            kwargs["update_fields"] = [
+                field.name
+                for field in self._meta.concrete_fields
+                if not field.primary_key and field.name != "session_epoch"
+            ]
+        super().save(*args, **kwargs)
+
     def get_short_name(self) -> str:
         return self.first_name
 

@@ -23,12 +23,14 @@ WARN_EVERY_SECONDS = 60
 
 _last_warned: dict[str, float] = {}
 _lock = threading.Lock()
+# Monotonic: a wall clock set back would silence the warnings for as long.
+_clock = time.monotonic
 
 
 def cache_failed(logger: logging.Logger, doing: str, error: BaseException) -> None:
     """Log a WARNING on `logger` that the cache failed while `doing` something, unless this logger
     already did within WARN_EVERY_SECONDS in this process."""
-    now = time.time()
+    now = _clock()
     with _lock:
         last = _last_warned.get(logger.name)
         if last is not None and now - last < WARN_EVERY_SECONDS:

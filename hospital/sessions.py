@@ -1,14 +1,17 @@
 """Sessions read from the shared cache and kept in the database (SESSION_ENGINE with
 CACHE_URL=redis://...): Django's cached_db, made to carry on while the cache is down
-(hospital.cache_outage), without ever bringing back a session that was ended.
+(hospital.cache_outage), without bringing back a session that was ended during the outage.
 
 - Reading: a session the cache cannot give is read from the database (Django's cached_db does that
-  already); writing that copy back to the cache is skipped when it fails too.
+  already); writing that copy back to the cache is skipped when it fails too. An entry that cannot
+  be read back (not unpickled) is a miss, as in Django's.
 - Saving: the database row is written; a failed cache write is skipped. The cache may then hold
-  the session as it was before this save and serve it once Redis answers again. Harmless: within
-  one session key the data never loses rights. Log-in gets a new key, and what takes rights away
-  (a new password, deactivation, a role, a removed authenticator) is read from the database on
-  every request.
+  the session as it was before this save and serve it once Redis answers again, and the next save
+  writes that older copy back to the row: what the session learnt during the outage is lost. It
+  never gains rights that way: log-in gets a new key, and what takes rights away (a new password,
+  deactivation, a role, a removed authenticator, the end of all sessions below) is read from the
+  database on every request. It can cost some: a staff member's idle clock read as it was before
+  the outage signs them out (they log in again), a two-factor code given during it is asked again.
 - Ending a session (log-out, the idle log-off, a session whose password changed): the database row
   goes first, then the cached copy. If the cache cannot forget it, that copy would sign the person
   in again once Redis is back. So then every session of that user ends (a new session epoch on
@@ -17,15 +20,20 @@ CACHE_URL=redis://...): Django's cached_db, made to carry on while the cache is 
   the person's other browsers are signed out too. Refusing the log-out with a 503 instead would
   keep them signed in just when they asked not to be, perhaps on a shared screen. A session its
   hash already refused ends no other: its cached copies carry the same hash (a key keeps its hash).
-- A new key for the same session (cycle_key, at log-in or a password change): the old key's
-  cached copy holds the session before the log-in, or the old password's hash, which no longer
-  verifies; a failure to forget it is only logged.
+- A new key for the same session (cycle_key: at log-in, at the two-factor step, when a rotated
+  SECRET_KEY re-signs it): a failure to forget the old key is only logged. That key's cached copy
+  holds what the same browser held a moment before (no one, the password step without its code,
+  or its own session under the old secret): it gives no one anything they did not have.
+
+Django's own race stays: a request that misses the cache, reads the row and writes it to the cache
+just after another request ended that session puts it back in the cache (not in the database).
 """
 
 from __future__ import annotations
 
 import logging
 
+from asgiref.sync import sync_to_async
 from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.backends import cached_db
 from django.contrib.sessions.backends.db import SessionStore as DatabaseStore
@@ -43,6 +51,8 @@ class SessionStore(cached_db.SessionStore):
         except CACHE_ERRORS as error:
             cache_failed(logger, "reading a session", error)
             return self._load_from_database(cache_too=False)
+        except Exception:  # an entry that cannot be read back: a miss, and replaced
+            data = None
         return self._load_from_database(cache_too=True) if data is None else data
 
     def _load_from_database(self, *, cache_too: bool) -> dict:
@@ -98,3 +108,19 @@ class SessionStore(cached_db.SessionStore):
             cache_failed(logger, "forgetting a session", error)
             return False
         return True
+
+    # The async API (an ASGI server's alogout or aget_user) takes the same paths, not Django's.
+    async def aload(self) -> dict:
+        return await sync_to_async(self.load)()
+
+    async def aexists(self, session_key: str) -> bool:
+        return await sync_to_async(self.exists)(session_key)
+
+    async def asave(self, must_create: bool = False) -> None:
+        await sync_to_async(self.save)(must_create)
+
+    async def adelete(self, session_key: str | None = None) -> None:
+        await sync_to_async(self.delete)(session_key)
+
+    async def aflush(self) -> None:
+        await sync_to_async(self.flush)()

@@ -17,6 +17,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import User
 from hospital import cache_outage
 from tests.factories import TEST_PASSWORD, DoctorFactory, SlotFactory, SpecialtyFactory, UserFactory
 from tests.hospital.smtp import BadSmtpServer
@@ -150,10 +151,13 @@ def test_a_log_out_while_redis_is_down_ends_the_session_even_after_redis_returns
     assert client.get(PROFILE).status_code == 200
     assert redis.exists(cached_copy)
 
+    read_before = User.objects.get(pk=patient.pk)  # say, staff's admin form open on this person
     use_cache(settings, redis_down)
     logged_out = client.post(reverse("accounts:logout"))
     assert logged_out.status_code == 302  # the log-out is not refused...
     assert not Session.objects.filter(session_key=session_key).exists()  # ...its row is gone
+    read_before.first_name = "Patricia"
+    read_before.save()  # saved after the log-out: it must not undo what ended the sessions
 
     use_cache(settings, REDIS_URL)
     assert redis.exists(cached_copy)  # Redis is back, still holding the session it was not told of
@@ -196,14 +200,42 @@ def test_a_session_its_password_already_ended_signs_no_other_out_when_it_is_refu
     assert client.get(PROFILE).status_code == 200  # the browser that changed it stays signed in
 
 
-def test_the_warning_comes_again_after_a_minute_while_the_outage_lasts(caplog, time_machine):
+def test_the_warning_comes_again_after_a_minute_while_the_outage_lasts(caplog, monkeypatch):
     logger = logging.getLogger("hospital.page_cache")
-    time_machine.move_to(dt.datetime(2026, 6, 1, 9, tzinfo=dt.UTC), tick=False)
-    for seconds in [0, 1, 59]:
-        time_machine.move_to(dt.datetime(2026, 6, 1, 9, 0, seconds, tzinfo=dt.UTC), tick=False)
+    for seconds in [1000, 1001, 1059]:
+        monkeypatch.setattr(cache_outage, "_clock", lambda seconds=seconds: seconds)
         cache_outage.cache_failed(logger, "reading a page fragment", ConnectionError("refused"))
     assert len(warnings_from(caplog, "hospital.page_cache")) == 1
 
-    time_machine.move_to(dt.datetime(2026, 6, 1, 9, 1, 0, tzinfo=dt.UTC), tick=False)
+    monkeypatch.setattr(cache_outage, "_clock", lambda: 1060)
     cache_outage.cache_failed(logger, "reading a page fragment", ConnectionError("refused"))
     assert len(warnings_from(caplog, "hospital.page_cache")) == 2
+
+
+def test_a_cached_session_that_cannot_be_read_back_is_read_from_the_database(client, settings, patient, redis):
+    use_cache(settings, REDIS_URL)
+    assert log_in(client, patient.email).status_code == 302
+    cached_copy = f":1:django.contrib.sessions.cached_db{client.cookies['sessionid'].value}"
+    redis.set(cached_copy, b"not a pickle")  # a torn write, another program's key
+
+    assert client.get(PROFILE).status_code == 200
+    assert redis.get(cached_copy) != b"not a pickle"  # replaced by the database's copy
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_async_log_out_ends_the_session_for_good_too(settings, patient, redis, redis_down):
+    from asgiref.sync import async_to_sync
+
+    from hospital.sessions import SessionStore
+
+    use_cache(settings, REDIS_URL)
+    client = Client()
+    assert log_in(client, patient.email).status_code == 302
+    session_key = client.cookies["sessionid"].value
+
+    use_cache(settings, redis_down)
+    async_to_sync(SessionStore(session_key).aflush)()  # what an ASGI server's alogout() calls
+
+    use_cache(settings, REDIS_URL)
+    assert redis.exists(f":1:django.contrib.sessions.cached_db{session_key}")  # not forgotten...
+    assert client.get(PROFILE).status_code == 302  # ...and still refused
