@@ -7,12 +7,16 @@ Down is a port nothing listens on (refused at once); hanging is a listener that 
 connection and never answers, which each call waits out (TIMEOUT) before giving up.
 """
 
+import asyncio
+import concurrent.futures
 import datetime as dt
 import logging
 import socket
 
 import pytest
+from asgiref.sync import sync_to_async
 from django.contrib.sessions.models import Session
+from django.db import connections
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -224,8 +228,6 @@ def test_a_cached_session_that_cannot_be_read_back_is_read_from_the_database(cli
 
 @pytest.mark.django_db(transaction=True)
 def test_the_async_log_out_ends_the_session_for_good_too(settings, patient, redis, redis_down):
-    from asgiref.sync import async_to_sync
-
     from hospital.sessions import SessionStore
 
     use_cache(settings, REDIS_URL)
@@ -234,7 +236,17 @@ def test_the_async_log_out_ends_the_session_for_good_too(settings, patient, redi
     session_key = client.cookies["sessionid"].value
 
     use_cache(settings, redis_down)
-    async_to_sync(SessionStore(session_key).aflush)()  # what an ASGI server's alogout() calls
+
+    async def log_out():  # what an ASGI server's alogout() calls
+        try:
+            await SessionStore(session_key).aflush()
+        finally:  # the database connection its worker thread opened
+            await sync_to_async(connections.close_all)()
+
+    # On a loop of its own: the browser tests leave Playwright's loop running in this thread,
+    # where asgiref's async_to_sync refuses to start.
+    with concurrent.futures.ThreadPoolExecutor(1) as loop_thread:
+        loop_thread.submit(asyncio.run, log_out()).result()
 
     use_cache(settings, REDIS_URL)
     assert redis.exists(f":1:django.contrib.sessions.cached_db{session_key}")  # not forgotten...
