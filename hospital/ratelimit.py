@@ -19,12 +19,17 @@ logger = logging.getLogger(__name__)
 def allow(*, scope: str, who: str, limit: int, window_seconds: int) -> bool:
     """Count one request by `who` in `scope`; False once `limit` is passed within the window (and
     True, uncounted, while the cache is down)."""
-    key = f"ratelimit:{scope}:{who}:{int(time.time() // window_seconds)}"
+    key = _key(scope, who, window_seconds)
     try:
         return _count(key, limit=limit, window_seconds=window_seconds)
     except CACHE_ERRORS as error:
         cache_failed(logger, f"counting {scope} requests", error)
         return True
+
+
+def _key(scope: str, who: str, window_seconds: int) -> str:
+    """The counter of `who` in `scope` for the window now running."""
+    return f"ratelimit:{scope}:{who}:{int(time.time() // window_seconds)}"
 
 
 def _count(key: str, *, limit: int, window_seconds: int) -> bool:
@@ -41,9 +46,8 @@ def _count(key: str, *, limit: int, window_seconds: int) -> bool:
 def give_back(*, scope: str, who: str, window_seconds: int) -> None:
     """Take back one request `allow` counted in the current window: for a limit on failures that
     must still be checked before the attempt (a log-in's password), given back once it succeeded."""
-    key = f"ratelimit:{scope}:{who}:{int(time.time() // window_seconds)}"
     try:
-        cache.decr(key)
+        cache.decr(_key(scope, who, window_seconds))
     except ValueError:  # the window ended meanwhile, and its counter with it: nothing to give back
         pass
     except CACHE_ERRORS as error:
