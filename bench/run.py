@@ -562,6 +562,7 @@ class Row:
     grows: bool = False
     x_bare: float | None = None
     x_own: float | None = None  # to its own bare counterpart (POST rows)
+    x_floor: float | None = None  # to the floor row signed in as it is (page rows)
     bar: float | None = None
     bar_of: str = ""  # "bare" or "own"
     section: str = ""  # "uncached", "cached" or "POST"
@@ -609,9 +610,14 @@ def measure_pages(run: Run, args, *, size: int, pages: list[Page], queries: dict
     finally:
         run.stop_server(server)
     bare = median_round(results[BARE.name])
+    # A page's floor is the floor page fetched as the page is: anonymously or signed in.
+    floor_rps = {
+        page.session is not None: median_round(results[page.name]).rps for page in pages if page.path == FLOOR.path
+    }
     rows = []
     for page in (BARE, *pages):
         best = median_round(results[page.name])
+        floor = floor_rps.get(page.session is not None) if page.path not in (BARE.path, FLOOR.path) else None
         failures = sum(r.failures for r in results[page.name]) + len(problems[page.name])
         notes = (
             problems[page.name][:2]
@@ -626,8 +632,8 @@ def measure_pages(run: Run, args, *, size: int, pages: list[Page], queries: dict
             Row(
                 name=page.name, size=size, tool="wrk", rps=best.rps, p50_ms=best.p50_ms, p99_ms=best.p99_ms,
                 failures=failures, queries=count, x_bare=best.rps / bare.rps if bare.rps else 0.0,
-                bar=page_bar(page, cached=cached), bar_of="bare", notes=notes,
-                section="cached" if cached else "uncached",
+                x_floor=best.rps / floor if floor else None, bar=page_bar(page, cached=cached), bar_of="bare",
+                notes=notes, section="cached" if cached else "uncached",
             )
         )  # fmt: skip
     return rows
@@ -1132,7 +1138,7 @@ def print_table(title: str, rows: list[Row]) -> None:
     print(title)
     header = (
         f"{'row':<28}{'size':>5}  {'tool':<7}{'queries':>9}{'rps':>9}{'p50 ms':>8}{'p99 ms':>8}"
-        f"{'x bare':>8}{'x own':>7}{'bar':>13}  result"
+        f"{'x bare':>8}{'x own':>7}{'x floor':>8}{'bar':>13}  result"
     )
     print(header)
     print("-" * len(header))
@@ -1140,10 +1146,11 @@ def print_table(title: str, rows: list[Row]) -> None:
         queries = "" if row.queries is None else f"{row.queries}{' GROWS' if row.grows else ''}"
         bar = "" if row.bar is None else f">={row.bar:g} {row.bar_of}"
         own = "" if row.x_own is None else f"{row.x_own:.2f}"
+        floor = "" if row.x_floor is None else f"{row.x_floor:.2f}"
         result = f"FAILED ({row.failures} wrong)" if row.failures else ("below" if row.below_bar else "ok")
         print(
             f"{row.name:<28}{row.size:>5}  {row.tool:<7}{queries:>9}{row.rps:>9.1f}{row.p50_ms:>8.1f}{row.p99_ms:>8.1f}"
-            f"{row.x_bare:>8.3f}{own:>7}{bar:>13}  {result}"
+            f"{row.x_bare:>8.3f}{own:>7}{floor:>8}{bar:>13}  {result}"
         )
     for row in rows:
         for note in row.notes:
