@@ -1234,7 +1234,7 @@ def parse_args(argv=None):
     add("--redis-url", default="redis://127.0.0.1:6379/8",
         help="the Redis the two servers share (--servers 2); only this run's keys are used and removed")  # fmt: skip
     add("--check-bars", action="store_true", help="a row below its bar fails the run too")
-    add("--timeout", type=float, default=900, help="hard limit for the whole run, seconds (900)")
+    add("--timeout", type=float, default=2400, help="hard limit for the whole run, seconds (2400)")
     add("--server-log", type=Path, default=None, help="keep the servers' logs (Django's errors) in this file")
     args = parser.parse_args(argv)
     args.sizes = sorted({int(size) for size in args.sizes.split(",")})
